@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  SERVICE_ACCOUNT_ISSUER,
+  issueServiceAccountToken,
+  serviceAccountKeyId,
+  verifyServiceAccountToken,
+} from './tokens.js';
+
+function rsaKeys() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { saPrivateKeyPem: privateKey, saPublicKeyPem: publicKey };
+}
+
+const keys = rsaKeys();
+const sa = { namespace: 'team-a', name: 'builder', uid: '1111-2222' };
+
+function decode(part: string): any {
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+}
+
+describe('service-account tokens', () => {
+  it('round-trips with upstream claims and a kid header', () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const { token, expirationTimestamp } = issueServiceAccountToken(keys, { ...sa, now });
+    assert.equal(expirationTimestamp, '2030-01-01T01:00:00Z');
+    const [h, p] = token.split('.');
+    const header = decode(h);
+    assert.equal(header.alg, 'RS256');
+    const spki = createPublicKey(keys.saPublicKeyPem).export({ type: 'spki', format: 'der' });
+    assert.equal(header.kid, createHash('sha256').update(spki).digest('base64url'));
+    assert.equal(header.kid, serviceAccountKeyId(keys.saPublicKeyPem));
+    const payload = decode(p);
+    assert.equal(payload.iss, SERVICE_ACCOUNT_ISSUER);
+    assert.equal(payload.sub, 'system:serviceaccount:team-a:builder');
+    assert.deepEqual(payload.aud, [SERVICE_ACCOUNT_ISSUER]);
+    assert.equal(payload.iat, now.getTime() / 1000);
+    assert.equal(payload.nbf, payload.iat);
+    assert.equal(payload.exp, payload.iat + 3600);
+    assert.deepEqual(payload['kubernetes.io'], {
+      namespace: 'team-a',
+      serviceaccount: { name: 'builder', uid: '1111-2222' },
+    });
+    const claims = verifyServiceAccountToken(keys, token, undefined, new Date('2030-01-01T00:30:00Z'));
+    assert.ok(claims);
+    assert.equal(claims.sub, 'system:serviceaccount:team-a:builder');
+  });
+
+  it('records a bound pod and custom audiences', () => {
+    const { token } = issueServiceAccountToken(keys, {
+      ...sa,
+      audiences: ['vault', 'https://example.com'],
+      expirationSeconds: 7200,
+      boundObject: { kind: 'Pod', name: 'web-0', uid: 'pod-uid' },
+      node: { name: 'n1', uid: 'node-uid' },
+    });
+    const payload = decode(token.split('.')[1]);
+    assert.deepEqual(payload['kubernetes.io'].pod, { name: 'web-0', uid: 'pod-uid' });
+    assert.deepEqual(payload['kubernetes.io'].node, { name: 'n1', uid: 'node-uid' });
+    assert.equal(payload.exp - payload.iat, 7200);
+    assert.equal(verifyServiceAccountToken(keys, token), undefined, 'default audience is not in the token');
+    assert.ok(verifyServiceAccountToken(keys, token, ['vault']));
+    assert.ok(verifyServiceAccountToken(keys, token, ['other', 'https://example.com']));
+  });
+
+  it('rejects tampered, expired, premature, foreign-key and malformed tokens', () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const { token } = issueServiceAccountToken(keys, { ...sa, now });
+    const [h, p, s] = token.split('.');
+    const payload = decode(p);
+    const forged = Buffer.from(JSON.stringify({ ...payload, sub: 'system:serviceaccount:kube-system:admin' })).toString(
+      'base64url',
+    );
+    assert.equal(verifyServiceAccountToken(keys, `${h}.${forged}.${s}`, undefined, now), undefined);
+    const badSig = s.slice(0, -4) + (s.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    assert.equal(verifyServiceAccountToken(keys, `${h}.${p}.${badSig}`, undefined, now), undefined);
+    const none = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
+    assert.equal(verifyServiceAccountToken(keys, `${none}.${p}.`, undefined, now), undefined);
+    // Expired: exactly at exp and later.
+    assert.equal(verifyServiceAccountToken(keys, token, undefined, new Date(payload.exp * 1000)), undefined);
+    assert.equal(verifyServiceAccountToken(keys, token, undefined, new Date('2031-01-01T00:00:00Z')), undefined);
+    // Not yet valid (beyond the skew leeway).
+    assert.equal(verifyServiceAccountToken(keys, token, undefined, new Date('2029-12-31T23:50:00Z')), undefined);
+    assert.ok(verifyServiceAccountToken(keys, token, undefined, new Date('2029-12-31T23:59:30Z')));
+    // Wrong audience.
+    assert.equal(verifyServiceAccountToken(keys, token, ['api'], now), undefined);
+    // Another cluster's key.
+    assert.equal(verifyServiceAccountToken(rsaKeys(), token, undefined, now), undefined);
+    for (const junk of ['', 'a.b', 'a.b.c', '...', 'x'.repeat(100), `${h}.${p}`]) {
+      assert.equal(verifyServiceAccountToken(keys, junk, undefined, now), undefined);
+    }
+  });
+
+  it('enforces the expirationSeconds bounds like upstream validation', () => {
+    assert.throws(() => issueServiceAccountToken(keys, { ...sa, expirationSeconds: 599 }), RangeError);
+    assert.throws(() => issueServiceAccountToken(keys, { ...sa, expirationSeconds: 2 ** 32 + 1 }), RangeError);
+    const { token } = issueServiceAccountToken(keys, { ...sa, expirationSeconds: 600 });
+    const payload = decode(token.split('.')[1]);
+    assert.equal(payload.exp - payload.iat, 600);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * The apiserver's request pipeline: authenticate → route (health, version, discovery, OpenAPI, metrics, resources)
+ * → verb handler → registry → store. Transport-independent: `handle(req, res)` is mounted on the HTTPS server by
+ * server.ts, and tests may mount it anywhere.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, errors, KObject } from '../api/errors.js';
+import { ResourceInfo, findResource, RESOURCES } from '../api/resources.js';
+import type { Backend } from '../store/types.js';
+import { RequestContext, UserInfo, writeError, writeObject } from './context.js';
+import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, legacyApiVersions, legacyGroup, legacyGroupList, resourceList } from './discovery.js';
+import { ApiMetrics } from './metrics.js';
+import { parseAccept } from './negotiation.js';
+import { Registry } from './registry.js';
+import { parseRequestPath, ResourceRequest } from './request-info.js';
+import { handleGet, handleList } from './verbs/read.js';
+import { handleWatch } from './verbs/watch.js';
+import { handleCreate, handleUpdate, handlePatch } from './verbs/write.js';
+import { handleDelete, handleDeleteCollection } from './verbs/delete.js';
+import { handleSubresource, handleVirtualCreate, isVirtualResource } from './verbs/subresources.js';
+import { handleOpenapi } from '../api/openapi/index.js';
+
+export interface CoreOptions {
+  backend: Backend;
+  /** Returns the user for a request or undefined (→ 401). */
+  authenticate: (req: IncomingMessage) => UserInfo | undefined;
+  /** The externally visible address of this apiserver (host:port) for legacy discovery. */
+  serverAddress?: string;
+  version?: Record<string, string>;
+  /** Issues service-account tokens for serviceaccounts/token. */
+  issueToken?: (opts: { namespace: string; name: string; uid: string; audiences?: string[]; expirationSeconds?: number; boundObject?: unknown }) => { token: string; expirationTimestamp: string };
+  /** Validates a bearer token for TokenReview. */
+  reviewToken?: (token: string, audiences?: string[]) => UserInfo | undefined;
+  /** True once a garbage collector runs: only then do Foreground/Orphan deletions add their finalizers. */
+  garbageCollectorEnabled?: () => boolean;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export const KUBE_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0+skiff',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'tsc',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export class ApiServerCore {
+  readonly metrics = new ApiMetrics();
+  readonly backend: Backend;
+  readonly registry: Registry;
+  ready = false;
+  /** Extra create-time admission (priority classes, service IPs…), set by the components that own it. */
+  admitCreate?: (ctx: RequestContext, obj: KObject) => Promise<void>;
+
+  constructor(readonly opts: CoreOptions) {
+    this.backend = this.metrics.instrumentBackend(opts.backend);
+    this.registry = new Registry(this.backend);
+  }
+
+  log(msg: string, fields?: Record<string, unknown>): void {
+    this.opts.log?.(msg, fields);
+  }
+
+  /** Entry point for every HTTP request. Never throws: failures become Status responses. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.dispatch(req, res).catch((err) => {
+      try {
+        writeError(res, err);
+      } catch {
+        res.destroy();
+      }
+    });
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname;
+    // Health endpoints answer before authentication, as kube-apiserver allows them for system:unauthenticated.
+    if (path === '/healthz' || path === '/livez' || path === '/readyz' || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
+      const ok = path.startsWith('/livez') || this.ready;
+      res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(ok ? 'ok' : '[-]informer-sync failed: not ready\nreadyz check failed');
+      return;
+    }
+    const user = this.opts.authenticate(req);
+    if (!user) {
+      req.resume();
+      writeError(res, errors.unauthorized());
+      return;
+    }
+    const query = url.searchParams;
+    if (path === '/version' || path === '/version/') {
+      writeObject(res, 200, this.opts.version ?? KUBE_VERSION);
+      return;
+    }
+    if (path === '/metrics') {
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (path.startsWith('/openapi/')) {
+      const out = handleOpenapi(path, query);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    if (path === '/api' || path === '/api/' || path === '/apis' || path === '/apis/') {
+      const which = path.startsWith('/apis') ? 'apis' : 'api';
+      const wantsAggregated = parseAccept(req.headers.accept).some((r) => r.params['g'] === 'apidiscovery.k8s.io' && r.params['as'] === 'APIGroupDiscoveryList' && (r.params['v'] === 'v2' || r.params['v'] === 'v2beta1'));
+      if (wantsAggregated) {
+        const body = aggregatedDiscovery(which);
+        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      writeObject(res, 200, which === 'api' ? legacyApiVersions(this.opts.serverAddress ?? '127.0.0.1:6443') : legacyGroupList());
+      return;
+    }
+    const ri = parseRequestPath(req.method ?? 'GET', path, query);
+    if (ri.kind === 'other') {
+      const parts = path.split('/').filter(Boolean);
+      if (parts[0] === 'apis' && parts.length === 2) {
+        const g = legacyGroup(parts[1]);
+        if (g) { writeObject(res, 200, g); return; }
+      }
+      throw errors.notFoundPath();
+    }
+    if (ri.kind === 'groupversion') {
+      const rl = resourceList(ri.group, ri.version);
+      if (!rl) throw errors.notFoundPath();
+      writeObject(res, 200, rl);
+      return;
+    }
+    const info = findResource(ri.group, ri.version, ri.resource);
+    if (!info) throw errors.notFoundPath();
+    await this.serveResource(req, res, url, ri, info, user);
+  }
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, ri: ResourceRequest, info: ResourceInfo, user: UserInfo): Promise<void> {
+    // `/api/v1/namespaces/NAME` addresses the Namespace object itself.
+    if (info.namespaced && ri.namespace === undefined && ri.name !== undefined && !(ri.resource === 'namespaces')) {
+      // e.g. GET /api/v1/pods/foo is not a valid path
+      throw errors.notFoundPath();
+    }
+    const started = process.hrtime.bigint();
+    const ctx: RequestContext = { req, res, url, query: url.searchParams, ri, info, user, core: this, warnings: [] };
+    const labels = {
+      verb: ri.verb.toUpperCase() === 'WATCH' ? 'WATCH' : ri.verb.toUpperCase(),
+      dry_run: url.searchParams.get('dryRun') ?? '',
+      group: info.group,
+      version: info.version,
+      resource: info.resource,
+      subresource: ri.subresource ?? '',
+      scope: info.namespaced ? (ri.namespace ? 'namespace' : 'cluster') : 'cluster',
+      component: 'apiserver',
+    };
+    let code = 200;
+    try {
+      if (!info.verbs.includes(ri.verb) && !ri.subresource) {
+        throw errors.methodNotAllowed(`${ri.verb} is not supported on resources of kind "${info.resource}"`);
+      }
+      if (isVirtualResource(info.resource)) {
+        if (ri.verb !== 'create') throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}`);
+        await handleVirtualCreate(ctx);
+      } else if (ri.subresource && ri.subresource !== 'status') {
+        await handleSubresource(ctx);
+      } else {
+        switch (ri.verb) {
+          case 'get': await handleGet(ctx); break;
+          case 'list': await handleList(ctx); break;
+          case 'watch': await handleWatch(ctx); break;
+          case 'create': await handleCreate(ctx); break;
+          case 'update': await handleUpdate(ctx); break;
+          case 'patch': await handlePatch(ctx); break;
+          case 'delete': await handleDelete(ctx); break;
+          case 'deletecollection': await handleDeleteCollection(ctx); break;
+          default: throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+        }
+      }
+      code = res.statusCode;
+    } catch (err) {
+      code = writeError(res, err);
+    } finally {
+      if (ri.verb !== 'watch') {
+        const { dry_run: _d, ...rest } = labels;
+        this.metrics.requests.inc({ ...labels, code: String(code) });
+        this.metrics.duration.observe({ ...rest, dry_run: labels.dry_run }, Number(process.hrtime.bigint() - started) / 1e9);
+      } else {
+        this.metrics.requests.inc({ ...labels, code: String(code) });
+      }
+    }
+  }
+
+  /** Namespace lifecycle admission: objects may not be created in a missing or terminating namespace. */
+  async admitNamespace(info: ResourceInfo, namespace: string | undefined): Promise<void> {
+    if (!info.namespaced || namespace === undefined) return;
+    const nsInfo = findResource('', 'v1', 'namespaces')!;
+    const ns = await this.registry.tryGet(nsInfo, undefined, namespace);
+    if (!ns) throw errors.notFound('namespaces', '', namespace);
+    if (ns.metadata.deletionTimestamp || (ns as KObject).status?.phase === 'Terminating') {
+      // Events may still be written into a terminating namespace, as upstream allows.
+      if (info.resource === 'events') return;
+      throw new ApiError(
+        403, 'Forbidden',
+        `${info.resource}${info.group ? '.' + info.group : ''} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+      );
+    }
+  }
+}
+
+export { RESOURCES };

@@ -1,0 +1,149 @@
+/**
+ * WATCH: a chunked stream of newline-delimited `{"type","object"}` events, as kube-apiserver serves it.
+ * - resourceVersion unset or "0": synthetic ADDED events for the current objects first (kubectl `get NAME -w`
+ *   drops the first event expecting exactly this), then changes after the list revision;
+ * - resourceVersion N: only changes after N; below the compacted revision: one ERROR 410 Expired event, then close;
+ * - selectors turn "moved out of the selection" into DELETED and "moved in" into ADDED, as the watch cache does;
+ * - BOOKMARK events when allowWatchBookmarks=true; timeoutSeconds ends the stream;
+ * - headers are flushed at once (informer-based kubectl commands hang otherwise);
+ * - each event is serialized once per stream encoding (JSON or a one-row Table).
+ */
+import { KObject, errors } from '../../api/errors.js';
+import { apiVersionOf } from '../../api/resources.js';
+import { toTable } from '../../api/tables/index.js';
+import { CompactedError, Watcher } from '../../store/types.js';
+import { RequestContext } from '../context.js';
+import { negotiate } from '../negotiation.js';
+import { mapStoreError, parseResourceVersion } from '../registry.js';
+import { selectorFilter } from './read.js';
+
+/** How often an idle watch with allowWatchBookmarks gets a BOOKMARK (upstream: about once a minute). */
+export const BOOKMARK_INTERVAL_MS = 15_000;
+/** Default and maximum watch duration when timeoutSeconds is absent (upstream: random 30–60 min). */
+const DEFAULT_TIMEOUT_S = 1800;
+
+export async function handleWatch(ctx: RequestContext): Promise<void> {
+  const { info, ri, res, query } = ctx;
+  const neg = negotiate(ctx.req.headers.accept, { allowTable: true, allowProtobuf: false });
+  const core = ctx.core;
+  let filter = selectorFilter(ctx);
+  if (ri.name !== undefined) {
+    // Deprecated `GET .../pods/NAME?watch=true` form: watch one object.
+    const name = ri.name;
+    const f = filter;
+    filter = (o) => o.metadata.name === name && (!f || f(o));
+  }
+  const rvParam = query.get('resourceVersion') ?? '';
+  const timeoutParam = query.get('timeoutSeconds');
+  let timeoutS = DEFAULT_TIMEOUT_S;
+  if (timeoutParam !== null && timeoutParam !== '') {
+    if (!/^\d+$/.test(timeoutParam)) throw errors.badRequest(`invalid timeoutSeconds: "${timeoutParam}"`);
+    timeoutS = Math.min(Number(timeoutParam), DEFAULT_TIMEOUT_S);
+  }
+  const bookmarks = query.get('allowWatchBookmarks') === 'true';
+  const sendInitial = query.get('sendInitialEvents');
+  const prefix = core.registry.prefix(info, ri.namespace);
+
+  let initial: KObject[] = [];
+  let afterRev: number;
+  if (rvParam === '' || rvParam === '0' || sendInitial === 'true') {
+    if (sendInitial === 'false' && rvParam !== '' && rvParam !== '0') {
+      afterRev = parseResourceVersion(rvParam);
+    } else {
+      const listed = await core.registry.list(info, { namespace: ri.namespace, filter });
+      initial = listed.items;
+      afterRev = listed.resourceVersion;
+    }
+  } else {
+    afterRev = parseResourceVersion(rvParam);
+  }
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders();
+
+  const gaugeLabels = { group: info.group, version: info.version, kind: info.kind };
+  core.metrics.watchers.inc(gaugeLabels);
+  let closed = false;
+  let watcher: Watcher | undefined;
+  let lastRev = afterRev;
+  let firstTable = true;
+  const timers: NodeJS.Timeout[] = [];
+
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    watcher?.cancel();
+    for (const t of timers) clearTimeout(t), clearInterval(t);
+    core.metrics.watchers.dec(gaugeLabels);
+    if (!res.writableEnded) res.end();
+  };
+  res.on('close', finish);
+
+  const encodeObject = (o: KObject): unknown => {
+    if (neg.shape === 'table') {
+      const t = toTable(info, [o], { includeObject: (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata' }) as unknown as Record<string, unknown>;
+      t.apiVersion = `meta.k8s.io/${neg.metaVersion}`;
+      t.metadata = { resourceVersion: o.metadata.resourceVersion };
+      if (!firstTable) t.columnDefinitions = [];
+      firstTable = false;
+      return t;
+    }
+    if (neg.shape === 'partial') return { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${neg.metaVersion}`, metadata: o.metadata };
+    return o;
+  };
+  const send = (type: string, o: unknown) => {
+    if (closed) return;
+    res.write(JSON.stringify({ type, object: o }) + '\n');
+  };
+  const sendError = (err: unknown) => {
+    const e = err instanceof CompactedError ? errors.gone(`too old resource version: ${err.requested} (${err.compacted})`) : mapStoreError(err, info, '');
+    send('ERROR', e.toStatus());
+    finish();
+  };
+
+  for (const o of initial) send('ADDED', encodeObject(o));
+  if (sendInitial === 'true' && bookmarks) {
+    send('BOOKMARK', { kind: info.kind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: String(afterRev), annotations: { 'k8s.io/initial-events-end': 'true' } } });
+  }
+
+  try {
+    watcher = core.backend.watch(prefix, afterRev, {
+      onEvents: (events) => {
+        for (const ev of events) {
+          if (closed) return;
+          // A namespaced-resource watch across all namespaces sees every key under the prefix; the prefix of a
+          // cluster-wide list already ends in '/', so nothing else slips in.
+          const d = core.registry.decodeEvent(info, ev);
+          lastRev = ev.kv.modRevision;
+          if (!filter) {
+            send(d.type, encodeObject(d.obj));
+            continue;
+          }
+          const now = filter(d.obj);
+          const before = d.prev ? filter(d.prev) : false;
+          if (d.type === 'DELETED') {
+            if (now) send('DELETED', encodeObject(d.obj));
+          } else if (now && before) send('MODIFIED', encodeObject(d.obj));
+          else if (now && !before) send('ADDED', encodeObject(d.obj));
+          else if (!now && before) send('DELETED', encodeObject(d.obj));
+        }
+      },
+      onError: (err) => sendError(err),
+    });
+  } catch (err) {
+    sendError(err);
+    return;
+  }
+
+  if (bookmarks) {
+    timers.push(setInterval(async () => {
+      try {
+        const rev = Math.max(lastRev, afterRev);
+        send('BOOKMARK', { kind: info.kind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: String(rev) } });
+      } catch (err) {
+        core.log('watch bookmark failed', { err: String(err) });
+      }
+    }, BOOKMARK_INTERVAL_MS));
+  }
+  timers.push(setTimeout(finish, timeoutS * 1000));
+}

@@ -1,0 +1,221 @@
+/**
+ * CREATE (POST), UPDATE (PUT) and PATCH, with kube-apiserver's order of operations: decode (JSON, YAML or
+ * protobuf) → strict/warn field validation → namespace lifecycle admission → strategy (system metadata, defaults)
+ * → validation (422 with causes) → dry run or store (optimistic concurrency → 409).
+ */
+import { KObject, errors } from '../../api/errors.js';
+import { apiVersionOf, parseApiVersion, ResourceInfo } from '../../api/resources.js';
+import { decodeProtobuf } from '../../api/protobuf/index.js';
+import { findUnknownFields, strictDecodingMessage } from '../../api/openapi/index.js';
+import { applyPatch, patchTypeName } from '../../api/patch/index.js';
+import { readBody, RequestContext, writeObject } from '../context.js';
+import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
+import { generateNameSuffix } from '../registry.js';
+import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
+import { finalizeIfDeletable } from './delete.js';
+
+const BODY_TYPES = new Set(['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', '']);
+
+/** Decodes a request body into an object of the endpoint's kind (400 on a kind/apiVersion mismatch). */
+export async function decodeObjectBody(ctx: RequestContext, expect: { apiVersion: string; kind: string } = { apiVersion: apiVersionOf(ctx.info), kind: ctx.info.kind }): Promise<KObject> {
+  const type = mediaType(ctx.req.headers['content-type']);
+  if (!BODY_TYPES.has(type)) {
+    ctx.req.resume();
+    throw errors.unsupportedMediaType(type);
+  }
+  const body = await readBody(ctx.req);
+  if (body.length === 0) throw errors.badRequest('the request body is empty');
+  let obj: Record<string, unknown>;
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    const d = decodeProtobuf(body);
+    obj = d.object;
+    checkDepth(obj);
+  } else {
+    obj = parseJsonOrYaml(body, type === 'application/yaml' ? 'application/yaml' : 'application/json');
+  }
+  return checkKind(ctx, obj, expect);
+}
+
+function checkKind(ctx: RequestContext, obj: Record<string, unknown>, expect: { apiVersion: string; kind: string }): KObject {
+  if (obj.apiVersion !== undefined && typeof obj.apiVersion !== 'string') throw errors.badRequest('apiVersion must be a string');
+  if (obj.kind !== undefined && typeof obj.kind !== 'string') throw errors.badRequest('kind must be a string');
+  if (obj.kind && obj.kind !== expect.kind) {
+    throw errors.badRequest(`the API version in the data (${obj.apiVersion ?? ''}) does not match the expected API version (${expect.apiVersion}); or kind "${obj.kind}" does not match the expected kind "${expect.kind}"`);
+  }
+  if (obj.apiVersion && obj.apiVersion !== expect.apiVersion) {
+    const got = parseApiVersion(obj.apiVersion as string);
+    const want = parseApiVersion(expect.apiVersion);
+    if (got.group !== want.group || got.version !== want.version) {
+      throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expect.apiVersion})`);
+    }
+  }
+  if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+  if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) throw errors.badRequest('metadata must be an object');
+  obj.apiVersion = expect.apiVersion;
+  obj.kind = expect.kind;
+  return obj as KObject;
+}
+
+/** fieldValidation=Strict|Warn|Ignore (default Warn, as kube-apiserver 1.27+). */
+export function checkUnknownFields(ctx: RequestContext, obj: KObject): void {
+  const mode = ctx.query.get('fieldValidation') ?? 'Warn';
+  if (!['Strict', 'Warn', 'Ignore', ''].includes(mode)) {
+    throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+  }
+  if (mode === 'Ignore') return;
+  const unknown = findUnknownFields(obj.apiVersion!, obj.kind!, obj);
+  if (unknown.length === 0) return;
+  if (mode === 'Strict') throw errors.badRequest(strictDecodingMessage(unknown));
+  for (const f of unknown) ctx.warnings.push(`unknown field "${f.replace(/^\./, '')}"`);
+}
+
+export function isDryRun(ctx: RequestContext): boolean {
+  const v = ctx.query.getAll('dryRun');
+  if (v.length === 0) return false;
+  for (const x of v) if (x !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${x}": supported values: "All"`);
+  return true;
+}
+
+function checkNamespace(ctx: RequestContext, obj: KObject): void {
+  const { info, ri } = ctx;
+  const m = obj.metadata;
+  if (!info.namespaced) {
+    delete m.namespace;
+    return;
+  }
+  if (m.namespace !== undefined && m.namespace !== '' && m.namespace !== ri.namespace) {
+    throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  }
+  if (ri.namespace === undefined) throw errors.methodNotAllowed(`${info.resource} must be created in a namespace`);
+  m.namespace = ri.namespace;
+}
+
+/** The create path shared by POST and server-side-apply-creates. */
+export async function createObject(ctx: RequestContext, obj: KObject, dryRun: boolean): Promise<KObject> {
+  const { info } = ctx;
+  checkNamespace(ctx, obj);
+  const m = obj.metadata;
+  if (!m.name && typeof m.generateName === 'string' && m.generateName) m.name = m.generateName + generateNameSuffix();
+  if (!m.name) throw errors.invalid(info.kind, info.group, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+  await ctx.core.admitNamespace(info, m.namespace);
+  prepareForCreate(info, obj);
+  await ctx.core.admitCreate?.(ctx, obj);
+  validateOrThrow(info, obj);
+  if (dryRun) return obj;
+  return ctx.core.registry.create(info, obj);
+}
+
+export async function handleCreate(ctx: RequestContext): Promise<void> {
+  if (ctx.ri.name !== undefined) throw errors.methodNotAllowed('POST on a named resource is not allowed');
+  const neg = negotiate(ctx.req.headers.accept, { allowTable: false, allowProtobuf: true });
+  const obj = await decodeObjectBody(ctx);
+  checkUnknownFields(ctx, obj);
+  const out = await createObject(ctx, obj, isDryRun(ctx));
+  writeObject(ctx.res, 201, out, neg, ctx.warnings);
+}
+
+/** Writes `next` over `current` (already merged by the caller) with the update strategy and validation. */
+export async function updateObject(ctx: RequestContext, info: ResourceInfo, next: KObject, current: KObject, dryRun: boolean, subresource?: string): Promise<KObject> {
+  const rv = next.metadata?.resourceVersion;
+  if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) {
+    throw errors.conflict(info.resource, info.group, current.metadata.name!, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+  const merged = prepareForUpdate(info, next, current, subresource);
+  validateOrThrow(info, merged, current);
+  merged.metadata.resourceVersion = current.metadata.resourceVersion;
+  if (JSON.stringify(merged) === JSON.stringify(current)) return current; // no-op: no write, same resourceVersion
+  if (dryRun) return merged;
+  const stored = await ctx.core.registry.update(info, merged, Number(current.metadata.resourceVersion));
+  return finalizeIfDeletable(ctx, info, stored);
+}
+
+export async function handleUpdate(ctx: RequestContext): Promise<void> {
+  const { info, ri } = ctx;
+  if (ri.name === undefined) throw errors.methodNotAllowed('PUT on a collection is not allowed');
+  const neg = negotiate(ctx.req.headers.accept, { allowTable: false, allowProtobuf: true });
+  const obj = await decodeObjectBody(ctx);
+  checkUnknownFields(ctx, obj);
+  if (obj.metadata.name !== undefined && obj.metadata.name !== ri.name) {
+    throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
+  }
+  obj.metadata.name = ri.name;
+  if (info.namespaced) {
+    if (obj.metadata.namespace && obj.metadata.namespace !== ri.namespace) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    obj.metadata.namespace = ri.namespace;
+  }
+  const dryRun = isDryRun(ctx);
+  const current = await ctx.core.registry.get(info, ri.namespace, ri.name);
+  const out = await updateObject(ctx, info, obj, current, dryRun, ri.subresource);
+  writeObject(ctx.res, 200, out, neg, ctx.warnings);
+}
+
+const PATCH_TYPES = new Set(['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml']);
+
+export async function handlePatch(ctx: RequestContext): Promise<void> {
+  const { info, ri } = ctx;
+  if (ri.name === undefined) throw errors.methodNotAllowed('PATCH on a collection is not allowed');
+  const neg = negotiate(ctx.req.headers.accept, { allowTable: false, allowProtobuf: true });
+  const type = mediaType(ctx.req.headers['content-type']);
+  if (!PATCH_TYPES.has(type)) {
+    ctx.req.resume();
+    throw errors.unsupportedMediaType(type);
+  }
+  const body = await readBody(ctx.req);
+  const dryRun = isDryRun(ctx);
+  const typeName = patchTypeName(apiVersionOf(info), info.kind);
+
+  if (type === 'application/apply-patch+yaml') {
+    // Server-side apply, simplified: the applied configuration is strategically merged into the live object
+    // (created when absent). Field ownership and conflicts (managedFields) are not tracked yet.
+    const applied = checkKind(ctx, parseJsonOrYaml(body, type), { apiVersion: apiVersionOf(info), kind: info.kind });
+    checkUnknownFields(ctx, applied);
+    if (applied.metadata.name !== undefined && applied.metadata.name !== ri.name) {
+      throw errors.badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${ri.name})`);
+    }
+    const current = await ctx.core.registry.tryGet(info, ri.namespace, ri.name);
+    if (!current) {
+      applied.metadata.name = ri.name;
+      const created = await createObject(ctx, applied, dryRun);
+      writeObject(ctx.res, 201, created, neg, ctx.warnings);
+      return;
+    }
+    const out = await patchLoop(ctx, info, dryRun, (cur) => applyPatch(cur, 'application/strategic-merge-patch+json', JSON.stringify(applied), typeName) as KObject);
+    writeObject(ctx.res, 200, out, neg, ctx.warnings);
+    return;
+  }
+
+  const out = await patchLoop(ctx, info, dryRun, (cur) => {
+    const patched = applyPatch(cur, type, body, typeName) as KObject;
+    if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw errors.badRequest('the patch produced a non-object');
+    checkDepth(patched);
+    return patched;
+  });
+  writeObject(ctx.res, 200, out, neg, ctx.warnings);
+}
+
+/** Applies `mutate` to the live object and writes it, retrying on write conflicts (GuaranteedUpdate). */
+async function patchLoop(ctx: RequestContext, info: ResourceInfo, dryRun: boolean, mutate: (cur: KObject) => KObject): Promise<KObject> {
+  const { ri } = ctx;
+  for (let attempt = 0; ; attempt++) {
+    const current = await ctx.core.registry.get(info, ri.namespace, ri.name!);
+    const patched = mutate(structuredClone(current));
+    if (patched.kind !== undefined && patched.kind !== info.kind) throw errors.badRequest(`the patch changed the kind to "${patched.kind}"`);
+    if (patched.apiVersion !== undefined && patched.apiVersion !== current.apiVersion) throw errors.badRequest(`the patch changed the apiVersion to "${patched.apiVersion}"`);
+    patched.metadata ??= {};
+    if (typeof patched.metadata !== 'object' || Array.isArray(patched.metadata)) throw errors.badRequest('metadata must be an object');
+    checkUnknownFields(ctx, { ...patched, apiVersion: current.apiVersion, kind: current.kind });
+    if (patched.metadata.name !== undefined && patched.metadata.name !== ri.name) {
+      throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${ri.name})`);
+    }
+    patched.metadata.name = ri.name;
+    if (info.namespaced) patched.metadata.namespace = ri.namespace;
+    // A resourceVersion the patch itself sets is a precondition (kubectl diff); the live one is just carried.
+    try {
+      return await updateObject(ctx, info, patched, current, dryRun, ri.subresource);
+    } catch (e) {
+      const explicitRv = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
+      if (!explicitRv && attempt < 4 && (e as { code?: number; reason?: string }).code === 409 && (e as { reason?: string }).reason === 'Conflict') continue;
+      throw e;
+    }
+  }
+}

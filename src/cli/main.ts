@@ -1,0 +1,141 @@
+/**
+ * The `skiff` command: `skiff server` starts a whole one-machine cluster; `skiff kubectl …` runs the installed
+ * kubectl against it (like `k3s kubectl`).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultDataDir, startServer } from '../server/server.js';
+import { KUBE_VERSION } from '../apiserver/core.js';
+
+const USAGE = `Usage: skiff <command> [flags]
+
+Commands:
+  server    Start a cluster on this machine (apiserver on an embedded store; writes DATA_DIR/kubeconfig.yaml)
+  kubectl   Run kubectl against the local cluster (uses DATA_DIR/kubeconfig.yaml)
+  version   Print the version
+
+skiff server flags:
+  --data-dir DIR        state, certificates and kubeconfig (default $SKIFF_DATA_DIR, else ~/.skiff)
+  --bind-address ADDR   address to serve HTTPS on (default 127.0.0.1)
+  --https-port PORT     port to serve on (default 6443; 0 picks a free port)
+  --datastore URL       sqlite:// (default, DATA_DIR/state.db), sqlite:///path/file.db, or memory://
+  --disable-agent       do not run a node agent in this process
+`;
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'server': return serverCommand(rest);
+    case 'kubectl': return kubectlCommand(rest);
+    case 'version':
+    case '--version':
+      console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`skiff: unknown command "${cmd}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+async function serverCommand(args: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        'bind-address': { type: 'string', default: '127.0.0.1' },
+        'https-port': { type: 'string', default: '6443' },
+        datastore: { type: 'string' },
+        'disable-agent': { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`skiff server: ${(e as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const port = Number(values['https-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`skiff server: invalid --https-port "${values['https-port']}"\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const srv = await startServer({
+    dataDir,
+    bindAddress: values['bind-address'],
+    httpsPort: port,
+    datastore: values.datastore ?? 'sqlite://',
+    disableAgent: values['disable-agent'],
+    logLevel: values['log-level'],
+  });
+  process.stdout.write(
+    `Skiff is running at ${srv.url}\n` +
+    `Kubeconfig written to ${srv.kubeconfigPath}\n` +
+    `Use it with:\n  export KUBECONFIG=${srv.kubeconfigPath}\n  kubectl get namespaces\n` +
+    `or: skiff kubectl --data-dir ${dataDir} get namespaces\n`,
+  );
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`skiff: ${sig} received, shutting down\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    srv.close().then(() => process.exit(0), (e) => { process.stderr.write(`skiff: shutdown failed: ${e}\n`); process.exit(1); });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+async function kubectlCommand(args: string[]): Promise<void> {
+  // `--data-dir DIR` (before other args) selects the cluster; everything else goes to kubectl unchanged.
+  let dataDir = defaultDataDir();
+  const rest = [...args];
+  if (rest[0] === '--data-dir' && rest[1]) { dataDir = rest[1]; rest.splice(0, 2); }
+  else if (rest[0]?.startsWith('--data-dir=')) { dataDir = rest[0].slice('--data-dir='.length); rest.splice(0, 1); }
+  const kubectl = process.env.SKIFF_KUBECTL || findOnPath('kubectl');
+  if (!kubectl) {
+    process.stderr.write('skiff kubectl: kubectl was not found on PATH. Install kubectl (https://kubernetes.io/docs/tasks/tools/) or set SKIFF_KUBECTL to its path.\n');
+    process.exitCode = 1;
+    return;
+  }
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  if (!existsSync(kubeconfig)) {
+    process.stderr.write(`skiff kubectl: ${kubeconfig} does not exist; start the cluster with \`skiff server --data-dir ${dataDir}\` first.\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const child = spawn(kubectl, rest, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG && rest.includes('--kubeconfig') ? process.env.KUBECONFIG : kubeconfig } });
+  await new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      process.exitCode = code ?? (signal ? 128 : 1);
+      resolve();
+    });
+    child.on('error', (e) => {
+      process.stderr.write(`skiff kubectl: failed to run ${kubectl}: ${e.message}\n`);
+      process.exitCode = 1;
+      resolve();
+    });
+  });
+}

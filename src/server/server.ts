@@ -1,0 +1,111 @@
+/**
+ * `skiff server`: one process that runs the apiserver over HTTPS on an embedded store, writes an admin kubeconfig,
+ * and (in later issues) the controllers, scheduler and a local node agent — the k3s shape.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import pino from 'pino';
+import { ensurePki, Pki } from '../apiserver/auth/pki.js';
+import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn.js';
+import { issueServiceAccountToken, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
+import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
+import { ApiServerCore } from '../apiserver/core.js';
+import { newBackend } from '../store/index.js';
+import { startCompactor } from '../store/compactor.js';
+import type { Backend } from '../store/types.js';
+import { bootstrapCluster } from './bootstrap.js';
+
+export interface ServerOptions {
+  dataDir?: string;
+  bindAddress?: string;
+  httpsPort?: number;
+  datastore?: string;
+  disableAgent?: boolean;
+  /** Log level for pino (default info; SKIFF_LOG_LEVEL overrides). */
+  logLevel?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  kubeconfigPath: string;
+  pki: Pki;
+  core: ApiServerCore;
+  backend: Backend;
+  close(): Promise<void>;
+}
+
+export function defaultDataDir(): string {
+  return process.env.SKIFF_DATA_DIR || join(homedir(), '.skiff');
+}
+
+export async function startServer(o: ServerOptions = {}): Promise<RunningServer> {
+  const log = pino({ level: o.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info', base: { component: 'skiff-server' } }, pino.destination(2));
+  const dataDir = o.dataDir ?? defaultDataDir();
+  const bindAddress = o.bindAddress ?? '127.0.0.1';
+  const port = o.httpsPort ?? 6443;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const backend = newBackend(o.datastore ?? 'sqlite://', dataDir);
+  await backend.start();
+  const pki = await ensurePki(dataDir, { bindAddress });
+  const authn = createAuthenticator(pki);
+  const core = new ApiServerCore({
+    backend,
+    authenticate: (req) => authn.authenticate(req),
+    issueToken: (t) => issueServiceAccountToken(pki, { ...t, boundObject: t.boundObject as never }),
+    reviewToken: (token, audiences) => {
+      const c = verifyServiceAccountToken(pki, token, audiences);
+      return c ? serviceAccountUser(c) : undefined;
+    },
+    log: (msg, fields) => log.warn(fields ?? {}, msg),
+  });
+
+  const server: Server = createServer({
+    key: pki.serverKeyPem,
+    cert: pki.serverCertPem,
+    ca: [pki.caCertPem],
+    requestCert: true,
+    rejectUnauthorized: false,
+    keepAliveTimeout: 65_000,
+  }, core.handle);
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches and log streams are long-running
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, bindAddress, () => { server.off('error', reject); resolve(); });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const host = bindAddress === '0.0.0.0' || bindAddress === '::' ? '127.0.0.1' : bindAddress;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  core.opts.serverAddress = `${host}:${actualPort}`;
+
+  await bootstrapCluster(core);
+  const compactor = startCompactor(backend, { log: (msg: string, f?: Record<string, unknown>) => log.warn(f ?? {}, msg) });
+
+  const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  writeKubeconfig(kubeconfigPath, renderKubeconfig({ server: url, caCertPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
+  core.ready = true;
+  log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url, port: actualPort, dataDir, kubeconfigPath, pki, core, backend,
+    close() {
+      closing ??= (async () => {
+        core.ready = false;
+        compactor.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await backend.close();
+      })();
+      return closing;
+    },
+  };
+}
