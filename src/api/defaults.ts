@@ -198,7 +198,7 @@ function defaultJobSpec(spec: Rec | undefined): void {
   defaultPodTemplate(spec.template);
 }
 
-function defaultService(obj: KObject, spec: Rec): void {
+function defaultService(spec: Rec): void {
   def(spec, 'sessionAffinity', 'None');
   if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
   if (spec.sessionAffinity === 'ClientIP') {
@@ -231,7 +231,6 @@ function defaultService(obj: KObject, spec: Rec): void {
       def(spec, 'ipFamilies', [ip.includes(':') ? 'IPv6' : 'IPv4']);
     }
   }
-  void obj;
 }
 
 function defaultLimitRange(spec: Rec): void {
@@ -302,7 +301,7 @@ export function applyDefaults(info: ResourceInfo, obj: KObject, old?: KObject): 
       if (spec) defaultPodSpec(spec, true);
       break;
     case '/Service':
-      if (spec) defaultService(obj, spec);
+      if (spec) defaultService(spec);
       break;
     case '/Namespace': {
       const md = isObj(obj.metadata) ? obj.metadata : undefined;
@@ -493,8 +492,8 @@ export function applyDefaults(info: ResourceInfo, obj: KObject, old?: KObject): 
       def(objAt(obj, 'roleRef'), 'apiGroup', 'rbac.authorization.k8s.io');
       for (const s of objsAt(obj, 'subjects')) {
         if (!unset(s.apiGroup)) continue;
+        // ServiceAccount subjects keep the empty group, which Go omits when printing.
         if (s.kind === 'User' || s.kind === 'Group') s.apiGroup = 'rbac.authorization.k8s.io';
-        else if (s.kind === 'ServiceAccount') s.apiGroup = '';
       }
       break;
     }

@@ -282,7 +282,7 @@ function lex(s: string): Item[] {
   const n = s.length;
   for (;;) {
     while (pos < n && isWhitespace(s[pos]!)) pos++;
-    // Upstream's lexer reads bytes and treats NUL as the end of input.
+    // Upstream's lexer reads bytes and treats a NUL where a token should start as the end of input.
     if (pos >= n || s[pos] === '\0') {
       items.push({ tok: Tok.EOS, lit: '' });
       return items;
@@ -298,6 +298,8 @@ function lex(s: string): Item[] {
         items.push({ tok: symbolToken(c)!, lit: c });
         pos += 1;
       }
+      // Upstream's scanner consumes a NUL that directly follows a token instead of pushing it back.
+      if (s[pos] === '\0') pos++;
       continue;
     }
     const start = pos;
@@ -307,6 +309,7 @@ function lex(s: string): Item[] {
       pos++;
     }
     const lit = s.slice(start, pos);
+    if (s[pos] === '\0') pos++;
     items.push({ tok: lit === 'in' ? Tok.In : lit === 'notin' ? Tok.NotIn : Tok.Identifier, lit });
   }
 }
@@ -599,6 +602,14 @@ export function formatLabelSelector(obj: LabelSelectorObject | null | undefined)
     return '<error>';
   }
   return s === '' ? '<none>' : s;
+}
+
+/**
+ * `LabelSelectorAsSelector(obj).String()`: the exact text Scale.status.selector and HPA use — unlike
+ * formatLabelSelector it is "" (not `<none>`) for an empty or nil selector. Throws ApiError 400 when invalid.
+ */
+export function labelSelectorObjectToString(obj: LabelSelectorObject | null | undefined): string {
+  return labelSelectorToString(selectorFromLabelSelectorObject(obj));
 }
 
 /** Upstream `labels.FormatLabels`: `k=v` pairs sorted by key, `<none>` when empty (service SELECTOR column). */

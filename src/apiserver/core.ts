@@ -161,6 +161,10 @@ export class ApiServerCore {
     };
     let code = 200;
     try {
+      if (ri.subresource === 'status' && !info.subresources.some((x) => x.name === 'status')) throw errors.notFoundPath();
+      if (ri.subresource === 'status' && !['get', 'update', 'patch'].includes(ri.verb)) {
+        throw errors.methodNotAllowed(`${ri.verb} is not supported on ${info.resource}/status`);
+      }
       if (!info.verbs.includes(ri.verb) && !ri.subresource) {
         throw errors.methodNotAllowed(`${ri.verb} is not supported on resources of kind "${info.resource}"`);
       }

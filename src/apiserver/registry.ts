@@ -9,6 +9,7 @@ import {
 } from '../store/types.js';
 import { ResourceInfo, apiVersionOf } from '../api/resources.js';
 import { ApiError, KObject, errors } from '../api/errors.js';
+import { convert, storageVersion } from '../api/conversion.js';
 
 /** Continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after which to resume>"} as upstream. */
 export interface ContinueToken {
@@ -97,17 +98,24 @@ export class Registry {
 
   /** Decodes a stored value, stamping resourceVersion and the served apiVersion/kind. */
   decode(info: ResourceInfo, kv: KeyValue, rv = kv.modRevision): KObject {
-    const obj = JSON.parse(kv.value) as KObject;
-    obj.apiVersion = apiVersionOf(info);
+    let obj = JSON.parse(kv.value) as KObject;
+    const served = apiVersionOf(info);
+    obj.apiVersion ??= storageVersion(info);
+    obj.kind ??= info.kind;
+    if (obj.apiVersion !== served) obj = convert(obj, served);
+    obj.apiVersion = served;
     obj.kind = info.kind;
     obj.metadata ??= {};
     obj.metadata.resourceVersion = String(rv);
     return obj;
   }
 
-  encode(obj: KObject): string {
+  /** Serializes for storage: in the storage version, without resourceVersion (the store's revision is it). */
+  encode(info: ResourceInfo, obj: KObject): string {
     const { resourceVersion: _rv, ...meta } = obj.metadata;
-    return JSON.stringify({ ...obj, metadata: meta });
+    const sv = storageVersion(info);
+    const stored = obj.apiVersion && obj.apiVersion !== sv ? convert(obj, sv) : obj;
+    return JSON.stringify({ ...stored, apiVersion: sv, metadata: meta });
   }
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KObject> {
@@ -193,7 +201,7 @@ export class Registry {
   async create(info: ResourceInfo, obj: KObject): Promise<KObject> {
     const name = obj.metadata.name!;
     try {
-      const kv = await this.backend.create(this.key(info, obj.metadata.namespace, name), this.encode(obj));
+      const kv = await this.backend.create(this.key(info, obj.metadata.namespace, name), this.encode(info, obj));
       return this.decode(info, kv);
     } catch (e) {
       throw mapStoreError(e, info, name);
@@ -204,7 +212,7 @@ export class Registry {
   async update(info: ResourceInfo, obj: KObject, expectedRevision: number): Promise<KObject> {
     const name = obj.metadata.name!;
     try {
-      const kv = await this.backend.update(this.key(info, obj.metadata.namespace, name), this.encode(obj), expectedRevision);
+      const kv = await this.backend.update(this.key(info, obj.metadata.namespace, name), this.encode(info, obj), expectedRevision);
       return this.decode(info, kv);
     } catch (e) {
       throw mapStoreError(e, info, name);

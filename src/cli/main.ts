@@ -8,12 +8,14 @@ import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, startServer } from '../server/server.js';
 import { KUBE_VERSION } from '../apiserver/core.js';
+import { newBackend } from '../store/index.js';
 
 const USAGE = `Usage: skiff <command> [flags]
 
 Commands:
   server    Start a cluster on this machine (apiserver on an embedded store; writes DATA_DIR/kubeconfig.yaml)
   kubectl   Run kubectl against the local cluster (uses DATA_DIR/kubeconfig.yaml)
+  compact   Compact the store of a stopped server (drops history up to a revision, like etcdctl compact)
   version   Print the version
 
 skiff server flags:
@@ -29,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'server': return serverCommand(rest);
     case 'kubectl': return kubectlCommand(rest);
+    case 'compact': return compactCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -138,4 +141,24 @@ async function kubectlCommand(args: string[]): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * `skiff compact [--data-dir DIR] [--datastore URL] [--revision N]`: offline compaction of a stopped server's store
+ * (default: up to the newest revision). Reads and watches from older resourceVersions then get 410 Expired.
+ */
+async function compactCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, datastore: { type: 'string', default: 'sqlite://' }, revision: { type: 'string' } }, strict: true });
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const backend = newBackend(values.datastore!, dataDir);
+  await backend.start();
+  try {
+    const current = await backend.currentRevision();
+    const rev = values.revision ? Number(values.revision) : current;
+    if (!Number.isInteger(rev) || rev < 1 || rev > current) throw new Error(`invalid --revision ${values.revision} (current revision ${current})`);
+    await backend.compact(rev);
+    process.stdout.write(`compacted at revision ${rev}\n`);
+  } finally {
+    await backend.close();
+  }
 }

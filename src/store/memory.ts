@@ -225,7 +225,7 @@ export class MemoryBackend implements Backend {
   }
 
   private readRevision(revision: number | undefined): number {
-    if (!revision) return this.rev;
+    if (!revision || revision <= 0) return this.rev;
     if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
     if (revision < this.compacted) throw new CompactedError(revision, this.compacted);
     return revision;

@@ -8,6 +8,9 @@
  * chunk per macrotask so a long replay never blocks writers) while live events queue up behind it; then it switches
  * to live delivery. Every watcher therefore sees strictly increasing revisions with no gaps and no duplicates, like
  * an etcd watch stream.
+ *
+ * The arrays (and event objects) handed to `onEvents` may be shared by every watcher of the same prefix: consumers
+ * must treat them as read-only (copy before sorting or mutating).
  */
 import { CompactedError, StoreError, type WatchCallbacks, type WatchEvent, type Watcher } from './types.js';
 
@@ -23,23 +26,31 @@ export interface HistorySource {
 const REPLAY_CHUNK = 1000;
 
 interface WatchState {
-  readonly prefix: string;
+  readonly group: Group;
   /** The watch's starting point: only events with a higher revision are delivered. */
   readonly after: number;
   readonly callbacks: WatchCallbacks;
-  /** Replay position (last replayed revision) and target while replaying. */
+  /** Highest revision delivered (or replayed) so far; later deliveries skip anything at or below it. */
   cursor: number;
+  /** Replay target while replaying. */
   until: number;
   replaying: boolean;
   cancelled: boolean;
-  /** Live event chunks waiting for delivery (shared arrays: never mutated). */
+  /** Live event chunks that arrived while replaying (shared arrays: never mutated). */
+  pending: WatchEvent[][];
+}
+
+/** Watchers of one prefix share the matching work and the queue of undelivered events. */
+interface Group {
+  readonly prefix: string;
+  readonly watchers: Set<WatchState>;
   pending: WatchEvent[][];
 }
 
 /** Fans committed events out to prefix watchers; see the module comment. */
 export class WatchHub {
-  private readonly groups = new Map<string, Set<WatchState>>();
-  private readonly dirty = new Set<WatchState>();
+  private readonly groups = new Map<string, Group>();
+  private readonly dirty = new Set<Group>();
   private flushScheduled = false;
   private watcherCount = 0;
 
@@ -58,28 +69,34 @@ export class WatchHub {
   watch(prefix: string, after: number, current: number, callbacks: WatchCallbacks): Watcher {
     const compacted = this.source.compactRevision();
     if (after < compacted) throw new CompactedError(after, compacted);
+    let group = this.groups.get(prefix);
+    if (!group) this.groups.set(prefix, (group = { prefix, watchers: new Set(), pending: [] }));
     const w: WatchState = {
-      prefix,
+      group,
       after,
       callbacks,
+      // Revisions up to `current` come from the replay; queued live events at or below the cursor are skipped, which
+      // also covers events published but not yet flushed when this watcher registered.
       cursor: after,
       until: current,
       replaying: after < current,
       cancelled: false,
       pending: [],
     };
-    let group = this.groups.get(prefix);
-    if (!group) this.groups.set(prefix, (group = new Set()));
-    group.add(w);
+    group.watchers.add(w);
     this.watcherCount++;
     if (w.replaying) setImmediate(() => this.replayStep(w));
     return { cancel: () => this.remove(w) };
   }
 
-  /** Delivers events of committed writes (in revision order) to every matching watcher, asynchronously. */
+  /**
+   * Queues events of committed writes (in revision order) for every matching watcher; delivery happens in a
+   * microtask, once per group per flush, so the cost of a write does not grow with the number of watchers.
+   */
   publish(events: WatchEvent[]): void {
     if (events.length === 0 || this.watcherCount === 0) return;
-    for (const [prefix, group] of this.groups) {
+    for (const group of this.groups.values()) {
+      const prefix = group.prefix;
       let matched: WatchEvent[] | undefined;
       if (prefix === '') matched = events;
       else {
@@ -88,13 +105,8 @@ export class WatchHub {
         }
       }
       if (!matched) continue;
-      const last = matched[matched.length - 1].kv.modRevision;
-      for (const w of group) {
-        if (w.after >= last) continue; // watch started in the future
-        const chunk = w.after >= matched[0].kv.modRevision ? matched.filter((e) => e.kv.modRevision > w.after) : matched;
-        w.pending.push(chunk);
-        this.dirty.add(w);
-      }
+      group.pending.push(matched);
+      this.dirty.add(group);
     }
     if (this.dirty.size > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
@@ -105,30 +117,36 @@ export class WatchHub {
   /** Ends every watcher with `err` (used when the backend closes). */
   closeAll(err: Error = new StoreError('store closed')): void {
     for (const group of [...this.groups.values()]) {
-      for (const w of [...group]) this.fail(w, err);
+      for (const w of [...group.watchers]) this.fail(w, err);
     }
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    const ws = [...this.dirty];
+    const groups = [...this.dirty];
     this.dirty.clear();
-    for (const w of ws) {
-      if (!w.replaying) this.deliverPending(w);
+    for (const group of groups) {
+      if (group.pending.length === 0) continue;
+      const events = group.pending.length === 1 ? group.pending[0] : group.pending.flat();
+      group.pending = [];
+      // Snapshot: a watcher added by a callback during delivery replays these revisions instead.
+      for (const w of [...group.watchers]) {
+        if (w.cancelled) continue;
+        if (w.replaying) w.pending.push(events);
+        else this.deliver(w, events);
+      }
     }
   }
 
-  private deliverPending(w: WatchState): void {
-    if (w.cancelled || w.pending.length === 0) return;
-    const events = w.pending.length === 1 ? w.pending[0] : w.pending.flat();
-    w.pending = [];
-    this.deliver(w, events);
-  }
-
+  /** Delivers the part of `events` above the watcher's cursor. */
   private deliver(w: WatchState, events: WatchEvent[]): void {
     if (w.cancelled || events.length === 0) return;
+    const last = events[events.length - 1].kv.modRevision;
+    if (last <= w.cursor) return;
+    const fresh = events[0].kv.modRevision > w.cursor ? events : events.filter((e) => e.kv.modRevision > w.cursor);
+    w.cursor = last;
     try {
-      w.callbacks.onEvents(events);
+      w.callbacks.onEvents(fresh);
     } catch (err) {
       // A consumer that throws is terminated with its own error rather than silently losing events.
       this.fail(w, err instanceof Error ? err : new Error(String(err)));
@@ -144,18 +162,20 @@ export class WatchHub {
     }
     let events: WatchEvent[];
     try {
-      events = this.source.history(w.prefix, w.cursor, w.until, REPLAY_CHUNK);
+      events = this.source.history(w.group.prefix, w.cursor, w.until, REPLAY_CHUNK);
     } catch (err) {
       this.fail(w, err instanceof Error ? err : new Error(String(err)));
       return;
     }
     const done = events.length < REPLAY_CHUNK;
-    w.cursor = done ? w.until : events[events.length - 1].kv.modRevision;
     this.deliver(w, events);
     if (w.cancelled) return;
     if (done) {
+      w.cursor = Math.max(w.cursor, w.until);
       w.replaying = false;
-      this.deliverPending(w);
+      const pending = w.pending;
+      w.pending = [];
+      for (const chunk of pending) this.deliver(w, chunk);
     } else {
       setImmediate(() => this.replayStep(w));
     }
@@ -165,11 +185,11 @@ export class WatchHub {
     if (w.cancelled) return false;
     w.cancelled = true;
     w.pending = [];
-    this.dirty.delete(w);
-    const group = this.groups.get(w.prefix);
-    if (group) {
-      group.delete(w);
-      if (group.size === 0) this.groups.delete(w.prefix);
+    const group = w.group;
+    group.watchers.delete(w);
+    if (group.watchers.size === 0 && this.groups.get(group.prefix) === group) {
+      this.groups.delete(group.prefix);
+      this.dirty.delete(group);
     }
     this.watcherCount--;
     return true;

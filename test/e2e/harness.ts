@@ -139,3 +139,45 @@ export function cleanup(s: TestServer | undefined): Promise<void> {
 export function readKubeconfig(s: TestServer): string {
   return readFileSync(s.kubeconfig, 'utf8');
 }
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Admin TLS material read from the server's kubeconfig-adjacent files. */
+export function adminTls(s: TestServer): { ca: string; cert: string; key: string } {
+  const dir = join(s.dataDir, 'tls');
+  const pick = (names: string[]) => {
+    for (const n of names) { const p = join(dir, n); if (existsSync(p)) return readFileSync(p, 'utf8'); }
+    throw new Error(`none of ${names.join(', ')} in ${dir}`);
+  };
+  return { ca: pick(['ca.crt', 'server-ca.crt']), cert: pick(['admin.crt', 'client-admin.crt']), key: pick(['admin.key', 'client-admin.key']) };
+}
+
+/** A raw HTTPS request with the admin client certificate (or none when `anonymous`). */
+export async function request(s: TestServer, method: string, path: string, opts: { body?: Buffer | string; headers?: Record<string, string>; anonymous?: boolean; timeoutMs?: number } = {}): Promise<HttpResult> {
+  const https = await import('node:https');
+  const tls = adminTls(s);
+  const u = new URL(path, s.url);
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
+      ca: tls.ca, cert: opts.anonymous ? undefined : tls.cert, key: opts.anonymous ? undefined : tls.key,
+      headers: { ...(opts.headers ?? {}) }, agent: false,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(opts.timeoutMs ?? 10_000, () => req.destroy(new Error(`request ${method} ${path} timed out`)));
+    req.on('error', reject);
+    if (opts.body !== undefined) req.end(opts.body); else req.end();
+  });
+}

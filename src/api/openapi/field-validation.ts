@@ -93,3 +93,123 @@ export function strictDecodingBadRequestMessage(apiVersion: string, kind: string
 export function unknownFieldWarnings(fields: string[]): string[] {
   return fields.map(unknownFieldMessage);
 }
+
+/** One value whose JSON type does not fit the schema, as upstream's JSON decoder would reject it. */
+export interface FieldTypeError {
+  /** Path in strict-decoding form (`spec.template.spec.containers[0].image`). */
+  field: string;
+  /**
+   * upstream's wording: `json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type
+   * int32`. The Go type is derived from the schema, so integer widths (int32 vs int64) are a name-based guess.
+   */
+  message: string;
+}
+
+/** Go int64 fields among the API's integers (by property name); every other integer is reported as int32. */
+const INT64_FIELDS = new Set([
+  'terminationGracePeriodSeconds', 'activeDeadlineSeconds', 'runAsUser', 'runAsGroup', 'fsGroup', 'supplementalGroups',
+  'generation', 'observedGeneration', 'expirationSeconds', 'gracePeriodSeconds', 'deletionGracePeriodSeconds', 'seconds',
+  'revision', 'startingDeadlineSeconds', 'tolerationSeconds', 'remainingItemCount', 'uid', 'gid',
+]);
+
+/**
+ * Values whose JSON type the kind's Go types could not decode (a string for `replicas`, an object for `image`, ...).
+ * Upstream fails the whole request with the first one regardless of fieldValidation:
+ * `<Kind> in version "<v>" cannot be handled as a <Kind>: <message>` (400 BadRequest). Types with custom decoding
+ * (Quantity, IntOrString, Time, RawExtension, ...) are not checked here.
+ */
+export function checkFieldTypes(apiVersion: string, kind: string, obj: unknown): FieldTypeError[] {
+  const { group, version } = parseApiVersion(apiVersion);
+  const def = definitionForKind(group, version, kind);
+  if (!def) return [];
+  const out: FieldTypeError[] = [];
+  typeWalk({ $ref: `#/components/schemas/${def}` }, obj, '', [], def.slice(def.lastIndexOf('.') + 1), '', out);
+  return out;
+}
+
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return 'number';
+  return typeof v === 'string' ? 'string' : 'object';
+}
+
+/** Go's reflect name of the type a schema decodes into (`int32`, `[]v1.Container`, `map[string]string`, `v1.PodSpec`). */
+function goType(schema: Schema | undefined, prop: string): string {
+  if (!schema) return 'interface {}';
+  const ref = schema.$ref ?? (schema.allOf?.length === 1 ? schema.allOf[0].$ref : undefined);
+  if (ref) {
+    const name = ref.slice(ref.lastIndexOf('/') + 1);
+    const parts = name.split('.');
+    return `${parts[parts.length - 2]}.${parts[parts.length - 1]}`;
+  }
+  switch (schema.type) {
+    case 'string': return schema.format === 'byte' ? '[]uint8' : 'string';
+    case 'integer': return INT64_FIELDS.has(prop) ? 'int64' : 'int32';
+    case 'number': return 'float64';
+    case 'boolean': return 'bool';
+    case 'array': return `[]${goType(schema.items, prop)}`;
+    case 'object':
+      return schema.additionalProperties && typeof schema.additionalProperties === 'object'
+        ? `map[string]${goType(schema.additionalProperties, prop)}` : 'map[string]interface {}';
+    default: return 'interface {}';
+  }
+}
+
+function typeWalk(schema: Schema, value: unknown, path: string, goStack: string[], goStruct: string, prop: string, out: FieldTypeError[]): void {
+  if (value === null || value === undefined) return; // null decodes to the zero value everywhere
+  const s = resolveSchema(schema);
+  if (!s || s['x-kubernetes-preserve-unknown-fields'] || s.oneOf || s.format === 'date-time') return;
+  const actual = jsonKind(value);
+  const report = (): void => {
+    const shown = actual === 'number' && s.type === 'integer' ? `number ${String(value)}` : actual;
+    const where = goStack.length ? ` into Go struct field ${goStruct}.${goStack.join('.')}` : ' into Go value';
+    out.push({ field: path, message: `json: cannot unmarshal ${shown}${where} of type ${goType(schema, prop)}` });
+  };
+  switch (s.type) {
+    case 'string':
+      if (actual !== 'string') report();
+      return;
+    case 'boolean':
+      if (actual !== 'bool') report();
+      return;
+    case 'integer':
+      if (actual !== 'number' || !Number.isInteger(value)) report();
+      return;
+    case 'number':
+      if (actual !== 'number') report();
+      return;
+    case 'array':
+      if (actual !== 'array') { report(); return; }
+      (value as unknown[]).forEach((v, i) => typeWalk(s.items ?? {}, v, `${path}[${i}]`, goStack, goStruct, prop, out));
+      return;
+    case 'object': {
+      if (actual !== 'object') { report(); return; }
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (s.properties) {
+        const struct = structName(schema) ?? goStruct;
+        for (const [k, v] of entries) {
+          const p = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
+          if (p) typeWalk(p, v, path ? `${path}.${k}` : k, [...goStack, k], struct, k, out);
+        }
+      } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+        for (const [k, v] of entries) typeWalk(s.additionalProperties, v, path ? `${path}.${k}` : k, goStack, goStruct, prop, out);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** The Go struct name behind a (possibly allOf-wrapped) reference, e.g. `DeploymentSpec`. */
+function structName(schema: Schema): string | undefined {
+  const ref = schema.$ref ?? (schema.allOf?.length === 1 ? schema.allOf[0].$ref : undefined);
+  return ref ? ref.slice(ref.lastIndexOf('.') + 1) : undefined;
+}
+
+/** The 400 BadRequest message upstream gives a create/update whose body has a type error. */
+export function typeErrorBadRequestMessage(apiVersion: string, kind: string, error: FieldTypeError): string {
+  const { version } = parseApiVersion(apiVersion);
+  return `${kind} in version ${JSON.stringify(version)} cannot be handled as a ${kind}: ${error.message}`;
+}

@@ -108,7 +108,11 @@ export async function ensurePki(dataDir: string, opts: PkiOptions): Promise<Pki>
 
   // The RSA key is the slowest thing to make; start it first so it overlaps the certificate work.
   const sa = loadSaKeys(paths.saKeyPath, paths.saPubPath);
-  const saPending = sa ? undefined : generateRsaKeyPair();
+  const saRecovered = sa ? undefined : readPrivateKeyPem(paths.saKeyPath, 'rsa');
+  const saPending = sa || saRecovered ? undefined : generateRsaKeyPair();
+  // Observed at once so a failure while the certificates are being made is not an unhandled rejection;
+  // the awaited promise below still rejects.
+  saPending?.catch(() => undefined);
 
   let ca = loadCa(paths.caCertPath, paths.caKeyPath, now);
   if (!ca) {
@@ -157,7 +161,7 @@ export async function ensurePki(dataDir: string, opts: PkiOptions): Promise<Pki>
   let saKeys = sa;
   if (!saKeys) {
     const pub = readText(paths.saPubPath);
-    const priv = readPrivateKeyPem(paths.saKeyPath, 'rsa');
+    const priv = saRecovered;
     if (priv) {
       // The private key survived but the public half is missing or stale: derive it rather than rotate the key,
       // which would invalidate every issued token.
@@ -170,8 +174,6 @@ export async function ensurePki(dataDir: string, opts: PkiOptions): Promise<Pki>
     }
     generated.push('sa');
   }
-  // A generation started but not used (the key was recovered from sa.key) must not reject unobserved.
-  saPending?.catch(() => undefined);
 
   return {
     dir,
@@ -474,8 +476,9 @@ function loadX509(): Promise<X509Module> {
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-function pemToDer(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+function pemToDer(pem: string): Uint8Array<ArrayBuffer> {
+  // Copied into a plain ArrayBuffer: WebCrypto's typings reject Buffer's possibly-shared backing store.
+  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
 }
 
 function derToPem(der: ArrayBuffer, label: string): string {
@@ -547,7 +550,7 @@ async function createLeaf(ca: KeyedCert, now: Date, spec: LeafSpec): Promise<Key
     // A leaf never outlives its issuer: clients would reject the chain anyway.
     caCert.notAfter.getTime(),
   );
-  const extensions = [
+  const extensions: InstanceType<X509Module['Extension']>[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     // ECDSA keys only sign (no key encipherment), for either usage.
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),

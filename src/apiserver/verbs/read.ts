@@ -28,7 +28,7 @@ export function selectorFilter(ctx: RequestContext): ((obj: KObject) => boolean)
   return (o) => preds.every((p) => p(o));
 }
 
-function includeObjectParam(ctx: RequestContext): 'None' | 'Metadata' | 'Object' {
+export function includeObjectParam(ctx: RequestContext): 'None' | 'Metadata' | 'Object' {
   const v = ctx.query.get('includeObject');
   if (v === null || v === '') return 'Metadata';
   if (v === 'None' || v === 'Metadata' || v === 'Object') return v;

@@ -10,7 +10,7 @@
  */
 import { KObject, errors } from '../../api/errors.js';
 import { findResource } from '../../api/resources.js';
-import { formatLabelSelector } from '../../api/labels.js';
+import { labelSelectorObjectToString } from '../../api/labels.js';
 import { applyPatch } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, negotiate } from '../negotiation.js';
@@ -50,7 +50,7 @@ function toScale(obj: KObject): unknown {
       resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp,
     },
     spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: sel ? formatLabelSelector(sel) : '' },
+    status: { replicas: obj.status?.replicas ?? 0, selector: sel ? labelSelectorObjectToString(sel) : '' },
   };
 }
 
@@ -127,7 +127,16 @@ async function handleToken(ctx: RequestContext): Promise<void> {
     throw errors.invalid('TokenRequest', 'authentication.k8s.io', ri.name!, [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${JSON.stringify(spec.expirationSeconds)}: may not specify a duration less than 10 minutes` }]);
   }
   const expirationSeconds = spec.expirationSeconds ?? 3600;
-  const { token, expirationTimestamp } = issue({ namespace: ri.namespace!, name: ri.name!, uid: sa.metadata.uid!, audiences: spec.audiences, expirationSeconds, boundObject: spec.boundObjectRef });
+  let issued: { token: string; expirationTimestamp: string };
+  try {
+    issued = issue({ namespace: ri.namespace!, name: ri.name!, uid: sa.metadata.uid!, audiences: spec.audiences, expirationSeconds, boundObject: spec.boundObjectRef });
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw errors.invalid('TokenRequest', 'authentication.k8s.io', ri.name!, [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: e.message }]);
+    }
+    throw e;
+  }
+  const { token, expirationTimestamp } = issued;
   writeObject(ctx.res, 201, {
     kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
     metadata: { name: ri.name, namespace: ri.namespace, creationTimestamp: null },

@@ -15,7 +15,7 @@ import { CompactedError, Watcher } from '../../store/types.js';
 import { RequestContext } from '../context.js';
 import { negotiate } from '../negotiation.js';
 import { mapStoreError, parseResourceVersion } from '../registry.js';
-import { selectorFilter } from './read.js';
+import { includeObjectParam, selectorFilter } from './read.js';
 
 /** How often an idle watch with allowWatchBookmarks gets a BOOKMARK (upstream: about once a minute). */
 export const BOOKMARK_INTERVAL_MS = 15_000;
@@ -43,6 +43,7 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   const bookmarks = query.get('allowWatchBookmarks') === 'true';
   const sendInitial = query.get('sendInitialEvents');
   const prefix = core.registry.prefix(info, ri.namespace);
+  const includeObject = includeObjectParam(ctx);
 
   let initial: KObject[] = [];
   let afterRev: number;
@@ -81,10 +82,10 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
 
   const encodeObject = (o: KObject): unknown => {
     if (neg.shape === 'table') {
-      const t = toTable(info, [o], { includeObject: (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata' }) as unknown as Record<string, unknown>;
+      // Column definitions go only in the first event of the stream, as upstream.
+      const t = toTable(info, [o], { includeObject: includeObject, noHeaders: !firstTable }) as unknown as Record<string, unknown>;
       t.apiVersion = `meta.k8s.io/${neg.metaVersion}`;
       t.metadata = { resourceVersion: o.metadata.resourceVersion };
-      if (!firstTable) t.columnDefinitions = [];
       firstTable = false;
       return t;
     }

@@ -6,7 +6,7 @@
 import { KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, parseApiVersion, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
-import { findUnknownFields, strictDecodingMessage } from '../../api/openapi/index.js';
+import { findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage } from '../../api/openapi/index.js';
 import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
@@ -57,7 +57,7 @@ function checkKind(ctx: RequestContext, obj: Record<string, unknown>, expect: { 
 }
 
 /** fieldValidation=Strict|Warn|Ignore (default Warn, as kube-apiserver 1.27+). */
-export function checkUnknownFields(ctx: RequestContext, obj: KObject): void {
+export function checkUnknownFields(ctx: RequestContext, obj: KObject, isPatch = false): void {
   const mode = ctx.query.get('fieldValidation') ?? 'Warn';
   if (!['Strict', 'Warn', 'Ignore', ''].includes(mode)) {
     throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
@@ -65,7 +65,10 @@ export function checkUnknownFields(ctx: RequestContext, obj: KObject): void {
   if (mode === 'Ignore') return;
   const unknown = findUnknownFields(obj.apiVersion!, obj.kind!, obj);
   if (unknown.length === 0) return;
-  if (mode === 'Strict') throw errors.badRequest(strictDecodingMessage(unknown));
+  if (mode === 'Strict') {
+    // POST/PUT name the kind as the decoder does; PATCH reports the bare strict-decoding text, as upstream.
+    throw errors.badRequest(isPatch ? strictDecodingMessage(unknown) : strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, unknown));
+  }
   for (const f of unknown) ctx.warnings.push(`unknown field "${f.replace(/^\./, '')}"`);
 }
 
@@ -203,7 +206,7 @@ async function patchLoop(ctx: RequestContext, info: ResourceInfo, dryRun: boolea
     if (patched.apiVersion !== undefined && patched.apiVersion !== current.apiVersion) throw errors.badRequest(`the patch changed the apiVersion to "${patched.apiVersion}"`);
     patched.metadata ??= {};
     if (typeof patched.metadata !== 'object' || Array.isArray(patched.metadata)) throw errors.badRequest('metadata must be an object');
-    checkUnknownFields(ctx, { ...patched, apiVersion: current.apiVersion, kind: current.kind });
+    checkUnknownFields(ctx, { ...patched, apiVersion: current.apiVersion, kind: current.kind }, true);
     if (patched.metadata.name !== undefined && patched.metadata.name !== ri.name) {
       throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${ri.name})`);
     }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ApiError } from '../api/errors.js';
+import { ensurePki } from '../apiserver/auth/pki.js';
+import { isAlreadyExists, isConflict, isGone, isNotFound, RequestTimeoutError, RestClient, toApiError } from './rest.js';
+import { FakeApiServer } from './testing/fake-apiserver.js';
+import { FakeClock } from './testing/fake-clock.js';
+
+let srv: FakeApiServer;
+before(async () => {
+  srv = await FakeApiServer.start();
+});
+after(() => srv.close());
+
+const cmPath = '/api/v1/namespaces/default/configmaps';
+
+test('JSON round trip with bearer token and user agent', async () => {
+  const rc = new RestClient({ server: srv.url, token: 's3cret' }, { rateLimit: false, userAgent: 'test/1' });
+  const created = await rc.request<{ metadata: { name: string; resourceVersion: string } }>({
+    method: 'POST', path: cmPath, body: { metadata: { name: 'a' }, data: { k: 'v' } },
+  });
+  assert.equal(created.metadata.name, 'a');
+  const last = srv.requests.at(-1)!;
+  assert.equal(last.headers.authorization, 'Bearer s3cret');
+  assert.equal(last.headers['user-agent'], 'test/1');
+  assert.equal(last.contentType, 'application/json');
+  rc.close();
+});
+
+test('error answers become ApiError with the server Status', async () => {
+  const rc = new RestClient({ server: srv.url }, { rateLimit: false });
+  const cases: Array<{ name: string; run: () => Promise<unknown>; code: number; reason: string; message: RegExp; check?: (e: unknown) => boolean }> = [
+    { name: 'not found', run: () => rc.request({ method: 'GET', path: `${cmPath}/missing` }), code: 404, reason: 'NotFound', message: /configmaps "missing" not found/, check: isNotFound },
+    {
+      name: 'already exists',
+      run: () => rc.request({ method: 'POST', path: cmPath, body: { metadata: { name: 'a' } } }),
+      code: 409, reason: 'AlreadyExists', message: /already exists/, check: isAlreadyExists,
+    },
+    {
+      name: 'conflict',
+      run: () => rc.request({ method: 'PUT', path: `${cmPath}/a`, body: { metadata: { name: 'a', resourceVersion: '1' } } }),
+      code: 409, reason: 'Conflict', message: /has been modified/, check: isConflict,
+    },
+  ];
+  await rc.request({ method: 'POST', path: cmPath, body: { metadata: { name: 'a' } } }).catch(() => undefined);
+  for (const c of cases) {
+    await assert.rejects(c.run(), (e: unknown) => {
+      assert.ok(e instanceof ApiError, c.name);
+      assert.equal(e.code, c.code, c.name);
+      assert.equal(e.reason, c.reason, c.name);
+      assert.match(e.message, c.message, c.name);
+      if (c.check) assert.ok(c.check(e), `${c.name}: predicate`);
+      return true;
+    });
+  }
+  srv.fail({ verb: 'list', code: 410, reason: 'Expired', message: 'too old' });
+  await assert.rejects(rc.request({ method: 'GET', path: cmPath }), (e) => isGone(e) && (e as ApiError).reason === 'Expired');
+  srv.fail({ verb: 'list', code: 503, rawBody: 'upstream down' });
+  await assert.rejects(rc.request({ method: 'GET', path: cmPath }), (e) => e instanceof ApiError && e.code === 503 && e.reason === 'ServiceUnavailable' && e.message === 'upstream down');
+  rc.close();
+});
+
+test('toApiError keeps Status details and falls back on reason by code', () => {
+  const e = toApiError(422, JSON.stringify({ kind: 'Status', code: 422, reason: 'Invalid', message: 'bad', details: { causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec' }] } }));
+  assert.equal(e.details?.causes?.[0]?.field, 'spec');
+  assert.equal(toApiError(418, '').reason, 'Unknown');
+  assert.match(toApiError(418, '').message, /418/);
+});
+
+test('429 with Retry-After is retried, without it it is thrown', async () => {
+  const rc = new RestClient({ server: srv.url }, { rateLimit: false });
+  srv.fail({ verb: 'list', code: 429, reason: 'TooManyRequests', retryAfter: 0, times: 2 });
+  const before = srv.requestsFor('list').length;
+  const list = await rc.request<{ items: unknown[] }>({ method: 'GET', path: cmPath });
+  assert.ok(Array.isArray(list.items));
+  assert.equal(srv.requestsFor('list').length - before, 3);
+  srv.fail({ verb: 'list', code: 429, reason: 'TooManyRequests' });
+  await assert.rejects(rc.request({ method: 'GET', path: cmPath }), (e) => (e as ApiError).code === 429);
+  rc.close();
+});
+
+test('requests past their deadline fail with RequestTimeoutError', async () => {
+  const hung = http.createServer(() => undefined);
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  const rc = new RestClient({ server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}` }, { rateLimit: false, timeoutMs: 50 });
+  await assert.rejects(rc.request({ method: 'GET', path: '/api/v1/pods' }), RequestTimeoutError);
+  rc.close();
+  hung.closeAllConnections();
+  hung.close();
+});
+
+test('the token bucket delays requests past the burst', async () => {
+  const clock = new FakeClock();
+  const rc = new RestClient({ server: srv.url }, { rateLimit: { qps: 2, burst: 2 }, clock });
+  await rc.request({ method: 'GET', path: cmPath });
+  await rc.request({ method: 'GET', path: cmPath });
+  let done = false;
+  const third = rc.request({ method: 'GET', path: cmPath }).then(() => (done = true));
+  await clock.waitForTimers(1);
+  assert.deepEqual(clock.pendingDelays(), [500]);
+  assert.equal(done, false);
+  clock.advance(500);
+  await third;
+  rc.close();
+});
+
+test('https with a CA and client certificate from the Skiff PKI', async () => {
+  const pki = await ensurePki(mkdtempSync(join(tmpdir(), 'pki-')), { bindAddress: '127.0.0.1' });
+  const tls = await FakeApiServer.start({ tls: { cert: pki.serverCertPem, key: pki.serverKeyPem } });
+  try {
+    const rc = new RestClient({ server: tls.url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem }, { rateLimit: false });
+    const list = await rc.request<{ kind: string }>({ method: 'GET', path: '/api/v1/nodes' });
+    assert.equal(list.kind, 'NodeList');
+    rc.close();
+    const untrusted = new RestClient({ server: tls.url }, { rateLimit: false });
+    await assert.rejects(untrusted.request({ method: 'GET', path: '/api/v1/nodes' }), /self-signed|unable to verify|certificate/);
+    untrusted.close();
+  } finally {
+    await tls.close();
+  }
+});
