@@ -50,11 +50,11 @@ export function parseRequestPath(method: string, pathname: string, query: URLSea
 
   let namespace: string | undefined;
   // `/namespaces/{ns}` alone addresses the namespace object; `/namespaces/{ns}/{resource}` a namespaced resource.
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
+  // As kube's RequestInfoFactory: `/namespaces/{ns}/{resource}/…` is namespaced, except the namespace
+  // subresources `status` and `finalize`, which address the Namespace object itself.
+  if (rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize') {
     namespace = rest[1];
     rest = rest.slice(2);
-  } else if (rest[0] === 'namespaces' && rest.length === 2) {
-    // GET /api/v1/namespaces/foo → the namespace "foo"
   }
   const resource = rest[0];
   const name = rest[1];

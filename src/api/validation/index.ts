@@ -149,3 +149,5 @@ export function validateObject(info: ResourceInfo, obj: KObject, old?: KObject):
   }
   return errs;
 }
+
+export { validateStatusUpdate } from './status.js';
