@@ -6,7 +6,7 @@
 import { KObject, StatusCause, errors } from '../api/errors.js';
 import { ResourceInfo } from '../api/resources.js';
 import { applyDefaults } from '../api/defaults.js';
-import { validateObject } from '../api/validation/index.js';
+import { validateObject, validateStatusUpdate } from '../api/validation/index.js';
 import { newUid, nowRFC3339 } from './registry.js';
 
 /** Kinds whose metadata.generation tracks spec changes (upstream strategies that bump Generation). */
@@ -50,10 +50,10 @@ export function prepareForCreate(info: ResourceInfo, obj: KObject): void {
   applyDefaults(info, obj);
 }
 
-export function validateOrThrow(info: ResourceInfo, obj: KObject, old?: KObject): void {
+export function validateOrThrow(info: ResourceInfo, obj: KObject, old?: KObject, subresource?: string): void {
   let causes: StatusCause[];
   try {
-    causes = validateObject(info, obj, old);
+    causes = subresource === 'status' && old ? validateStatusUpdate(info, obj, old) : validateObject(info, obj, old);
   } catch (e) {
     throw errors.badRequest(`validation failed: ${(e as Error).message}`);
   }
@@ -104,6 +104,6 @@ export function prepareForUpdate(info: ResourceInfo, next: KObject, current: KOb
   }
   out.apiVersion = current.apiVersion;
   out.kind = current.kind;
-  applyDefaults(info, out);
+  applyDefaults(info, out, current);
   return out;
 }

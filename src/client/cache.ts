@@ -9,7 +9,14 @@ import { matches, parseLabelSelector, type LabelSelector } from '../api/labels.j
 
 /** Anything with Kubernetes object metadata. */
 export interface MetaObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    uid?: string;
+    ownerReferences?: readonly unknown[];
+  };
 }
 
 /** Computes the index values of an object (client-go `IndexFunc`). */

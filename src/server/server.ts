@@ -73,6 +73,12 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     rejectUnauthorized: false,
     keepAliveTimeout: 65_000,
   }, core.handle);
+  // Malformed HTTP framing never reaches the router: answer it with a Status too, then close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === 'ECONNRESET')) { socket.destroy(); return; }
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason: 'BadRequest', code: 400 });
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches and log streams are long-running
   await new Promise<void>((resolve, reject) => {

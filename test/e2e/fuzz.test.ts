@@ -97,7 +97,9 @@ test('thousands of malformed requests get 4xx Status answers; the server survive
         const headers: Record<string, string> = {};
         if (ct) headers['content-type'] = ct;
         const r = await request(s, method, path + query, { body: method === 'GET' ? undefined : body, headers, timeoutMs: 8000 });
-        assert.ok(r.status < 500, `${method} ${path}${query} (${ct}) → ${r.status}: ${r.body.toString().slice(0, 300)}`);
+        // 504 Timeout "Too large resource version" is kube-apiserver's answer to a list at a future resourceVersion.
+        const tooLarge = r.status === 504 && r.json().reason === 'Timeout' && /Too large resource version/.test(r.json().message);
+        assert.ok(r.status < 500 || tooLarge, `${method} ${path}${query} (${ct}) → ${r.status}: ${r.body.toString().slice(0, 300)}`);
         if (r.status >= 400) {
           const st = r.json();
           assert.equal(st.kind, 'Status');

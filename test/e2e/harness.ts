@@ -166,7 +166,7 @@ export async function request(s: TestServer, method: string, path: string, opts:
     const req = https.request({
       method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
       ca: tls.ca, cert: opts.anonymous ? undefined : tls.cert, key: opts.anonymous ? undefined : tls.key,
-      headers: { ...(opts.headers ?? {}) }, agent: false,
+      headers: { ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...(opts.headers ?? {}) }, agent: false,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));

@@ -123,8 +123,9 @@ export async function updateObject(ctx: RequestContext, info: ResourceInfo, next
   if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) {
     throw errors.conflict(info.resource, info.group, current.metadata.name!, 'the object has been modified; please apply your changes to the latest version and try again');
   }
+  if (!info.namespaced && next.metadata) delete next.metadata.namespace; // cleared, as upstream's create/update path does
   const merged = prepareForUpdate(info, next, current, subresource);
-  validateOrThrow(info, merged, current);
+  validateOrThrow(info, merged, current, subresource);
   merged.metadata.resourceVersion = current.metadata.resourceVersion;
   if (JSON.stringify(merged) === JSON.stringify(current)) return current; // no-op: no write, same resourceVersion
   if (dryRun) return merged;
