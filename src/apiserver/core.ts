@@ -12,6 +12,7 @@ import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, legacyApiVersions, legacy
 import { ApiMetrics } from './metrics.js';
 import { parseAccept } from './negotiation.js';
 import { Registry } from './registry.js';
+import { NamespaceCache } from './namespace-cache.js';
 import { parseRequestPath, ResourceRequest } from './request-info.js';
 import { handleGet, handleList } from './verbs/read.js';
 import { handleWatch } from './verbs/watch.js';
@@ -53,12 +54,15 @@ export class ApiServerCore {
   readonly backend: Backend;
   readonly registry: Registry;
   ready = false;
+  /** Namespace existence/termination for admission, fed by a watch. */
+  readonly namespaces: NamespaceCache;
   /** Extra create-time admission (priority classes, service IPs…), set by the components that own it. */
   admitCreate?: (ctx: RequestContext, obj: KObject) => Promise<void>;
 
   constructor(readonly opts: CoreOptions) {
     this.backend = this.metrics.instrumentBackend(opts.backend);
     this.registry = new Registry(this.backend);
+    this.namespaces = new NamespaceCache(opts.backend, this.registry.prefix(findResource('', 'v1', 'namespaces')!), (m, f) => this.log(m, f));
   }
 
   log(msg: string, fields?: Record<string, unknown>): void {
@@ -150,7 +154,7 @@ export class ApiServerCore {
     const started = process.hrtime.bigint();
     const ctx: RequestContext = { req, res, url, query: url.searchParams, ri, info, user, core: this, warnings: [] };
     const labels = {
-      verb: ri.verb.toUpperCase() === 'WATCH' ? 'WATCH' : ri.verb.toUpperCase(),
+      verb: metricVerb(ri.verb, req),
       dry_run: url.searchParams.get('dryRun') ?? '',
       group: info.group,
       version: info.version,
@@ -201,20 +205,35 @@ export class ApiServerCore {
   }
 
   /** Namespace lifecycle admission: objects may not be created in a missing or terminating namespace. */
-  async admitNamespace(info: ResourceInfo, namespace: string | undefined): Promise<void> {
+  async admitNamespace(info: ResourceInfo, namespace: string | undefined, name?: string): Promise<void> {
     if (!info.namespaced || namespace === undefined) return;
-    const nsInfo = findResource('', 'v1', 'namespaces')!;
-    const ns = await this.registry.tryGet(nsInfo, undefined, namespace);
+    const ns = await this.namespaces.get(namespace);
     if (!ns) throw errors.notFound('namespaces', '', namespace);
-    if (ns.metadata.deletionTimestamp || (ns as KObject).status?.phase === 'Terminating') {
+    if (ns.terminating) {
       // Events may still be written into a terminating namespace, as upstream allows.
       if (info.resource === 'events') return;
+      // NamespaceLifecycle admission: errors.NewForbidden(resource, name, …) — the name is the request's (absent for
+      // generateName), and the details carry no causes.
+      const resource = `${info.resource}${info.group ? '.' + info.group : ''}`;
       throw new ApiError(
         403, 'Forbidden',
-        `${info.resource}${info.group ? '.' + info.group : ''} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-        { causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+        `${resource}${name ? ` ${JSON.stringify(name)}` : ''} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name: name ?? '', group: info.group, kind: info.resource },
       );
     }
+  }
+}
+
+/**
+ * The `verb` label as upstream's CleanVerb reports it: the installer's HTTP-ish action verbs (GET, LIST, WATCH,
+ * POST, PUT, PATCH, DELETE, DELETECOLLECTION), with server-side apply as APPLY.
+ */
+function metricVerb(verb: string, req: IncomingMessage): string {
+  switch (verb) {
+    case 'create': return 'POST';
+    case 'update': return 'PUT';
+    case 'patch': return (req.headers['content-type'] ?? '').split(';')[0].trim() === 'application/apply-patch+yaml' ? 'APPLY' : 'PATCH';
+    default: return verb.toUpperCase();
   }
 }
 

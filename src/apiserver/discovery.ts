@@ -87,8 +87,11 @@ export function resourceList(group: string, version: string): unknown | undefine
     resources.push(e);
     for (const s of r.subresources) {
       const se: Record<string, unknown> = { name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs };
-      if (s.group !== r.group) se.group = s.group;
-      if (s.version !== r.version) se.version = s.version;
+      // Upstream sets both when the subresource serves another group-version's kind (e.g. autoscaling/v1 Scale).
+      if (s.group !== r.group || s.version !== r.version) {
+        se.group = s.group;
+        se.version = s.version;
+      }
       resources.push(se);
     }
   }

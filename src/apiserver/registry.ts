@@ -110,6 +110,11 @@ export class Registry {
     return obj;
   }
 
+  /** The object just written, as a reader would see it (no decode round trip on the write path). */
+  private stamp(info: ResourceInfo, obj: KObject, rev: number): KObject {
+    return { ...obj, apiVersion: apiVersionOf(info), kind: info.kind, metadata: { ...obj.metadata, resourceVersion: String(rev) } };
+  }
+
   /** Serializes for storage: in the storage version, without resourceVersion (the store's revision is it). */
   encode(info: ResourceInfo, obj: KObject): string {
     const { resourceVersion: _rv, ...meta } = obj.metadata;
@@ -202,7 +207,7 @@ export class Registry {
     const name = obj.metadata.name!;
     try {
       const kv = await this.backend.create(this.key(info, obj.metadata.namespace, name), this.encode(info, obj));
-      return this.decode(info, kv);
+      return this.stamp(info, obj, kv.modRevision);
     } catch (e) {
       throw mapStoreError(e, info, name);
     }
@@ -213,7 +218,7 @@ export class Registry {
     const name = obj.metadata.name!;
     try {
       const kv = await this.backend.update(this.key(info, obj.metadata.namespace, name), this.encode(info, obj), expectedRevision);
-      return this.decode(info, kv);
+      return this.stamp(info, obj, kv.modRevision);
     } catch (e) {
       throw mapStoreError(e, info, name);
     }

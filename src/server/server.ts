@@ -54,9 +54,21 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   await backend.start();
   const pki = await ensurePki(dataDir, { bindAddress });
   const authn = createAuthenticator(pki);
+  const certUsers = new WeakMap<object, ReturnType<typeof authn.authenticate> | null>();
   const core = new ApiServerCore({
     backend,
-    authenticate: (req) => authn.authenticate(req),
+    authenticate: (req) => {
+      // A TLS connection's client certificate cannot change, so its identity is computed once per socket
+      // (getPeerCertificate is expensive); bearer tokens are checked on every request.
+      if (req.headers.authorization) return authn.authenticate(req);
+      const sock = req.socket;
+      let u = certUsers.get(sock);
+      if (u === undefined) {
+        u = authn.authenticate(req) ?? null;
+        certUsers.set(sock, u);
+      }
+      return u ?? undefined;
+    },
     issueToken: (t) => issueServiceAccountToken(pki, { ...t, boundObject: t.boundObject as never }),
     reviewToken: (token, audiences) => {
       const c = verifyServiceAccountToken(pki, token, audiences);

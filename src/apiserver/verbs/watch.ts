@@ -19,6 +19,11 @@ import { includeObjectParam, selectorFilter } from './read.js';
 
 /** How often an idle watch with allowWatchBookmarks gets a BOOKMARK (upstream: about once a minute). */
 export const BOOKMARK_INTERVAL_MS = 15_000;
+let bookmarkIntervalMs = BOOKMARK_INTERVAL_MS;
+/** Overrides the bookmark interval (tests); call with no argument to restore the default. */
+export function setBookmarkIntervalForTests(ms: number = BOOKMARK_INTERVAL_MS): void {
+  bookmarkIntervalMs = ms;
+}
 /** Default and maximum watch duration when timeoutSeconds is absent (upstream: random 30–60 min). */
 const DEFAULT_TIMEOUT_S = 1800;
 
@@ -144,7 +149,7 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
       } catch (err) {
         core.log('watch bookmark failed', { err: String(err) });
       }
-    }, BOOKMARK_INTERVAL_MS));
+    }, bookmarkIntervalMs));
   }
   timers.push(setTimeout(finish, timeoutS * 1000));
 }

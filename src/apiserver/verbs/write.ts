@@ -7,6 +7,7 @@ import { KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, parseApiVersion, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
 import { findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage } from '../../api/openapi/index.js';
+import { allSchemas, definitionForKind, resolveSchema, type Schema } from '../../api/openapi/schemas.js';
 import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
@@ -62,14 +63,42 @@ export function checkUnknownFields(ctx: RequestContext, obj: KObject, isPatch = 
   if (!['Strict', 'Warn', 'Ignore', ''].includes(mode)) {
     throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
   }
-  if (mode === 'Ignore') return;
-  const unknown = findUnknownFields(obj.apiVersion!, obj.kind!, obj);
-  if (unknown.length === 0) return;
-  if (mode === 'Strict') {
+  const unknown = mode === 'Ignore' ? [] : findUnknownFields(obj.apiVersion!, obj.kind!, obj);
+  if (mode === 'Strict' && unknown.length) {
     // POST/PUT name the kind as the decoder does; PATCH reports the bare strict-decoding text, as upstream.
     throw errors.badRequest(isPatch ? strictDecodingMessage(unknown) : strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, unknown));
   }
   for (const f of unknown) ctx.warnings.push(`unknown field "${f.replace(/^\./, '')}"`);
+  // Warn and Ignore decode non-strictly: unknown fields are dropped, never stored.
+  pruneUnknownFields(obj);
+}
+
+/** Removes, in place, the fields the kind's schema does not declare (what upstream's non-strict decoding drops). */
+export function pruneUnknownFields(obj: KObject): void {
+  const { group, version } = parseApiVersion(obj.apiVersion!);
+  const def = definitionForKind(group, version, obj.kind!);
+  if (def) prune(allSchemas()[def], obj);
+}
+
+function prune(schema: Schema | undefined, value: unknown): void {
+  const s = resolveSchema(schema);
+  if (!s || value === null || typeof value !== 'object' || s['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (s.items) for (const v of value) prune(s.items, v);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  if (s.properties) {
+    for (const k of Object.keys(o)) {
+      const prop = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
+      if (prop) prune(prop, o[k]);
+      else delete o[k];
+    }
+  } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+    for (const k of Object.keys(o)) prune(s.additionalProperties, o[k]);
+  } else if (s.type === 'object' && s.additionalProperties === undefined && !s.oneOf) {
+    for (const k of Object.keys(o)) delete o[k];
+  }
 }
 
 export function isDryRun(ctx: RequestContext): boolean {
@@ -98,9 +127,10 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
   const { info } = ctx;
   checkNamespace(ctx, obj);
   const m = obj.metadata;
+  const requestedName = m.name;
   if (!m.name && typeof m.generateName === 'string' && m.generateName) m.name = m.generateName + generateNameSuffix();
   if (!m.name) throw errors.invalid(info.kind, info.group, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
-  await ctx.core.admitNamespace(info, m.namespace);
+  await ctx.core.admitNamespace(info, m.namespace, requestedName);
   prepareForCreate(info, obj);
   await ctx.core.admitCreate?.(ctx, obj);
   validateOrThrow(info, obj);
@@ -207,7 +237,9 @@ async function patchLoop(ctx: RequestContext, info: ResourceInfo, dryRun: boolea
     if (patched.apiVersion !== undefined && patched.apiVersion !== current.apiVersion) throw errors.badRequest(`the patch changed the apiVersion to "${patched.apiVersion}"`);
     patched.metadata ??= {};
     if (typeof patched.metadata !== 'object' || Array.isArray(patched.metadata)) throw errors.badRequest('metadata must be an object');
-    checkUnknownFields(ctx, { ...patched, apiVersion: current.apiVersion, kind: current.kind }, true);
+    patched.apiVersion = current.apiVersion;
+    patched.kind = current.kind;
+    checkUnknownFields(ctx, patched, true);
     if (patched.metadata.name !== undefined && patched.metadata.name !== ri.name) {
       throw errors.badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${ri.name})`);
     }

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { DynamicClient } from './dynamic.js';
+import { EventRecorder, type CoreEvent } from './events.js';
+import { recordingLogger } from './log.js';
+import { FakeApiServer } from './testing/fake-apiserver.js';
+import { FakeClock } from './testing/fake-clock.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const srv = await FakeApiServer.start();
+  const client = new DynamicClient({ server: srv.url }, { rateLimit: false });
+  const clock = new FakeClock(Date.UTC(2025, 0, 1, 12, 0, 0));
+  const logger = recordingLogger();
+  const rec = new EventRecorder(client, { component: 'replicaset-controller', host: 'node-1', clock, logger });
+  cleanups.push(() => srv.close(), () => client.close(), () => rec.close());
+  const events = () => srv.all('v1', 'events') as unknown as CoreEvent[];
+  return { srv, clock, logger, rec, events };
+}
+
+const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-abc', namespace: 'prod', uid: 'u-1', resourceVersion: '7' } };
+
+test('the first event is created with upstream fields and name', async () => {
+  const t = await setup();
+  t.rec.event(rs, 'Normal', 'SuccessfulCreate', 'Created pod: web-abc-x1');
+  await t.rec.flush();
+  const [ev] = t.events();
+  assert.ok(ev);
+  assert.match(ev.metadata.name!, /^web-abc\.[0-9a-f]+$/);
+  assert.equal(BigInt('0x' + ev.metadata.name!.split('.')[1]) / 1_000_000n, BigInt(t.clock.now()), 'hex nanoseconds');
+  assert.deepEqual(
+    { ...ev, metadata: { namespace: ev.metadata.namespace } },
+    {
+      apiVersion: 'v1', kind: 'Event', metadata: { namespace: 'prod' },
+      involvedObject: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', namespace: 'prod', uid: 'u-1', resourceVersion: '7' },
+      reason: 'SuccessfulCreate', message: 'Created pod: web-abc-x1', type: 'Normal',
+      source: { component: 'replicaset-controller', host: 'node-1' },
+      reportingComponent: 'replicaset-controller', reportingInstance: 'node-1',
+      firstTimestamp: '2025-01-01T12:00:00Z', lastTimestamp: '2025-01-01T12:00:00Z', count: 1,
+    },
+  );
+});
+
+test('an identical event within 10 minutes is a PATCH of count and lastTimestamp', async () => {
+  const t = await setup();
+  t.rec.event(rs, 'Warning', 'FailedCreate', 'quota exceeded');
+  t.clock.advance(60_000);
+  t.rec.event({ ...rs, metadata: { ...rs.metadata, resourceVersion: '8' } }, 'Warning', 'FailedCreate', 'quota exceeded');
+  t.clock.advance(60_000);
+  t.rec.event(rs, 'Warning', 'FailedCreate', 'quota exceeded');
+  await t.rec.flush();
+  const evs = t.events();
+  assert.equal(evs.length, 1);
+  assert.equal(evs[0]!.count, 3);
+  assert.equal(evs[0]!.firstTimestamp, '2025-01-01T12:00:00Z');
+  assert.equal(evs[0]!.lastTimestamp, '2025-01-01T12:02:00Z');
+  const patches = t.srv.requestsFor('patch', 'events');
+  assert.equal(patches.length, 2);
+  assert.equal(patches[0]!.contentType, 'application/strategic-merge-patch+json');
+  assert.deepEqual(patches[0]!.body, { count: 2, lastTimestamp: '2025-01-01T12:01:00Z', message: 'quota exceeded' });
+  assert.equal(t.srv.requestsFor('create', 'events').length, 1);
+});
+
+test('a different message, type, object or an expired window makes a new event', async () => {
+  const t = await setup();
+  t.rec.event(rs, 'Normal', 'Scaled', 'to 1');
+  t.rec.event(rs, 'Normal', 'Scaled', 'to 2');
+  t.rec.event(rs, 'Warning', 'Scaled', 'to 2');
+  t.rec.event({ ...rs, metadata: { ...rs.metadata, name: 'other', uid: 'u-2' } }, 'Normal', 'Scaled', 'to 1');
+  t.clock.advance(10 * 60_000 + 1);
+  t.rec.event(rs, 'Normal', 'Scaled', 'to 1');
+  await t.rec.flush();
+  assert.equal(t.srv.requestsFor('create', 'events').length, 5);
+  assert.equal(t.srv.requestsFor('patch', 'events').length, 0);
+});
+
+test('cluster-scoped objects get events in default; a vanished event is recreated', async () => {
+  const t = await setup();
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', uid: 'n' } };
+  t.rec.event(node, 'Normal', 'NodeReady', 'ready');
+  await t.rec.flush();
+  const first = t.events()[0]!;
+  assert.equal(first.metadata.namespace, 'default');
+  t.srv.remove('v1', 'events', 'default', first.metadata.name!);
+  t.clock.advance(1000);
+  t.rec.event(node, 'Normal', 'NodeReady', 'ready');
+  await t.rec.flush();
+  assert.equal(t.srv.requestsFor('patch', 'events').length, 1, 'tried to patch');
+  assert.equal(t.events().length, 1);
+  assert.notEqual(t.events()[0]!.metadata.name, first.metadata.name);
+  assert.equal(t.events()[0]!.count, 1);
+});
+
+test('failures are logged, never thrown, and never block the caller', async () => {
+  const t = await setup();
+  t.srv.fail({ verb: 'create', resource: 'events', code: 500, message: 'etcd down' });
+  const before = Date.now();
+  t.rec.event(rs, 'Normal', 'A', 'b');
+  assert.ok(Date.now() - before < 5, 'returns at once');
+  await t.rec.flush();
+  assert.equal(t.events().length, 0);
+  assert.ok(t.logger.records.some((r) => r.level === 'warn' && r.msg === 'could not create event'));
+  t.rec.event(rs, 'Normal', 'A', 'b');
+  await t.rec.flush();
+  assert.equal(t.events().length, 1, 'the next one goes through');
+});
+
+test('the queue is bounded', async () => {
+  const t = await setup();
+  const small = new EventRecorder(new DynamicClient({ server: t.srv.url }, { rateLimit: false }), { component: 'c', maxQueue: 2, clock: t.clock, logger: t.logger });
+  for (let i = 0; i < 5; i++) small.event(rs, 'Normal', 'R', `m${i}`);
+  await small.close();
+  assert.equal(t.events().length, 3, 'one in flight + two queued');
+  assert.equal(t.logger.records.filter((r) => r.msg === 'event queue full; dropping event').length, 2);
+  small.event(rs, 'Normal', 'R', 'after close');
+  await small.flush();
+  assert.equal(t.events().length, 3);
+});
