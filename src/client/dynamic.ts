@@ -34,6 +34,8 @@ export interface ListOptions {
   resourceVersion?: string;
   resourceVersionMatch?: 'NotOlderThan' | 'Exact';
   timeoutSeconds?: number;
+  /** Cancels the request (not sent to the server). */
+  signal?: AbortSignal;
 }
 
 /** A list answer (`metav1.List` shape). */
@@ -164,7 +166,8 @@ export class ResourceClient<T = KObject> {
 
   /** GET one page of the collection. */
   list(ns: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
-    return this.rest.request<ListResult<T>>({ method: 'GET', path: this.path(ns), query: { ...opts } });
+    const { signal, ...query } = opts;
+    return this.rest.request<ListResult<T>>({ method: 'GET', path: this.path(ns), query, signal });
   }
 
   /**
@@ -178,7 +181,7 @@ export class ResourceClient<T = KObject> {
     let cont = first.metadata?.continue;
     while (cont) {
       // kube-apiserver rejects resourceVersion together with continue: the token already pins the snapshot.
-      const page = await this.list(ns, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, continue: cont });
+      const page = await this.list(ns, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit, continue: cont, signal: opts.signal });
       items.push(...(page.items ?? []));
       cont = page.metadata?.continue;
     }
@@ -235,11 +238,12 @@ export class ResourceClient<T = KObject> {
 
   /** DELETE the collection, filtered by selectors. */
   deleteCollection(ns: string | undefined, opts: ListOptions & DeleteOptions = {}): Promise<ListResult<T> | Status> {
-    const { propagationPolicy, gracePeriodSeconds, preconditions, dryRun, ...list } = opts;
+    const { propagationPolicy, gracePeriodSeconds, preconditions, dryRun, signal, ...list } = opts;
     return this.rest.request({
       method: 'DELETE',
       path: this.path(ns),
-      query: { ...list },
+      query: list,
+      signal,
       body: deleteBody({ propagationPolicy, gracePeriodSeconds, preconditions, dryRun }),
     });
   }

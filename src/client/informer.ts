@@ -218,6 +218,7 @@ export class Informer<T extends MetaObject> {
       labelSelector: o.labelSelector,
       fieldSelector: o.fieldSelector,
       limit: o.pageSize ?? 500,
+      signal: this.stop$.signal,
     });
     if (this.stopped) return;
     const initial = !this.synced;

@@ -84,11 +84,15 @@ test('429 with Retry-After is retried, without it it is thrown', async () => {
   rc.close();
 });
 
-test('requests past their deadline fail with RequestTimeoutError', async () => {
+test('requests past their deadline fail with RequestTimeoutError; a signal aborts them', async () => {
   const hung = http.createServer(() => undefined);
   await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
   const rc = new RestClient({ server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}` }, { rateLimit: false, timeoutMs: 50 });
   await assert.rejects(rc.request({ method: 'GET', path: '/api/v1/pods' }), RequestTimeoutError);
+  const ac = new AbortController();
+  const pending = rc.request({ method: 'GET', path: '/api/v1/pods', timeoutMs: 0, signal: ac.signal });
+  setTimeout(() => ac.abort(), 10);
+  await assert.rejects(pending, { name: 'AbortError' });
   rc.close();
   hung.closeAllConnections();
   hung.close();

@@ -119,6 +119,19 @@ export async function deleteObject(ctx: RequestContext, info: ResourceInfo, name
 }
 
 /**
+ * Upstream's shouldDeleteDuringUpdate: an update that leaves an object marked for deletion without finalizers (and,
+ * for pods, with no grace period left) deletes it instead of writing it, so watchers see one DELETED and no
+ * intermediate MODIFIED. Namespaces go through their finalize step instead.
+ */
+export function deletesOnUpdate(info: ResourceInfo, next: KObject): boolean {
+  const m = next.metadata;
+  if (!m.deletionTimestamp || (m.finalizers?.length ?? 0) > 0) return false;
+  if (info.group === '' && info.kind === 'Namespace') return false;
+  if (info.group === '' && info.kind === 'Pod' && (m.deletionGracePeriodSeconds ?? 0) > 0) return false;
+  return true;
+}
+
+/**
  * After an update: an object marked for deletion whose finalizers are all gone (and, for pods, whose grace period
  * is 0) is removed, as the generic registry does in its update path.
  */

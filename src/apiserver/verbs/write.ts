@@ -13,7 +13,7 @@ import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
 import { generateNameSuffix } from '../registry.js';
 import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
-import { finalizeIfDeletable } from './delete.js';
+import { deletesOnUpdate, finalizeIfDeletable } from './delete.js';
 
 const BODY_TYPES = new Set(['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', '']);
 
@@ -159,6 +159,10 @@ export async function updateObject(ctx: RequestContext, info: ResourceInfo, next
   merged.metadata.resourceVersion = current.metadata.resourceVersion;
   if (JSON.stringify(merged) === JSON.stringify(current)) return current; // no-op: no write, same resourceVersion
   if (dryRun) return merged;
+  if (deletesOnUpdate(info, merged)) {
+    // The last finalizer went: delete (at the revision we read) instead of writing.
+    return ctx.core.registry.remove(info, current.metadata.namespace, current.metadata.name!, Number(current.metadata.resourceVersion));
+  }
   const stored = await ctx.core.registry.update(info, merged, Number(current.metadata.resourceVersion));
   return finalizeIfDeletable(ctx, info, stored);
 }
