@@ -32,7 +32,7 @@ function specOf(obj: KObject): string {
 }
 
 /** Kinds whose status survives create (upstream resets the rest in PrepareForCreate). */
-const KEEP_STATUS_ON_CREATE = new Set(['/Node', '/Namespace', '/PersistentVolume']);
+const KEEP_STATUS_ON_CREATE = new Set(['/Node']);
 
 export function prepareForCreate(info: ResourceInfo, obj: KObject): void {
   const m = obj.metadata;
@@ -47,6 +47,10 @@ export function prepareForCreate(info: ResourceInfo, obj: KObject): void {
   if (hasStatus(info) && !KEEP_STATUS_ON_CREATE.has(`${info.group}/${info.kind}`)) {
     delete obj.status;
   }
+  // namespaceStrategy.PrepareForCreate: a new namespace is always Active; persistentvolumeStrategy: Pending with
+  // lastPhaseTransitionTime (PersistentVolumeLastPhaseTransitionTime is GA in 1.31).
+  if (info.group === '' && info.kind === 'Namespace') obj.status = { phase: 'Active' };
+  if (info.group === '' && info.kind === 'PersistentVolume') obj.status = { phase: 'Pending', lastPhaseTransitionTime: m.creationTimestamp };
   applyDefaults(info, obj);
 }
 
@@ -81,7 +85,15 @@ export function prepareForUpdate(info: ResourceInfo, next: KObject, current: KOb
       if (current.status === undefined) delete out.status;
       else out.status = current.status;
     }
-    if (info.kind === 'Namespace') out.status = current.status;
+    if (info.kind === 'Namespace') {
+      // namespaceStrategy.PrepareForUpdate: status and spec.finalizers change only via /status and /finalize.
+      out.status = current.status;
+      const fin = (current.spec as { finalizers?: unknown } | undefined)?.finalizers;
+      const spec = { ...((out.spec as Record<string, unknown> | undefined) ?? {}) };
+      if (fin === undefined) delete spec.finalizers;
+      else spec.finalizers = fin;
+      out.spec = spec;
+    }
   }
   // Immutable system metadata.
   out.metadata.uid = c.uid;

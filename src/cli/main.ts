@@ -15,6 +15,7 @@ const USAGE = `Usage: skiff <command> [flags]
 Commands:
   server    Start a cluster on this machine (apiserver on an embedded store; writes DATA_DIR/kubeconfig.yaml)
   kubectl   Run kubectl against the local cluster (uses DATA_DIR/kubeconfig.yaml)
+  controller-manager  Run the controllers against a cluster (with leader election)
   compact   Compact the store of a stopped server (drops history up to a revision, like etcdctl compact)
   version   Print the version
 
@@ -24,6 +25,13 @@ skiff server flags:
   --https-port PORT     port to serve on (default 6443; 0 picks a free port)
   --datastore URL       sqlite:// (default, DATA_DIR/state.db), sqlite:///path/file.db, or memory://
   --disable-agent       do not run a node agent in this process
+  --disable-controller-manager
+                        do not run the controllers in this process (run \`skiff controller-manager\` instead)
+
+skiff controller-manager flags:
+  --kubeconfig PATH     cluster to manage (default DATA_DIR/kubeconfig.yaml)
+  --leader-elect        elect a leader on kube-system/skiff-controller-manager (default true; =false to disable)
+  --controllers LIST    comma-separated controller names, or * (default *)
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -32,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'server': return serverCommand(rest);
     case 'kubectl': return kubectlCommand(rest);
     case 'compact': return compactCommand(rest);
+    case 'controller-manager': return controllerManagerCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -59,6 +68,7 @@ async function serverCommand(args: string[]): Promise<void> {
         'https-port': { type: 'string', default: '6443' },
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
+        'disable-controller-manager': { type: 'boolean', default: false },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -81,6 +91,7 @@ async function serverCommand(args: string[]): Promise<void> {
     httpsPort: port,
     datastore: values.datastore ?? 'sqlite://',
     disableAgent: values['disable-agent'],
+    disableControllerManager: values['disable-controller-manager'],
     logLevel: values['log-level'],
   });
   process.stdout.write(
@@ -161,4 +172,43 @@ async function compactCommand(args: string[]): Promise<void> {
   } finally {
     await backend.close();
   }
+}
+
+/**
+ * `skiff controller-manager`: the controllers alone, against any Skiff (or Kubernetes) apiserver. With leader
+ * election (the default) several can run and only the holder of the Lease acts; like kube-controller-manager it
+ * exits when it loses the Lease, so a supervisor restarts it as a standby.
+ */
+async function controllerManagerCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'leader-elect': { type: 'string', default: 'true' },
+      controllers: { type: 'string', default: '*' },
+      'lease-duration': { type: 'string' },
+    },
+    strict: true,
+  });
+  const { DynamicClient } = await import('../client/dynamic.js');
+  const { loadKubeconfig } = await import('../client/config.js');
+  const { ALL_CONTROLLERS, ControllerManager } = await import('../controllers/index.js');
+  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? join(values['data-dir'] ?? defaultDataDir(), 'kubeconfig.yaml');
+  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
+  const wanted = values.controllers === '*' ? undefined : new Set(values.controllers!.split(',').map((s) => s.trim()));
+  const controllers = ALL_CONTROLLERS.filter((c) => !wanted || wanted.has(c.name));
+  if (wanted) for (const n of wanted) if (!ALL_CONTROLLERS.some((c) => c.name === n)) throw new Error(`unknown controller "${n}"; known: ${ALL_CONTROLLERS.map((c) => c.name).join(', ')}`);
+  const leaseMs = values['lease-duration'] ? Number(values['lease-duration']) * 1000 : undefined;
+  const manager = new ControllerManager({
+    client,
+    controllers,
+    leaderElection: values['leader-elect'] === 'false' ? false : { leaseDurationMs: leaseMs, renewDeadlineMs: leaseMs ? Math.floor(leaseMs * 2 / 3) : undefined, retryPeriodMs: leaseMs ? Math.max(200, Math.floor(leaseMs / 7.5)) : undefined },
+    onLostLeadership: () => { process.stderr.write('skiff controller-manager: leadership lost, exiting\n'); process.exit(1); },
+  });
+  manager.start();
+  process.stdout.write(`skiff controller-manager running (${controllers.length} controllers, identity ${manager.identity})\n`);
+  const stop = () => { manager.stop().finally(() => { client.close(); process.exit(0); }); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

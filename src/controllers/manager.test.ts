@@ -9,7 +9,7 @@ import type { ControllerDefinition } from './types.js';
 const mirror: ControllerDefinition = {
   name: 'mirror',
   setup(ctx) {
-    const cms = ctx.informers.for<MetaObject & { data?: Record<string, string> }>('v1', 'ConfigMap');
+    const cms = ctx.informers.for<{ metadata?: MetaObject['metadata'] & { annotations?: Record<string, string> }; data?: Record<string, string> }>('v1', 'ConfigMap');
     const cmClient = ctx.client.resource('v1', 'ConfigMap');
     return controllerFor(cms, { name: 'mirror', logger: ctx.logger('mirror') }).complete({
       async reconcile(key) {

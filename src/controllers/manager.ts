@@ -30,6 +30,8 @@ export interface ControllerManagerOptions {
   config?: Partial<ControllerManagerConfig>;
   clock?: Clock;
   logger?: (name: string) => Logger;
+  /** Called after the controllers stopped because the Lease was lost (the standalone manager exits, as upstream). */
+  onLostLeadership?: () => void;
 }
 
 export class ControllerManager {
@@ -79,7 +81,10 @@ export class ControllerManager {
         onStoppedLeading: () => {
           this.leading = false;
           this.log.warn({ identity: this.identity }, 'lost leadership; stopping controllers');
-          this.queue(() => this.stopControllers());
+          this.queue(async () => {
+            await this.stopControllers();
+            this.opts.onLostLeadership?.();
+          });
         },
       },
     });

@@ -38,8 +38,8 @@ export interface ControllerContext {
 
 /** Something the manager runs. `start` returns once workers are running (it must not block). */
 export interface Runnable {
-  start(): void | Promise<void>;
-  stop(): void | Promise<void>;
+  start(): unknown;
+  stop(): unknown;
 }
 
 export interface ControllerDefinition {

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { ensurePki, Pki } from '../apiserver/auth/pki.js';
 import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn.js';
@@ -17,8 +18,19 @@ import { newBackend } from '../store/index.js';
 import { startCompactor } from '../store/compactor.js';
 import type { Backend } from '../store/types.js';
 import { bootstrapCluster } from './bootstrap.js';
+import { DynamicClient } from '../client/dynamic.js';
+import type { Logger } from '../client/log.js';
+import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
+
+/** Adapts the server's pino logger to the client library's Logger for one component. */
+function childLogger(log: pino.Logger, component: string): Logger {
+  const c = log.child({ component });
+  return { debug: (o, m) => c.debug(o, m), info: (o, m) => c.info(o, m), warn: (o, m) => c.warn(o, m), error: (o, m) => c.error(o, m) };
+}
 
 export interface ServerOptions {
+  /** Do not run the controller-manager in this process (run `skiff controller-manager` elsewhere). */
+  disableControllerManager?: boolean;
   dataDir?: string;
   bindAddress?: string;
   httpsPort?: number;
@@ -107,6 +119,17 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, renderKubeconfig({ server: url, caCertPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
+  // The controller-manager talks to this apiserver through the client over HTTPS, as it would from another machine.
+  let manager: ControllerManager | undefined;
+  let client: DynamicClient | undefined;
+  if (!o.disableControllerManager) {
+    client = new DynamicClient({ server: url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem }, { rateLimit: false });
+    // A stable identity per host and data dir: after a crash the restarted server renews its own Lease at once
+    // instead of waiting for it to expire.
+    const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+    manager = new ControllerManager({ client, controllers: ALL_CONTROLLERS, leaderElection: { identity }, logger: (name) => childLogger(log, name) });
+    manager.start();
+  }
   core.ready = true;
   log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');
 
@@ -116,6 +139,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         core.ready = false;
+        await manager?.stop();
+        client?.close();
         compactor.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

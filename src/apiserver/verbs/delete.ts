@@ -153,7 +153,7 @@ export async function finalizeIfDeletable(ctx: RequestContext, info: ResourceInf
 }
 
 function successStatus(info: ResourceInfo, obj: KObject): unknown {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: obj.metadata.name, group: info.group, kind: info.resource, uid: obj.metadata.uid } };
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: obj.metadata.name, ...(info.group ? { group: info.group } : {}), kind: info.resource, uid: obj.metadata.uid } };
 }
 
 /** Kinds whose DELETE answers with the object (upstream ReturnDeletedObject), others answer a Success Status. */

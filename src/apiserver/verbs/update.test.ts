@@ -163,3 +163,46 @@ test('server-side apply creates (201) then updates (200)', async () => {
   assert.equal(dryCreate.status, 201, dryCreate.text);
   assert.equal((await api.request('GET', paths.cm('ssa-dry'))).status, 404);
 });
+
+test('PUT creates missing objects only where upstream allows create-on-update', async () => {
+  const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l1' }, spec: { holderIdentity: 'me' } };
+  const withRv = await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/l1', { body: { ...lease, metadata: { name: 'l1', resourceVersion: '5' } } });
+  assert.equal(withRv.status, 404, withRv.text);
+  const c = await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/l1', { body: lease });
+  assert.equal(c.status, 201, c.text);
+  assert.ok(c.body.metadata.uid);
+  const u = await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/l1', { body: { ...c.body, spec: { holderIdentity: 'you' } } });
+  assert.equal(u.status, 200, u.text);
+  assert.equal(u.body.spec.holderIdentity, 'you');
+  const cm = await api.request('PUT', paths.cm('never'), { body: configMap('never') });
+  assert.equal(cm.status, 404);
+  const ns = await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/nope/leases/l1', { body: lease });
+  assert.equal(ns.status, 404);
+  assert.equal(ns.body.message, 'namespaces "nope" not found');
+});
+
+test('namespace update keeps spec.finalizers and status', async () => {
+  const c = await api.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsu' }, status: { phase: 'Terminating' } } });
+  assert.equal(c.status, 201, c.text);
+  assert.deepEqual(c.body.status, { phase: 'Active' }, 'a new namespace is Active whatever the request says');
+  assert.deepEqual(c.body.spec.finalizers, ['kubernetes']);
+  assert.equal(c.body.metadata.labels['kubernetes.io/metadata.name'], 'nsu');
+  const u = await api.request('PUT', '/api/v1/namespaces/nsu', { body: { ...c.body, metadata: { ...c.body.metadata, labels: { a: 'b' } }, spec: { finalizers: [] }, status: { phase: 'Terminating' } } });
+  assert.equal(u.status, 200, u.text);
+  assert.deepEqual(u.body.spec.finalizers, ['kubernetes']);
+  assert.equal(u.body.status.phase, 'Active');
+  assert.equal(u.body.metadata.labels.a, 'b');
+  assert.equal(u.body.metadata.labels['kubernetes.io/metadata.name'], 'nsu');
+});
+
+test('PUT with the UID of a deleted-and-recreated object is a conflict', async () => {
+  const first = await api.request('POST', paths.cms(), { body: configMap('reborn') });
+  await api.request('DELETE', paths.cm('reborn'));
+  const second = await api.request('POST', paths.cms(), { body: configMap('reborn', { k: 'new' }) });
+  const stale = { ...first.body, metadata: { ...first.body.metadata, resourceVersion: undefined }, data: { k: 'old' } };
+  const r = await api.request('PUT', paths.cm('reborn'), { body: stale });
+  assert.equal(r.status, 409, r.text);
+  assert.equal(r.body.message, `Operation cannot be fulfilled on configmaps "reborn": Precondition failed: UID in precondition: ${first.body.metadata.uid}, UID in object meta: ${second.body.metadata.uid}`);
+  const ok = await api.request('PUT', paths.cm('reborn'), { body: { ...second.body, data: { k: 'newer' } } });
+  assert.equal(ok.status, 200, ok.text);
+});

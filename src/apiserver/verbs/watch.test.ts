@@ -177,3 +177,18 @@ test('cluster-wide watch sees every namespace; namespaced watch only its own', a
   all.close();
   def.close();
 });
+
+test('closed watches unregister their watcher', async () => {
+  const gauge = async () => {
+    const m = await api.core.metrics.watchers.get();
+    return m.values.filter((v) => v.labels.kind === 'ConfigMap').reduce((a, v) => a + v.value, 0);
+  };
+  await new Promise((r) => setTimeout(r, 50));
+  const base = await gauge();
+  const ws = await Promise.all([1, 2, 3].map(() => api.watch(`${cms}?watch=true&resourceVersion=${0}`)));
+  await Promise.all(ws.map((w) => w.waitFor(1)));
+  assert.equal(await gauge(), base + 3);
+  for (const w of ws) w.close();
+  for (let i = 0; i < 50 && (await gauge()) !== base; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await gauge(), base);
+});

@@ -3,7 +3,7 @@
  * protobuf) → strict/warn field validation → namespace lifecycle admission → strategy (system metadata, defaults)
  * → validation (422 with causes) → dry run or store (optimistic concurrency → 409).
  */
-import { KObject, errors } from '../../api/errors.js';
+import { ApiError, KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, parseApiVersion, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
 import { findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage } from '../../api/openapi/index.js';
@@ -128,14 +128,25 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
   checkNamespace(ctx, obj);
   const m = obj.metadata;
   const requestedName = m.name;
-  if (!m.name && typeof m.generateName === 'string' && m.generateName) m.name = m.generateName + generateNameSuffix();
+  // SimpleNameGenerator: the base is cut to 58 characters so that base + 5 random characters fit in 63.
+  const generate = () => (m.generateName as string).slice(0, 58) + generateNameSuffix();
+  const generated = !m.name && typeof m.generateName === 'string' && m.generateName !== '';
+  if (generated) m.name = generate();
   if (!m.name) throw errors.invalid(info.kind, info.group, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
   await ctx.core.admitNamespace(info, m.namespace, requestedName);
   prepareForCreate(info, obj);
   await ctx.core.admitCreate?.(ctx, obj);
   validateOrThrow(info, obj);
   if (dryRun) return obj;
-  return ctx.core.registry.create(info, obj);
+  // RetryGenerateName (on by default since 1.30): a generated name that collides is regenerated, up to 7 tries.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.core.registry.create(info, obj);
+    } catch (e) {
+      if (!generated || attempt >= 7 || !(e instanceof ApiError) || e.reason !== 'AlreadyExists') throw e;
+      m.name = generate();
+    }
+  }
 }
 
 export async function handleCreate(ctx: RequestContext): Promise<void> {
@@ -182,10 +193,32 @@ export async function handleUpdate(ctx: RequestContext): Promise<void> {
     obj.metadata.namespace = ri.namespace;
   }
   const dryRun = isDryRun(ctx);
-  const current = await ctx.core.registry.get(info, ri.namespace, ri.name);
+  const current = ri.subresource || !CREATE_ON_UPDATE.has(`${info.group}/${info.resource}`)
+    ? await ctx.core.registry.get(info, ri.namespace, ri.name)
+    : await ctx.core.registry.tryGet(info, ri.namespace, ri.name);
+  if (!current) {
+    // AllowCreateOnUpdate: PUT creates a missing object, unless the client expected an existing version.
+    if (obj.metadata.resourceVersion) throw errors.notFound(info.resource, info.group, ri.name);
+    const created = await createObject(ctx, obj, dryRun);
+    writeObject(ctx.res, 201, created, neg, ctx.warnings);
+    return;
+  }
+  // A UID in the PUT body is a precondition (rest.defaultUpdatedObjectInfo.Preconditions): replacing an object
+  // that was deleted and recreated under the same name fails instead of overwriting the new one.
+  const uid = obj.metadata.uid;
+  if (uid && uid !== current.metadata.uid) {
+    throw errors.conflict(info.resource, info.group, ri.name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
+  }
   const out = await updateObject(ctx, info, obj, current, dryRun, ri.subresource);
   writeObject(ctx.res, 200, out, neg, ctx.warnings);
 }
+
+/** Resources whose upstream update strategy has AllowCreateOnUpdate() == true (`group/resource`). */
+const CREATE_ON_UPDATE = new Set([
+  '/endpoints', '/events', '/limitranges', '/services', 'events.k8s.io/events', 'coordination.k8s.io/leases',
+  'rbac.authorization.k8s.io/roles', 'rbac.authorization.k8s.io/rolebindings',
+  'rbac.authorization.k8s.io/clusterroles', 'rbac.authorization.k8s.io/clusterrolebindings',
+]);
 
 const PATCH_TYPES = new Set(['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml']);
 
