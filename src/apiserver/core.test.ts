@@ -116,3 +116,14 @@ test('metrics count requests by verb/resource/code and time the store', async ()
   assert.ok(lines.some((l) => l.startsWith('etcd_request_duration_seconds_bucket{') && l.includes('operation="create"')), 'store latency recorded');
   assert.ok(r.text.includes('apiserver_request_duration_seconds'));
 });
+
+test('metrics verb label follows upstream CleanVerb (POST/PUT/LIST/APPLY, not create/update)', async () => {
+  await api.request('GET', paths.cms());
+  const cm = (await api.request('GET', paths.cm('metrics-cm'))).body;
+  await api.request('PUT', paths.cm('metrics-cm'), { body: cm });
+  await api.request('PATCH', paths.cm('metrics-cm'), { body: JSON.stringify(configMap('metrics-cm')), headers: { 'Content-Type': 'application/apply-patch+yaml' } });
+  const text = (await api.request('GET', '/metrics')).text;
+  const verbs = new Set([...text.matchAll(/^apiserver_request_total\{verb="([A-Z]+)"/gm)].map((m) => m[1]));
+  for (const v of ['POST', 'GET', 'LIST', 'PUT', 'APPLY']) assert.ok(verbs.has(v), `${v} in ${[...verbs]}`);
+  assert.ok(!verbs.has('CREATE') && !verbs.has('UPDATE'));
+});

@@ -81,6 +81,13 @@ export class ApiServerCore {
   };
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Dot segments would be silently resolved by URL parsing (`/configmaps/../pods` → `/pods`): refuse them.
+    const rawPath = (req.url ?? '/').split('?')[0];
+    if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath)) {
+      req.resume();
+      writeError(res, errors.badRequest(`invalid request path ${JSON.stringify(rawPath)}: dot segments are not allowed`));
+      return;
+    }
     const url = new URL(req.url ?? '/', 'https://localhost');
     const path = url.pathname;
     // Health endpoints answer before authentication, as kube-apiserver allows them for system:unauthenticated.

@@ -126,3 +126,46 @@ test('cluster-scoped create ignores namespace and namespaced create without a na
   const bad = await api.request('POST', '/api/v1/configmaps', { body: configMap('nons') });
   assert.ok(bad.status === 404 || bad.status === 405, bad.text);
 });
+
+test('generateName: long bases are cut to 58 characters; collisions are retried', async () => {
+  const long = 'x'.repeat(70);
+  const r = await api.request('POST', paths.cms(), { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: long } } });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.metadata.name.length, 63);
+  assert.ok(r.body.metadata.name.startsWith('x'.repeat(58)));
+
+  const real = Math.random;
+  const seq = [...Array(10).fill(0), ...Array(5).fill(0.99)];
+  Math.random = () => (seq.length ? seq.shift()! : real());
+  try {
+    const a = await api.request('POST', paths.cms(), { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'dup-' } } });
+    assert.equal(a.body.metadata.name, 'dup-bbbbb');
+    const b = await api.request('POST', paths.cms(), { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'dup-' } } });
+    assert.equal(b.status, 201, b.text);
+    assert.equal(b.body.metadata.name, 'dup-99999');
+  } finally {
+    Math.random = real;
+  }
+});
+
+test('create resets status per kind: PersistentVolume Pending, Node kept', async () => {
+  const pv = await api.request('POST', '/api/v1/persistentvolumes', {
+    body: { apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv1' }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp/pv1' } }, status: { phase: 'Bound' } },
+  });
+  assert.equal(pv.status, 201, pv.text);
+  assert.equal(pv.body.status.phase, 'Pending');
+  assert.ok(pv.body.status.lastPhaseTransitionTime);
+  const node = await api.request('POST', '/api/v1/nodes', { body: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { capacity: { cpu: '2' } } } });
+  assert.equal(node.status, 201, node.text);
+  assert.equal(node.body.status.capacity.cpu, '2');
+});
+
+test('terminating-namespace refusal of a generateName create names no object', async () => {
+  await api.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed-gen' } } });
+  await api.request('DELETE', '/api/v1/namespaces/doomed-gen');
+  const r = await api.request('POST', paths.cms('doomed-gen'), { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'g-' } } });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.body.message, 'configmaps is forbidden: unable to create new content in namespace doomed-gen because it is being terminated');
+  const d = await api.request('POST', '/apis/apps/v1/namespaces/doomed-gen/deployments', { body: deployment('dd') });
+  assert.equal(d.body.message, 'deployments.apps "dd" is forbidden: unable to create new content in namespace doomed-gen because it is being terminated');
+});

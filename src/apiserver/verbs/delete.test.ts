@@ -17,6 +17,7 @@ test('DELETE answers: Status for configmaps, the object for pods', async () => {
   assert.equal(r.body.details.name, 'd1');
   assert.equal(r.body.details.kind, 'configmaps');
   assert.equal(r.body.details.uid, c.body.metadata.uid);
+  assert.equal('group' in r.body.details, false, 'empty group omitted as upstream (omitempty)');
   assert.equal((await api.request('GET', paths.cm('d1'))).status, 404);
   const again = await api.request('DELETE', paths.cm('d1'));
   assert.equal(again.status, 404);
@@ -65,6 +66,8 @@ test('finalizers keep the object until the last one is removed', async () => {
   assert.equal(r2.status, 200);
   assert.equal(r2.body.metadata.deletionTimestamp, r.body.metadata.deletionTimestamp);
   // Adding a finalizer to an object being deleted is refused upstream; removing is allowed.
+  const add = await api.request('PATCH', paths.cm('fin'), { body: { metadata: { finalizers: ['example.com/a', 'example.com/b', 'example.com/c'] } }, headers: MERGE });
+  assert.equal(add.status, 422, add.text);
   const one = await api.request('PATCH', paths.cm('fin'), { body: { metadata: { finalizers: ['example.com/b'] } }, headers: MERGE });
   assert.equal(one.status, 200, one.text);
   assert.equal((await api.request('GET', paths.cm('fin'))).status, 200);

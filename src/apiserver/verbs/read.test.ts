@@ -7,7 +7,7 @@ before(async () => {
   api = await startTestApiserver();
   await api.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } } });
   for (let i = 0; i < 7; i++) {
-    const r = await api.request('POST', paths.cms('list'.length ? 'default' : ''), { body: configMap(`cm-${i}`, { i: String(i) }, { app: i % 2 ? 'odd' : 'even', idx: String(i) }) });
+    const r = await api.request('POST', paths.cms(), { body: configMap(`cm-${i}`, { i: String(i) }, { app: i % 2 ? 'odd' : 'even', idx: String(i) }) });
     assert.equal(r.status, 201, r.text);
   }
   await api.request('POST', paths.cms('other'), { body: configMap('cm-other', {}, { app: 'odd' }) });

@@ -6,7 +6,7 @@
 import { ApiError, KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, parseApiVersion, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
-import { findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage } from '../../api/openapi/index.js';
+import { checkFieldTypes, findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage, typeErrorBadRequestMessage } from '../../api/openapi/index.js';
 import { allSchemas, definitionForKind, resolveSchema, type Schema } from '../../api/openapi/schemas.js';
 import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
@@ -62,6 +62,11 @@ export function checkUnknownFields(ctx: RequestContext, obj: KObject, isPatch = 
   const mode = ctx.query.get('fieldValidation') ?? 'Warn';
   if (!['Strict', 'Warn', 'Ignore', ''].includes(mode)) {
     throw errors.badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+  }
+  // Wrong JSON types fail decoding before anything else, as Go's decoder does (400, upstream wording).
+  const typeErrors = checkFieldTypes(obj.apiVersion!, obj.kind!, obj);
+  if (typeErrors.length) {
+    throw errors.badRequest(isPatch ? typeErrors[0].message : typeErrorBadRequestMessage(obj.apiVersion!, obj.kind!, typeErrors[0]));
   }
   const unknown = mode === 'Ignore' ? [] : findUnknownFields(obj.apiVersion!, obj.kind!, obj);
   if (mode === 'Strict' && unknown.length) {
