@@ -87,6 +87,9 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       return c ? serviceAccountUser(c) : undefined;
     },
     log: (msg, fields) => log.warn(fields ?? {}, msg),
+    // As kube-apiserver: Foreground/Orphan deletions always get their finalizer; the garbage collector (in this
+    // process or in a separate `skiff controller-manager`) removes it.
+    garbageCollectorEnabled: () => true,
   });
 
   const server: Server = createServer({

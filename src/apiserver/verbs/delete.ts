@@ -6,7 +6,7 @@
  *   last finalizer goes; a pod bound to a node is deleted gracefully (its kubelet confirms with grace 0);
  * - Foreground/Orphan add the foregroundDeletion/orphan finalizer only while a garbage collector runs.
  */
-import { KObject, errors } from '../../api/errors.js';
+import { ApiError, KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
@@ -78,7 +78,12 @@ export async function deleteObject(ctx: RequestContext, info: ResourceInfo, name
       throw errors.conflict(info.resource, info.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
     }
     let grace = opts.gracePeriodSeconds;
-    if (info.kind === 'Pod' && info.group === '' && grace === undefined) grace = cur.spec?.terminationGracePeriodSeconds ?? 30;
+    if (info.kind === 'Pod' && info.group === '') {
+      // Pod CheckGracefulDelete: unscheduled pods and pods that already finished need no grace period.
+      const phase = cur.status?.phase;
+      if (!cur.spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') grace = 0;
+      else if (grace === undefined) grace = cur.spec?.terminationGracePeriodSeconds ?? 30;
+    }
     const next = structuredClone(cur);
     const fin = new Set(next.metadata.finalizers ?? []);
     const gc = ctx.core.opts.garbageCollectorEnabled?.() ?? false;
@@ -159,8 +164,15 @@ function successStatus(info: ResourceInfo, obj: KObject): unknown {
 /** Kinds whose DELETE answers with the object (upstream ReturnDeletedObject), others answer a Success Status. */
 const RETURNS_OBJECT = new Set(['Pod', 'Namespace', 'Service', 'Node', 'PersistentVolume', 'PersistentVolumeClaim']);
 
+/** Namespaces the NamespaceLifecycle admission plugin refuses to delete. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 export async function handleDelete(ctx: RequestContext): Promise<void> {
   const { info, ri } = ctx;
+  if (info.kind === 'Namespace' && info.group === '' && IMMORTAL_NAMESPACES.has(ri.name!)) {
+    ctx.req.resume();
+    throw new ApiError(403, 'Forbidden', `namespaces "${ri.name}" is forbidden: this namespace may not be deleted`, { name: ri.name, kind: 'namespaces' });
+  }
   const neg = negotiate(ctx.req.headers.accept, { allowTable: false, allowProtobuf: true });
   const opts = await readDeleteOptions(ctx);
   const dryRun = isDryRun(ctx);

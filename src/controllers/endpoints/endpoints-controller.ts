@@ -5,9 +5,9 @@
  * ExternalName services) are left alone, so users can manage their Endpoints by hand; when a Service goes, its
  * Endpoints go too.
  */
-import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service } from 'kubernetes-types/core/v1';
+import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { controllerFor, type ReconcileRequest } from '../../client/controller.js';
-import { isNotFound } from '../../client/rest.js';
+import { isAlreadyExists, isNotFound } from '../../client/rest.js';
 import { selectorFromSet } from '../../api/labels.js';
 import type { ControllerDefinition, ControllerContext, Runnable } from '../types.js';
 import {
@@ -189,6 +189,8 @@ export function setupEndpointsController(ctx: ControllerContext): Runnable {
           } catch (err) {
             // A namespace being deleted refuses new content; the service goes with it.
             if (/being terminated/.test(String((err as Error).message))) return;
+            // The cache has not seen an Endpoints that exists: look again once it has.
+            if (isAlreadyExists(err)) return { requeue: true };
             throw err;
           }
         }

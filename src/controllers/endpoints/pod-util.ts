@@ -3,8 +3,8 @@
  * count healthy pods (disruption, node lifecycle). Each mirrors a helper of upstream `pkg/api/v1/pod` or
  * `staging/src/k8s.io/endpointslice/util` so every controller agrees on what "ready" and "in endpoints" mean.
  */
-import type { Pod } from 'kubernetes-types/core/v1';
-import type { Service, ServicePort } from 'kubernetes-types/core/v1';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
 
 /** `podutil.IsPodReady`: the pod's `Ready` condition is `True`. */
 export function isPodReady(pod: Pod): boolean {

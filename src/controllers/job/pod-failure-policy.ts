@@ -4,8 +4,8 @@
  * container, init containers first) or `onPodConditions` (a pod condition with that type and status) matches decides
  * the action. Without a match the failure counts against the backoff limit.
  */
-import type { Job, PodFailurePolicy } from 'kubernetes-types/batch/v1';
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { Job, PodFailurePolicy } from 'kubernetes-types/batch/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 
 /** The four actions of a pod failure policy rule (`batch.PodFailurePolicyAction`). */
 export type PodFailurePolicyAction = 'FailJob' | 'FailIndex' | 'Ignore' | 'Count';

@@ -8,7 +8,7 @@
  * - {@link BackoffStore}: failures since the last success and the time of the last failure, from which the delay
  *   before creating replacement Pods is computed (10 s doubling, capped).
  */
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Clock } from '../../client/clock.js';
 
 /** Upstream `ExpectationsTimeout`: stale expectations are ignored after five minutes. */

@@ -4,7 +4,7 @@
  * controller stamps on what it creates (controller=true, blockOwnerDeletion=true), and `claim` — adopt orphans
  * that match the owner's selector and release owned objects that no longer match, as `ClaimObject` does.
  */
-import type { OwnerReference } from 'kubernetes-types/meta/v1';
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { matches, type LabelSelector } from '../../api/labels.js';
 import type { ResourceClient } from '../../client/dynamic.js';
 import { isNotFound } from '../../client/rest.js';

@@ -3,7 +3,7 @@
  * `pkg/controller/controller_utils.go`): readiness, availability after minReadySeconds, "active" pods, and the
  * `ActivePodsWithRanks` order that decides which pods a scale-down deletes first.
  */
-import type { Pod, PodCondition } from 'kubernetes-types/core/v1';
+import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 
 /** The pod's Ready condition, if any. */
 export function readyCondition(pod: Pod): PodCondition | undefined {

@@ -4,7 +4,7 @@
  * orphans (unless it is being deleted) and releases owned objects that stopped matching. Both writes are merge
  * patches of `metadata.ownerReferences`; an object that vanished meanwhile is simply skipped.
  */
-import type { OwnerReference } from 'kubernetes-types/meta/v1';
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { ResourceClient } from '../../client/dynamic.js';
 import { isNotFound } from '../../client/rest.js';
 import { matches, type LabelSelector } from '../../api/labels.js';

@@ -8,8 +8,8 @@
  * deep-print of the object; Skiff hashes the canonical JSON (sorted keys) the same way and encodes it with the
  * same "safe" alphabet, so names look like upstream's but the values differ.
  */
-import type { ControllerRevision } from 'kubernetes-types/apps/v1';
-import type { PodTemplateSpec } from 'kubernetes-types/core/v1';
+import type { ControllerRevision } from 'kubernetes-types/apps/v1.js';
+import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 
 /** The label carrying a revision's hash (upstream `apps.ControllerRevisionHashLabelKey`). */
 export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';

@@ -2,8 +2,8 @@
  * Pod and ownership predicates used by the StatefulSet and DaemonSet controllers, matching upstream's
  * `podutil.IsPodReady`/`IsPodAvailable` and `metav1.GetControllerOf`/`NewControllerRef`.
  */
-import type { OwnerReference } from 'kubernetes-types/meta/v1';
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 
 /** What ownership needs to know about an owner. */
 export interface OwnerLike {

@@ -1,0 +1,274 @@
+/**
+ * Cgroup management for the process runtime, covering both layouts a Linux node can have:
+ *  - cgroup v2 (unified): one tree; controllers enabled top-down through `cgroup.subtree_control`; limits in
+ *    `cpu.max` / `cpu.weight`, `memory.max` (+ `memory.swap.max` 0, `memory.oom.group` 1 as kubelet sets on v2),
+ *    `pids.max`, `cpuset.cpus`; OOM kills counted in `memory.events` (`oom_kill`).
+ *  - cgroup v1 (legacy or hybrid, e.g. a host whose cgroup2 mount carries no controllers): one tree per controller;
+ *    `cpu.shares` / `cpu.cfs_quota_us` / `cpu.cfs_period_us`, `memory.limit_in_bytes` (+ `memory.memsw.limit_in_bytes`
+ *    equal to it: no swap), `pids.max`, `cpuset.cpus` / `cpuset.mems` (copied down from the parent first, as runc does,
+ *    since an empty v1 cpuset refuses tasks); OOM kills counted in `memory.oom_control` (`oom_kill`).
+ * The mapping of CRI resources to files follows runc's libcontainer/cgroups (fs and fs2 managers), including the
+ * shares→weight conversion.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LinuxContainerResources } from '../types.js';
+
+/** The files of one created cgroup that the shim and the runtime need. */
+export interface CgroupHandle {
+  /** Relative path (the same in every hierarchy). */
+  path: string;
+  /** `cgroup.procs` files a process writes its pid to in order to join (one per v1 hierarchy, one on v2). */
+  procsFiles: string[];
+  /** Files with an `oom_kill <n>` line. */
+  oomFiles: string[];
+}
+
+/** Memory and CPU usage of a cgroup (for metrics.k8s.io). */
+export interface CgroupUsage {
+  memoryBytes?: number;
+  cpuUsageNanos?: number;
+}
+
+/** A detected cgroup layout that the runtime can create limited cgroups in. */
+export interface CgroupDriver {
+  readonly version: 1 | 2;
+  /** Controllers this driver can limit with (subset of cpu, memory, pids, cpuset). */
+  readonly controllers: ReadonlySet<string>;
+  /** Creates (or reuses) `relPath` and applies `res`; intermediate directories are created as needed. */
+  create(relPath: string, res?: LinuxContainerResources): Promise<CgroupHandle>;
+  /** The handle of an existing (or not yet created) cgroup without touching it. */
+  handle(relPath: string): CgroupHandle;
+  /** SIGKILLs every process in `relPath` (and below) and removes the directories; absent paths are fine. */
+  remove(relPath: string): Promise<void>;
+  usage(relPath: string): Promise<CgroupUsage>;
+}
+
+const WANTED = ['cpu', 'memory', 'pids', 'cpuset'];
+
+function mounts(): { type: string; dir: string; opts: string[] }[] {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      .map(([, dir, type, opts]) => ({ type: type!, dir: dir!.replace(/\\040/g, ' '), opts: (opts ?? '').split(',') }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Finds a usable cgroup layout. Prefers v2 when its root carries the memory controller; otherwise uses the v1
+ * hierarchies. Returns a reason instead when there is none or we cannot write to it (not root, read-only mount).
+ */
+export function detectCgroups(): { driver: CgroupDriver } | { reason: string } {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { reason: 'not running as root' };
+  const ms = mounts();
+  const v2 = ms.find((m) => m.type === 'cgroup2');
+  if (v2 && !v2.opts.includes('ro')) {
+    try {
+      const ctl = readFileSync(join(v2.dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+      if (ctl.includes('memory')) return { driver: new CgroupV2(v2.dir, new Set(WANTED.filter((c) => ctl.includes(c)))) };
+    } catch {
+      /* fall through to v1 */
+    }
+  }
+  const v1 = new Map<string, string>();
+  for (const m of ms) {
+    if (m.type !== 'cgroup' || m.opts.includes('ro')) continue;
+    for (const c of [...WANTED, 'cpuacct']) if (m.opts.includes(c) && !v1.has(c)) v1.set(c, m.dir);
+  }
+  if (v1.has('memory')) return { driver: new CgroupV1(v1) };
+  return { reason: 'no writable cgroup hierarchy with the memory controller' };
+}
+
+async function write(file: string, value: string | number): Promise<void> {
+  await writeFile(file, String(value));
+}
+
+async function killAndRemove(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return; // gone
+  }
+  for (const e of entries) await killAndRemove(join(dir, e));
+  for (let i = 0; i < 100; i++) {
+    try {
+      const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
+      for (const p of pids) {
+        try {
+          process.kill(Number(p), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    } catch {
+      return;
+    }
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`cannot remove cgroup ${dir}: still busy`);
+}
+
+/** runc's conversion of CRI cpu shares [2, 262144] to a cgroup v2 cpu.weight [1, 10000]. */
+export function sharesToWeight(shares: number): number {
+  if (shares <= 0) return 0;
+  const s = Math.min(Math.max(shares, 2), 262144);
+  return Math.floor(1 + ((s - 2) * 9999) / 262142);
+}
+
+class CgroupV2 implements CgroupDriver {
+  readonly version = 2 as const;
+  constructor(
+    private readonly root: string,
+    readonly controllers: ReadonlySet<string>,
+  ) {}
+
+  handle(relPath: string): CgroupHandle {
+    const dir = join(this.root, relPath);
+    return { path: relPath, procsFiles: [join(dir, 'cgroup.procs')], oomFiles: [join(dir, 'memory.events')] };
+  }
+
+  async create(relPath: string, res: LinuxContainerResources = {}): Promise<CgroupHandle> {
+    const parts = relPath.split('/').filter(Boolean);
+    let dir = this.root;
+    for (const part of parts) {
+      // Enable the controllers for the children of `dir` (no-op when already on; the root may refuse some).
+      try {
+        const avail = (await readFile(join(dir, 'cgroup.controllers'), 'utf8')).trim().split(/\s+/);
+        const want = [...this.controllers].filter((c) => avail.includes(c)).map((c) => `+${c}`);
+        if (want.length) await write(join(dir, 'cgroup.subtree_control'), want.join(' '));
+      } catch {
+        /* best effort: limits below will fail loudly if a controller is missing */
+      }
+      dir = join(dir, part);
+      await mkdir(dir, { recursive: true });
+    }
+    if (res.cpuShares) await write(join(dir, 'cpu.weight'), sharesToWeight(res.cpuShares));
+    if (res.cpuQuota && res.cpuQuota > 0) await write(join(dir, 'cpu.max'), `${res.cpuQuota} ${res.cpuPeriod || 100000}`);
+    else if (res.cpuPeriod) await write(join(dir, 'cpu.max'), `max ${res.cpuPeriod}`);
+    if (res.memoryLimitInBytes && res.memoryLimitInBytes > 0) {
+      await write(join(dir, 'memory.max'), res.memoryLimitInBytes);
+      if (existsSync(join(dir, 'memory.swap.max'))) await write(join(dir, 'memory.swap.max'), 0);
+      if (existsSync(join(dir, 'memory.oom.group'))) await write(join(dir, 'memory.oom.group'), 1);
+    }
+    if (res.pidsLimit && res.pidsLimit > 0) await write(join(dir, 'pids.max'), res.pidsLimit);
+    if (res.cpusetCpus) await write(join(dir, 'cpuset.cpus'), res.cpusetCpus);
+    if (res.cpusetMems) await write(join(dir, 'cpuset.mems'), res.cpusetMems);
+    return this.handle(relPath);
+  }
+
+  remove(relPath: string): Promise<void> {
+    return killAndRemove(join(this.root, relPath));
+  }
+
+  async usage(relPath: string): Promise<CgroupUsage> {
+    const dir = join(this.root, relPath);
+    const out: CgroupUsage = {};
+    try {
+      out.memoryBytes = Number((await readFile(join(dir, 'memory.current'), 'utf8')).trim());
+    } catch {
+      /* no memory controller */
+    }
+    try {
+      const m = /usage_usec (\d+)/.exec(await readFile(join(dir, 'cpu.stat'), 'utf8'));
+      if (m) out.cpuUsageNanos = Number(m[1]) * 1000;
+    } catch {
+      /* absent */
+    }
+    return out;
+  }
+}
+
+class CgroupV1 implements CgroupDriver {
+  readonly version = 1 as const;
+  readonly controllers: ReadonlySet<string>;
+  /** Distinct hierarchy mount points (cpu and cpuacct may share one). */
+  private readonly roots: string[];
+  constructor(private readonly mountOf: Map<string, string>) {
+    this.controllers = new Set(WANTED.filter((c) => mountOf.has(c)));
+    this.roots = [...new Set(mountOf.values())];
+  }
+
+  private dir(controller: string, relPath: string): string | undefined {
+    const m = this.mountOf.get(controller);
+    return m ? join(m, relPath) : undefined;
+  }
+
+  handle(relPath: string): CgroupHandle {
+    return {
+      path: relPath,
+      procsFiles: this.roots.map((r) => join(r, relPath, 'cgroup.procs')),
+      oomFiles: [join(this.mountOf.get('memory')!, relPath, 'memory.oom_control')],
+    };
+  }
+
+  async create(relPath: string, res: LinuxContainerResources = {}): Promise<CgroupHandle> {
+    const parts = relPath.split('/').filter(Boolean);
+    const cpusetRoot = this.mountOf.get('cpuset');
+    for (const root of this.roots) {
+      let dir = root;
+      for (const part of parts) {
+        const parent = dir;
+        dir = join(dir, part);
+        if (existsSync(dir)) continue;
+        await mkdir(dir);
+        if (root === cpusetRoot) {
+          // A fresh v1 cpuset has no cpus/mems and rejects tasks: inherit the parent's.
+          for (const f of ['cpuset.cpus', 'cpuset.mems']) await write(join(dir, f), (await readFile(join(parent, f), 'utf8')).trim());
+        }
+      }
+    }
+    const cpu = this.dir('cpu', relPath);
+    if (cpu) {
+      if (res.cpuShares) await write(join(cpu, 'cpu.shares'), res.cpuShares);
+      if (res.cpuPeriod) await write(join(cpu, 'cpu.cfs_period_us'), res.cpuPeriod);
+      if (res.cpuQuota && res.cpuQuota > 0) await write(join(cpu, 'cpu.cfs_quota_us'), res.cpuQuota);
+    }
+    const mem = this.dir('memory', relPath)!;
+    if (res.memoryLimitInBytes && res.memoryLimitInBytes > 0) {
+      await write(join(mem, 'memory.limit_in_bytes'), res.memoryLimitInBytes);
+      if (existsSync(join(mem, 'memory.memsw.limit_in_bytes'))) await write(join(mem, 'memory.memsw.limit_in_bytes'), res.memoryLimitInBytes);
+    }
+    const pids = this.dir('pids', relPath);
+    if (pids && res.pidsLimit && res.pidsLimit > 0) await write(join(pids, 'pids.max'), res.pidsLimit);
+    const cpuset = this.dir('cpuset', relPath);
+    if (cpuset && res.cpusetCpus) await write(join(cpuset, 'cpuset.cpus'), res.cpusetCpus);
+    if (cpuset && res.cpusetMems) await write(join(cpuset, 'cpuset.mems'), res.cpusetMems);
+    return this.handle(relPath);
+  }
+
+  async remove(relPath: string): Promise<void> {
+    // The memory hierarchy first: killing there takes the processes out of every hierarchy.
+    const order = [this.mountOf.get('memory')!, ...this.roots.filter((r) => r !== this.mountOf.get('memory'))];
+    for (const root of order) await killAndRemove(join(root, relPath));
+  }
+
+  async usage(relPath: string): Promise<CgroupUsage> {
+    const out: CgroupUsage = {};
+    try {
+      out.memoryBytes = Number((await readFile(join(this.dir('memory', relPath)!, 'memory.usage_in_bytes'), 'utf8')).trim());
+    } catch {
+      /* gone */
+    }
+    const acct = this.dir('cpuacct', relPath);
+    if (acct) {
+      try {
+        out.cpuUsageNanos = Number((await readFile(join(acct, 'cpuacct.usage'), 'utf8')).trim());
+      } catch {
+        /* gone */
+      }
+    }
+    return out;
+  }
+}

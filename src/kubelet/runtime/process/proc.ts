@@ -1,0 +1,64 @@
+/**
+ * /proc helpers for adopting processes across agent restarts. A pid alone is not an identity (pids are reused), so
+ * like systemd and Nomad's executor reattach we pair it with the process start time (field 22 of /proc/PID/stat,
+ * clock ticks since boot) and treat a pid whose start time differs as gone.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+
+/** Start time (clock ticks since boot) of `pid` as a string, or '' when the process does not exist. */
+export function pidStartTime(pid: number): string {
+  const st = readStat(pid);
+  return st ? st.startTime : '';
+}
+
+function readStat(pid: number): { state: string; startTime: string } | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, starttime field 22.
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0]!, startTime: rest[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` runs and (if given) started at `startTime`; zombies count as exited. */
+export function isAlive(pid: number, startTime?: string): boolean {
+  const st = readStat(pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return false;
+  return !startTime || st.startTime === startTime;
+}
+
+/** Direct children of `pid` (via /proc/PID/task/PID/children, Linux ≥ 3.5). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The terminal device (e.g. /dev/pts/3) a process has on fd 0, if any. */
+export function ttyOf(pid: number): string | undefined {
+  try {
+    const t = readlinkSync(`/proc/${pid}/fd/0`);
+    return t.startsWith('/dev/pts/') ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Inode identity of a namespace of `pid` (`net:[4026531992]`), for checks that two processes share it. */
+export function namespaceOf(pid: number | 'self', ns: 'net' | 'ipc' | 'uts' | 'mnt' | 'pid'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${ns}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Single-quotes `s` for /bin/sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

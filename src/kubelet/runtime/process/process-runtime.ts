@@ -1,0 +1,1061 @@
+/**
+ * The process runtime: a CRI-shaped RuntimeService whose containers are host process trees started from
+ * command + args — the model of Nomad's exec driver (libcontainer without an image rootfs).
+ *
+ * As root (isolation 'auto'):
+ *  - a sandbox is a long-lived infra process (`unshare --net --uts --ipc -- sh -c '…; exec sleep infinity'`, the
+ *    role of the CRI "pause" container) that owns the pod's network, UTS and IPC namespaces; its loopback is brought
+ *    up (`ip link set lo up`) and its hostname set. hostNetwork pods (network NODE) get no infra process.
+ *  - a container joins them with `nsenter --target <infra>`, gets a private mount namespace (`unshare --mount
+ *    --propagation private`) in which a small /bin/sh prologue joins the container's cgroup (`echo $$ >
+ *    cgroup.procs`), bind-mounts the requested mounts at their containerPath (`mount --bind`, then
+ *    `mount -o remount,bind,ro` for readonly ones, as runc does) plus the pod's resolv.conf/hosts/hostname, changes
+ *    to workingDir and `exec`s the payload — through `setpriv --reuid --regid --clear-groups` for runAsUser/Group.
+ *    Every step `exec`s, so the container's pid is the payload's. There is no image rootfs and no pid namespace:
+ *    containers see the host filesystem (plus their mounts) and host pids; a mountpoint missing on the host is
+ *    created (an empty directory or file) and removed again with the container.
+ *  - cgroups (v2, or v1 on legacy/hybrid hosts): `<cgroupRoot>/pod<uid>/<containerId>` (or the sandbox's
+ *    cgroupParent) with cpu, memory (no swap) and pids limits; an OOM kill (`oom_kill` counter rising) gives
+ *    reason OOMKilled and exit code 137, as kubelet reports it.
+ * Without root, or with isolation 'none': everything runs in the host namespaces without cgroups; runAsUser must be
+ * the agent's own uid; mounts are not applied to the filesystem but exposed as symlinks
+ * `<stateDir>/sandboxes/<sandbox>/rootfs/<container>/<containerPath>` → hostPath, whose root the container finds
+ * in `$SKIFF_ROOTFS` (readonly is not enforced there).
+ *
+ * Each started container runs under a detached shim (see shim-source.ts) that owns its log and records its exit
+ * code. State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
+ * so a new ProcessRuntime on the same directory adopts running containers (pid + start time checked against /proc)
+ * and reports exited ones with their exit codes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { DEFAULT_PATH, imageBinaryName, lookPath, resolveImageOnHost } from '../image.js';
+import {
+  ExecTimeoutError,
+  ImagePullError,
+  InvalidStateError,
+  NotFoundError,
+  StartError,
+  type ContainerConfig,
+  type ContainerFilter,
+  type ContainerState,
+  type ContainerStatus,
+  type ExecSyncResult,
+  type NamespaceMode,
+  type PodSandboxConfig,
+  type PodSandboxFilter,
+  type PodSandboxStatus,
+  type RuntimeService,
+  type StreamOptions,
+  type StreamSession,
+} from '../types.js';
+import { detectCgroups, type CgroupDriver, type CgroupHandle } from './cgroups.js';
+import { isAlive, childrenOf, pidStartTime, shQuote, ttyOf } from './proc.js';
+import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
+
+/** Options of the process runtime. */
+export interface ProcessRuntimeOptions {
+  /** Directory for sandbox/container state and the shim (kubelet's `/var/lib/kubelet` role). */
+  stateDir: string;
+  /** 'auto' (default): namespaces and cgroups when root; 'none': host mode even as root. */
+  isolation?: 'auto' | 'none';
+  /** Cgroup directory (relative to each hierarchy's root) under which pods get `pod<uid>`; default `skiff`. */
+  cgroupRoot?: string;
+  /** Log rotation: size at which the shim rotates a container log (default 10 MiB, kubelet's containerLogMaxSize). */
+  logMaxBytes?: number;
+  /** Log files kept per container, the current one included (default 5, kubelet's containerLogMaxFiles). */
+  logMaxFiles?: number;
+  /** Node binary that runs shims and port-forward helpers (default: this process's). */
+  nodeBinary?: string;
+}
+
+/** What the runtime could set up on this host (reported so callers and tests can explain skips). */
+export interface ProcessRuntimeCapabilities {
+  root: boolean;
+  /** Pod network/IPC/UTS namespaces (root + unshare + nsenter). */
+  namespaces: boolean;
+  /** Per-container mount namespaces with bind mounts (root + unshare + mount). */
+  mounts: boolean;
+  /** Cgroup limits; `cgroupVersion` says which layout. */
+  cgroups: boolean;
+  cgroupVersion?: 1 | 2;
+  /** Controllers usable for limits. */
+  cgroupControllers: string[];
+  /** runAsUser/runAsGroup other than the agent's own. */
+  runAsUser: boolean;
+  /** tty for exec (util-linux `script`). */
+  tty: boolean;
+  /** Why features are off, for logs and test skips. */
+  notes: string[];
+}
+
+interface SandboxRecord {
+  id: string;
+  config: PodSandboxConfig;
+  createdAt: number;
+  network: NamespaceMode;
+  ipc: NamespaceMode;
+  pausePid?: number;
+  pauseStart?: string;
+  stopped?: boolean;
+  cgroupPath?: string;
+  hostname: string;
+}
+
+interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  config: ContainerConfig;
+  createdAt: number;
+  imageRef: string;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  logPath: string;
+  cgroup?: CgroupHandle;
+  /** Mount namespace of its own (root); exec then enters it. */
+  mountNs: boolean;
+  /** Mountpoints this runtime created on the host (removed with the container). */
+  createdMountpoints: string[];
+}
+
+interface StartedInfo {
+  pid: number;
+  pidStart: string;
+  startedAt: string;
+  shimPid: number;
+  shimStart: string;
+}
+
+interface ExitInfo {
+  exitCode: number;
+  signal: string | null;
+  finishedAt: string;
+  oomKilled: boolean;
+  reason?: string;
+  message?: string;
+}
+
+const nowNs = (): number => Date.now() * 1e6;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1));
+  renameSync(`${path}.tmp`, path);
+}
+
+function matchLabels(labels: Record<string, string> | undefined, sel: Record<string, string> | undefined): boolean {
+  if (!sel) return true;
+  return Object.entries(sel).every(([k, v]) => labels?.[k] === v);
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + ((signal && osConstants.signals[signal]) || 0);
+}
+
+const PORT_FORWARD_HELPER = `
+const net = require('net');
+const port = Number(process.argv[1]);
+const out = new net.Socket({ fd: 3, readable: true, writable: true });
+function go(hosts) {
+  const s = net.connect(port, hosts[0]);
+  s.once('connect', () => { process.stderr.write('ok\\n'); out.pipe(s); s.pipe(out); });
+  s.once('error', (e) => { if (hosts.length > 1) return go(hosts.slice(1)); process.stderr.write('error ' + e.message + '\\n'); process.exit(1); });
+  s.on('close', () => out.end());
+  out.on('close', () => s.destroy());
+}
+go(['127.0.0.1', '::1']);
+`;
+
+/** The process runtime (see the module comment). */
+export class ProcessRuntime implements RuntimeService {
+  readonly capabilities: ProcessRuntimeCapabilities;
+  private readonly stateDir: string;
+  private readonly shimPath: string;
+  private readonly nodeBinary: string;
+  private readonly cgroupRoot: string;
+  private readonly logMaxBytes: number;
+  private readonly logMaxFiles: number;
+  private readonly cgroups?: CgroupDriver;
+  private readonly tools: { unshare?: string; nsenter?: string; setpriv?: string; ip?: string; script?: string; stty?: string; sleep?: string };
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly containers = new Map<string, ContainerRecord>();
+  private readonly live = new Set<ChildProcess>();
+
+  constructor(opts: ProcessRuntimeOptions) {
+    this.stateDir = resolvePath(opts.stateDir);
+    this.nodeBinary = opts.nodeBinary ?? process.execPath;
+    this.cgroupRoot = (opts.cgroupRoot ?? 'skiff').replace(/^\/+|\/+$/g, '');
+    this.logMaxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
+    this.logMaxFiles = opts.logMaxFiles ?? 5;
+    const hostPath = process.env.PATH || DEFAULT_PATH;
+    const tool = (n: string) => lookPath(n, `${hostPath}:${DEFAULT_PATH}`);
+    this.tools = {
+      unshare: tool('unshare'),
+      nsenter: tool('nsenter'),
+      setpriv: tool('setpriv'),
+      ip: tool('ip'),
+      script: tool('script'),
+      stty: tool('stty'),
+      sleep: tool('sleep'),
+    };
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    const isolate = root && (opts.isolation ?? 'auto') === 'auto';
+    const notes: string[] = [];
+    if (!root) notes.push('not running as root: host namespaces, no cgroups, no runAsUser, mounts as symlinks');
+    else if (!isolate) notes.push("isolation 'none': host namespaces, no cgroups, mounts as symlinks");
+    let cgroupNote: string | undefined;
+    if (isolate) {
+      const d = detectCgroups();
+      if ('driver' in d) this.cgroups = d.driver;
+      else cgroupNote = d.reason;
+    }
+    if (cgroupNote) notes.push(`cgroups unavailable: ${cgroupNote}`);
+    const namespaces = isolate && !!this.tools.unshare && !!this.tools.nsenter && !!this.tools.sleep;
+    if (isolate && !namespaces) notes.push('unshare/nsenter/sleep not found: host namespaces');
+    this.capabilities = {
+      root,
+      namespaces,
+      mounts: isolate && !!this.tools.unshare,
+      cgroups: !!this.cgroups,
+      cgroupVersion: this.cgroups?.version,
+      cgroupControllers: this.cgroups ? [...this.cgroups.controllers] : [],
+      runAsUser: root && !!this.tools.setpriv,
+      tty: !!this.tools.script,
+      notes,
+    };
+    mkdirSync(join(this.stateDir, 'sandboxes'), { recursive: true });
+    mkdirSync(join(this.stateDir, 'containers'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.stateDir, 'sock'), { recursive: true, mode: 0o700 });
+    this.shimPath = join(this.stateDir, 'shim.cjs');
+    writeFileSync(`${this.shimPath}.tmp`, SHIM_SOURCE);
+    renameSync(`${this.shimPath}.tmp`, this.shimPath);
+    this.load();
+  }
+
+  /** Reads persisted sandboxes and containers (adoption after an agent restart). */
+  private load(): void {
+    for (const id of readdirSync(join(this.stateDir, 'sandboxes'))) {
+      const r = readJson<SandboxRecord>(join(this.stateDir, 'sandboxes', id, 'sandbox.json'));
+      if (r) this.sandboxes.set(r.id, r);
+    }
+    for (const id of readdirSync(join(this.stateDir, 'containers'))) {
+      const r = readJson<ContainerRecord>(join(this.stateDir, 'containers', id, 'container.json'));
+      if (r) this.containers.set(r.id, r);
+    }
+  }
+
+  async version() {
+    return { runtimeName: 'skiff-process', runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' };
+  }
+
+  // ---------------------------------------------------------------- sandboxes
+
+  private sandboxDir(id: string): string {
+    return join(this.stateDir, 'sandboxes', id);
+  }
+
+  private getSandbox(id: string): SandboxRecord {
+    const s = this.sandboxes.get(id);
+    if (!s) throw new NotFoundError('sandbox', id);
+    return s;
+  }
+
+  private sandboxReady(s: SandboxRecord): boolean {
+    if (s.stopped) return false;
+    if (s.pausePid) return isAlive(s.pausePid, s.pauseStart);
+    return true;
+  }
+
+  async runPodSandbox(config: PodSandboxConfig): Promise<string> {
+    const id = randomBytes(32).toString('hex');
+    const dir = this.sandboxDir(id);
+    mkdirSync(dir, { recursive: true });
+    const nsOpts = config.linux?.namespaceOptions ?? {};
+    const can = this.capabilities.namespaces;
+    const network: NamespaceMode = can && (nsOpts.network ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
+    const ipc: NamespaceMode = can && (nsOpts.ipc ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
+    const hostname = (network === 'POD' ? config.hostname || config.metadata.name : osHostname()).slice(0, 63);
+    const rec: SandboxRecord = { id, config, createdAt: nowNs(), network, ipc, hostname };
+    if (config.logDirectory) mkdirSync(config.logDirectory, { recursive: true });
+    // Files the containers see at /etc (bind-mounted when they have a mount namespace), as kubelet/containerd write.
+    const dns = config.dnsConfig;
+    const resolv = dns && (dns.servers?.length || dns.searches?.length || dns.options?.length)
+      ? [
+          ...(dns.searches?.length ? [`search ${dns.searches.join(' ')}`] : []),
+          ...(dns.servers ?? []).map((s) => `nameserver ${s}`),
+          ...(dns.options?.length ? [`options ${dns.options.join(' ')}`] : []),
+        ].join('\n') + '\n'
+      : existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+    writeFileSync(join(dir, 'resolv.conf'), resolv);
+    writeFileSync(join(dir, 'hostname'), `${hostname}\n`);
+    writeFileSync(
+      join(dir, 'hosts'),
+      `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+    );
+    try {
+      if (this.cgroups) {
+        const path = config.linux?.cgroupParent
+          ? config.linux.cgroupParent.replace(/^\/+/, '')
+          : `${this.cgroupRoot}/pod${config.metadata.uid.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+        await this.cgroups.create(path);
+        rec.cgroupPath = path;
+      }
+      if (network === 'POD' || ipc === 'POD') {
+        const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
+        const script = [
+          network === 'POD' ? `printf %s ${shQuote(hostname)} > /proc/sys/kernel/hostname` : ':',
+          network === 'POD' && this.tools.ip ? `${shQuote(this.tools.ip)} link set lo up` : ':',
+          `exec ${shQuote(this.tools.sleep!)} infinity`,
+        ].join('; ');
+        const child = spawn(this.tools.unshare!, [...flags, '--', '/bin/sh', '-c', script], {
+          detached: true,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        const pid = child.pid;
+        if (!pid) throw new Error(`cannot start sandbox infra process: ${this.tools.unshare} failed to spawn`);
+        // Ready once the infra process exec'd sleep (namespaces exist, lo is up, hostname set).
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`sandbox infra process exited (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
+          }
+          let comm = '';
+          try {
+            comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+          } catch {
+            /* not yet */
+          }
+          if (comm === 'sleep') break;
+          if (Date.now() > deadline) {
+            killGroup(pid, 'SIGKILL');
+            throw new Error('sandbox infra process did not become ready in 5s');
+          }
+          await sleep(5);
+        }
+        child.stderr!.destroy();
+        child.unref();
+        rec.pausePid = pid;
+        rec.pauseStart = pidStartTime(pid);
+      }
+    } catch (err) {
+      if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    writeJsonAtomic(join(dir, 'sandbox.json'), rec);
+    this.sandboxes.set(id, rec);
+    return id;
+  }
+
+  async stopPodSandbox(sandboxId: string): Promise<void> {
+    const s = this.sandboxes.get(sandboxId);
+    if (!s) return; // CRI: stopping an absent sandbox is not an error
+    for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
+    if (s.pausePid && isAlive(s.pausePid, s.pauseStart)) {
+      killGroup(s.pausePid, 'SIGKILL');
+      for (let i = 0; i < 200 && isAlive(s.pausePid, s.pauseStart); i++) await sleep(5);
+    }
+    s.stopped = true;
+    writeJsonAtomic(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+  }
+
+  async removePodSandbox(sandboxId: string): Promise<void> {
+    const s = this.sandboxes.get(sandboxId);
+    if (!s) return;
+    await this.stopPodSandbox(sandboxId);
+    for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.removeContainer(c.id);
+    if (s.cgroupPath && this.cgroups) await this.cgroups.remove(s.cgroupPath);
+    rmSync(this.sandboxDir(sandboxId), { recursive: true, force: true });
+    this.sandboxes.delete(sandboxId);
+  }
+
+  private sandboxStatus(s: SandboxRecord): PodSandboxStatus {
+    const ready = this.sandboxReady(s);
+    return {
+      id: s.id,
+      metadata: s.config.metadata,
+      state: ready ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY',
+      createdAt: s.createdAt,
+      // No pod network plumbing (no CNI): an isolated pod is reachable only through portForward.
+      network: { ip: s.network === 'NODE' ? hostIPv4() : '' },
+      labels: s.config.labels ?? {},
+      annotations: s.config.annotations ?? {},
+      namespaces: { network: s.network, ipc: s.ipc, pid: 'NODE' },
+      ...(s.pausePid && ready ? { pid: s.pausePid } : {}),
+    };
+  }
+
+  async podSandboxStatus(sandboxId: string): Promise<PodSandboxStatus> {
+    return this.sandboxStatus(this.getSandbox(sandboxId));
+  }
+
+  async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandboxStatus[]> {
+    return [...this.sandboxes.values()]
+      .filter((s) => !filter.id || s.id === filter.id)
+      .map((s) => this.sandboxStatus(s))
+      .filter((st) => (!filter.state || st.state === filter.state) && matchLabels(st.labels, filter.labelSelector))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  private containerDir(id: string): string {
+    return join(this.stateDir, 'containers', id);
+  }
+
+  private sockPath(id: string): string {
+    return join(this.stateDir, 'sock', `${id.slice(0, 24)}.sock`);
+  }
+
+  private getContainer(id: string): ContainerRecord {
+    const c = this.containers.get(id);
+    if (!c) throw new NotFoundError('container', id);
+    return c;
+  }
+
+  async resolveImage(image: string): Promise<string | undefined> {
+    return resolveImageOnHost(image);
+  }
+
+  async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
+    const s = this.getSandbox(sandboxId);
+    if (!this.sandboxReady(s)) throw new InvalidStateError(`sandbox ${sandboxId} is not ready`);
+    const env: Record<string, string> = {};
+    for (const kv of config.envs ?? []) env[kv.key] = kv.value;
+    env.PATH ??= DEFAULT_PATH;
+    env.HOSTNAME ??= s.hostname;
+    const uid = config.linux?.securityContext?.runAsUser;
+    env.HOME ??= uid === undefined ? (this.capabilities.root ? '/root' : (process.env.HOME ?? '/')) : uid === 0 ? '/root' : '/';
+    let argv: string[];
+    const image = config.image ?? '';
+    if (config.command?.length) argv = [...config.command, ...(config.args ?? [])];
+    else {
+      const exe = image ? resolveImageOnHost(image, `${env.PATH}:${process.env.PATH ?? ''}`) : undefined;
+      if (!exe) {
+        throw new ImagePullError(
+          image,
+          image
+            ? `image "${image}": the process runtime runs host executables and "${imageBinaryName(image)}" was not found on the host PATH; install it on the node or set the container's command`
+            : 'container has neither command nor image',
+        );
+      }
+      argv = [exe, ...(config.args ?? [])];
+    }
+    if (uid !== undefined && !this.capabilities.runAsUser && uid !== process.getuid?.()) {
+      throw new InvalidStateError(`runAsUser ${uid} needs the agent to run as root (with setpriv)`);
+    }
+    const id = randomBytes(32).toString('hex');
+    const dir = this.containerDir(id);
+    mkdirSync(dir, { recursive: true });
+    const logDir = s.config.logDirectory;
+    const logPath = logDir && config.logPath ? (isAbsolute(config.logPath) ? config.logPath : join(logDir, config.logPath)) : '';
+    if (logPath) mkdirSync(dirname(logPath), { recursive: true });
+    const rec: ContainerRecord = {
+      id,
+      sandboxId,
+      config,
+      createdAt: nowNs(),
+      imageRef: image,
+      argv,
+      env,
+      cwd: config.workingDir || '/',
+      logPath,
+      mountNs: this.capabilities.mounts,
+      createdMountpoints: [],
+    };
+    try {
+      if (this.cgroups && s.cgroupPath) rec.cgroup = await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
+      if (rec.mountNs) {
+        for (const m of config.mounts ?? []) this.ensureMountpoint(m.hostPath, m.containerPath, rec.createdMountpoints);
+      } else if (config.mounts?.length) {
+        const root = join(this.sandboxDir(sandboxId), 'rootfs', config.metadata.name);
+        rmSync(root, { recursive: true, force: true });
+        for (const m of config.mounts) {
+          const link = join(root, m.containerPath);
+          mkdirSync(dirname(link), { recursive: true });
+          symlinkSync(m.hostPath, link);
+        }
+        rec.env.SKIFF_ROOTFS ??= root;
+      }
+    } catch (err) {
+      if (rec.cgroup && this.cgroups) await this.cgroups.remove(rec.cgroup.path).catch(() => {});
+      this.removeMountpoints(rec);
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    writeJsonAtomic(join(dir, 'container.json'), rec);
+    this.containers.set(id, rec);
+    return id;
+  }
+
+  /** Creates a missing mountpoint (dir or empty file, like runc does in the rootfs) and records it. */
+  private ensureMountpoint(hostPath: string, containerPath: string, created: string[]): void {
+    if (!isAbsolute(containerPath)) throw new InvalidStateError(`mount containerPath must be absolute: ${containerPath}`);
+    const src = statSync(hostPath); // throws ENOENT for a missing hostPath, as CRI runtimes do
+    if (existsSync(containerPath)) return;
+    // Create (and remember) every missing ancestor, outermost first.
+    const missing: string[] = [];
+    for (let p = dirname(containerPath); !existsSync(p); p = dirname(p)) missing.unshift(p);
+    for (const p of missing) {
+      mkdirSync(p);
+      created.push(p);
+    }
+    if (src.isDirectory()) mkdirSync(containerPath);
+    else closeSync(openSync(containerPath, 'a'));
+    created.push(containerPath);
+  }
+
+  private removeMountpoints(rec: ContainerRecord): void {
+    for (const p of [...rec.createdMountpoints].reverse()) {
+      try {
+        const st = lstatSync(p);
+        if (st.isDirectory()) rmdirSync(p);
+        else if (st.size === 0) rmSync(p);
+      } catch {
+        /* busy, non-empty or gone: leave it */
+      }
+    }
+  }
+
+  private started(id: string): StartedInfo | undefined {
+    return readJson<StartedInfo>(join(this.containerDir(id), 'started.json'));
+  }
+
+  private exited(id: string): ExitInfo | undefined {
+    return readJson<ExitInfo>(join(this.containerDir(id), 'exit.json'));
+  }
+
+  private state(id: string): { state: ContainerState; started?: StartedInfo; exit?: ExitInfo } {
+    const exit = this.exited(id);
+    const started = this.started(id);
+    if (exit) return { state: 'CONTAINER_EXITED', started, exit };
+    if (!started) return { state: 'CONTAINER_CREATED' };
+    if (isAlive(started.pid, started.pidStart) || isAlive(started.shimPid, started.shimStart)) {
+      return { state: 'CONTAINER_RUNNING', started };
+    }
+    // Both the process and its shim are gone without an exit record (e.g. the shim was SIGKILLed).
+    return {
+      state: 'CONTAINER_EXITED',
+      started,
+      exit: {
+        exitCode: 255,
+        signal: null,
+        finishedAt: String(nowNs()),
+        oomKilled: false,
+        reason: 'Unknown',
+        message: 'the container exited while its shim was gone; its exit status is unknown',
+      },
+    };
+  }
+
+  /** Builds the argv that enters the pod, joins the cgroup, mounts, drops privileges and execs `payload`. */
+  private wrap(
+    rec: ContainerRecord,
+    s: SandboxRecord,
+    payload: string[],
+    mode: { kind: 'start' } | { kind: 'exec'; targetPid: number },
+  ): { argv: string[]; cwd: string; uid?: number; gid?: number } {
+    const sc = rec.config.linux?.securityContext;
+    const isolated = this.capabilities.mounts || this.capabilities.namespaces || !!rec.cgroup;
+    if (!isolated) {
+      const uid = sc?.runAsUser;
+      const gid = sc?.runAsGroup ?? (uid !== undefined ? uid : undefined);
+      const own = uid === undefined || uid === process.getuid?.();
+      return { argv: payload, cwd: rec.cwd, ...(own ? {} : { uid, gid }) };
+    }
+    const lines: string[] = [];
+    for (const f of rec.cgroup?.procsFiles ?? []) lines.push(`echo $$ > ${shQuote(f)} || exit 128`);
+    if (mode.kind === 'start' && rec.mountNs) {
+      for (const m of rec.config.mounts ?? []) {
+        lines.push(`mount --bind ${shQuote(m.hostPath)} ${shQuote(m.containerPath)} || exit 128`);
+        if (m.readonly) lines.push(`mount -o remount,bind,ro ${shQuote(m.containerPath)} || exit 128`);
+      }
+      if (s.network === 'POD') {
+        const sd = this.sandboxDir(s.id);
+        const own = new Set((rec.config.mounts ?? []).map((m) => m.containerPath));
+        for (const f of ['resolv.conf', 'hosts', 'hostname']) {
+          if (!own.has(`/etc/${f}`) && existsSync(`/etc/${f}`)) lines.push(`mount --bind ${shQuote(join(sd, f))} /etc/${f} 2>/dev/null`);
+        }
+      }
+    }
+    lines.push(`cd ${shQuote(rec.cwd)} || exit 128`);
+    let exec = 'exec "$@"';
+    if (sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined) {
+      const uid = sc.runAsUser ?? 0;
+      const gid = sc.runAsGroup ?? uid;
+      exec = `exec ${shQuote(this.tools.setpriv!)} --reuid=${uid} --regid=${gid} --clear-groups -- "$@"`;
+    }
+    lines.push(exec);
+    const argv: string[] = [];
+    if (mode.kind === 'exec') {
+      // Enter the container's namespaces (those it has that differ from ours) through its main process.
+      const flags = [
+        ...(s.network === 'POD' ? ['--net', '--uts'] : []),
+        ...(s.ipc === 'POD' ? ['--ipc'] : []),
+        ...(rec.mountNs ? ['--mount'] : []),
+      ];
+      if (flags.length) argv.push(this.tools.nsenter!, `--target=${mode.targetPid}`, ...flags, '--');
+    } else {
+      if (s.pausePid) {
+        const flags = [...(s.network === 'POD' ? ['--net', '--uts'] : []), ...(s.ipc === 'POD' ? ['--ipc'] : [])];
+        argv.push(this.tools.nsenter!, `--target=${s.pausePid}`, ...flags, '--');
+      }
+      if (rec.mountNs) argv.push(this.tools.unshare!, '--mount', '--propagation', 'private', '--');
+    }
+    argv.push('/bin/sh', '-c', lines.join('\n'), 'sh', ...payload);
+    return { argv, cwd: '/' };
+  }
+
+  async startContainer(containerId: string): Promise<void> {
+    const rec = this.getContainer(containerId);
+    const st = this.state(containerId);
+    if (st.state !== 'CONTAINER_CREATED') throw new InvalidStateError(`container ${containerId} is ${st.state}, not CREATED`);
+    const s = this.getSandbox(rec.sandboxId);
+    const dir = this.containerDir(containerId);
+    const failStart = (message: string): never => {
+      writeJsonAtomic(join(dir, 'exit.json'), {
+        exitCode: 128,
+        signal: null,
+        finishedAt: String(nowNs()),
+        oomKilled: false,
+        reason: 'StartError',
+        message,
+      } satisfies ExitInfo);
+      throw new StartError(message);
+    };
+    if (!this.sandboxReady(s)) failStart(`sandbox ${s.id} is not ready`);
+    // Resolve the executable as runc does before exec, unless it lives under one of the container's mounts.
+    const exe = rec.argv[0]!;
+    const underMount = (rec.config.mounts ?? []).some((m) => exe === m.containerPath || exe.startsWith(`${m.containerPath}/`));
+    if (!underMount && !lookPath(exe, rec.env.PATH, rec.cwd)) {
+      failStart(`exec: "${exe}": executable file not found in $PATH`);
+    }
+    if (!underMount && !existsSync(rec.cwd)) failStart(`chdir to cwd ("${rec.cwd}") set in config.json failed: no such file or directory`);
+    const w = this.wrap(rec, s, rec.argv, { kind: 'start' });
+    const spec: ShimSpec = {
+      dir,
+      argv: w.argv,
+      env: rec.env,
+      cwd: w.cwd,
+      ...(w.uid !== undefined ? { uid: w.uid } : {}),
+      ...(w.gid !== undefined ? { gid: w.gid } : {}),
+      stdin: !!rec.config.stdin,
+      logPath: rec.logPath,
+      logMaxBytes: this.logMaxBytes,
+      logMaxFiles: this.logMaxFiles,
+      sockPath: this.sockPath(containerId),
+      oomFiles: rec.cgroup?.oomFiles ?? [],
+      cgroupProcs: rec.cgroup?.procsFiles ?? [],
+    };
+    const specPath = join(dir, 'shim.json');
+    writeJsonAtomic(specPath, spec);
+    const shimLog = openSync(join(dir, 'shim.log'), 'a');
+    let shim: ChildProcess;
+    try {
+      shim = spawn(this.nodeBinary, ['--max-old-space-size=64', this.shimPath, specPath], {
+        detached: true,
+        stdio: ['ignore', 'pipe', shimLog],
+        cwd: '/',
+        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
+      });
+    } finally {
+      closeSync(shimLog);
+    }
+    const hello = await new Promise<{ ok: boolean; pid?: number; message?: string }>((resolve) => {
+      let buf = '';
+      const timer = setTimeout(() => resolve({ ok: false, message: 'shim did not report within 15s' }), 15000);
+      shim.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          clearTimeout(timer);
+          try {
+            resolve(JSON.parse(buf.slice(0, nl)));
+          } catch {
+            resolve({ ok: false, message: `bad shim handshake: ${buf.slice(0, nl)}` });
+          }
+        }
+      });
+      shim.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ ok: false, message: `cannot start shim: ${e.message}` });
+      });
+      shim.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ ok: false, message: `shim exited (${code}) before starting the container; see ${join(dir, 'shim.log')}` });
+      });
+    });
+    shim.stdout?.destroy();
+    shim.removeAllListeners('exit');
+    shim.unref();
+    if (!hello.ok) {
+      if (!this.exited(containerId)) failStart(hello.message ?? 'start failed');
+      throw new StartError(hello.message ?? 'start failed');
+    }
+  }
+
+  /** Polls until the container is no longer RUNNING or `ms` passed; returns whether it exited. */
+  private async waitExit(id: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (this.state(id).state !== 'CONTAINER_RUNNING') return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(10);
+    }
+  }
+
+  private async killAll(rec: ContainerRecord, pid: number): Promise<void> {
+    killGroup(pid, 'SIGKILL');
+    for (const f of rec.cgroup?.procsFiles ?? []) {
+      try {
+        for (const p of readFileSync(f, 'utf8').split('\n').filter(Boolean)) killGroup(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
+    const rec = this.containers.get(containerId);
+    if (!rec) return;
+    const st = this.state(containerId);
+    if (st.state !== 'CONTAINER_RUNNING' || !st.started) return;
+    const pid = st.started.pid;
+    if (timeoutSeconds > 0 && isAlive(pid, st.started.pidStart)) {
+      killGroup(pid, 'SIGTERM');
+      if (await this.waitExit(containerId, timeoutSeconds * 1000)) return;
+    }
+    await this.killAll(rec, pid);
+    if (await this.waitExit(containerId, 10000)) return;
+    throw new Error(`container ${containerId} did not exit after SIGKILL`);
+  }
+
+  async removeContainer(containerId: string): Promise<void> {
+    const rec = this.containers.get(containerId);
+    if (!rec) return;
+    if (this.state(containerId).state === 'CONTAINER_RUNNING') await this.stopContainer(containerId, 0);
+    if (rec.cgroup && this.cgroups) await this.cgroups.remove(rec.cgroup.path);
+    this.removeMountpoints(rec);
+    if (!rec.mountNs && rec.config.mounts?.length) {
+      rmSync(join(this.sandboxDir(rec.sandboxId), 'rootfs', rec.config.metadata.name), { recursive: true, force: true });
+    }
+    rmSync(this.sockPath(containerId), { force: true });
+    rmSync(this.containerDir(containerId), { recursive: true, force: true });
+    this.containers.delete(containerId);
+  }
+
+  private status(rec: ContainerRecord): ContainerStatus {
+    const st = this.state(rec.id);
+    const exit = st.exit;
+    let reason = '';
+    let exitCode = 0;
+    if (exit) {
+      exitCode = exit.exitCode;
+      if (exit.oomKilled) {
+        reason = 'OOMKilled';
+        exitCode = exitCode === 0 ? 137 : exitCode;
+      } else reason = exit.reason ?? (exit.exitCode === 0 ? 'Completed' : 'Error');
+    }
+    return {
+      id: rec.id,
+      podSandboxId: rec.sandboxId,
+      metadata: rec.config.metadata,
+      state: st.state,
+      createdAt: rec.createdAt,
+      startedAt: st.started ? Number(st.started.startedAt) : 0,
+      finishedAt: exit ? Number(exit.finishedAt) : 0,
+      exitCode,
+      reason,
+      message: exit?.message ?? '',
+      image: rec.imageRef,
+      labels: rec.config.labels ?? {},
+      annotations: rec.config.annotations ?? {},
+      mounts: rec.config.mounts ?? [],
+      logPath: rec.logPath,
+      pid: st.state === 'CONTAINER_RUNNING' && st.started ? st.started.pid : 0,
+    };
+  }
+
+  async containerStatus(containerId: string): Promise<ContainerStatus> {
+    return this.status(this.getContainer(containerId));
+  }
+
+  async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
+    return [...this.containers.values()]
+      .filter((c) => (!filter.id || c.id === filter.id) && (!filter.podSandboxId || c.sandboxId === filter.podSandboxId))
+      .map((c) => this.status(c))
+      .filter((st) => (!filter.state || st.state === filter.state) && matchLabels(st.labels, filter.labelSelector))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async reopenContainerLog(containerId: string): Promise<void> {
+    this.getContainer(containerId);
+    const st = this.state(containerId);
+    if (st.state !== 'CONTAINER_RUNNING' || !st.started || !isAlive(st.started.shimPid, st.started.shimStart)) {
+      throw new InvalidStateError(`container ${containerId} is not running`);
+    }
+    process.kill(st.started.shimPid, 'SIGUSR2');
+  }
+
+  /** Resource usage of a container from its cgroup (undefined without cgroups); feeds metrics.k8s.io. */
+  async containerUsage(containerId: string): Promise<{ memoryBytes?: number; cpuUsageNanos?: number } | undefined> {
+    const rec = this.getContainer(containerId);
+    if (!rec.cgroup || !this.cgroups) return undefined;
+    return this.cgroups.usage(rec.cgroup.path);
+  }
+
+  // ---------------------------------------------------------------- streaming
+
+  private runningPid(containerId: string): { rec: ContainerRecord; s: SandboxRecord; pid: number } {
+    const rec = this.getContainer(containerId);
+    const st = this.state(containerId);
+    if (st.state !== 'CONTAINER_RUNNING' || !st.started || !isAlive(st.started.pid, st.started.pidStart)) {
+      throw new InvalidStateError(`container ${containerId} is not running`);
+    }
+    return { rec, s: this.getSandbox(rec.sandboxId), pid: st.started.pid };
+  }
+
+  private spawnExec(containerId: string, cmd: string[], opts: StreamOptions, captureAll: boolean): ChildProcess {
+    if (!cmd.length) throw new InvalidStateError('exec needs a command');
+    const { rec, s, pid } = this.runningPid(containerId);
+    let payload = cmd;
+    if (opts.tty) {
+      if (!this.tools.script) throw new InvalidStateError('tty exec needs util-linux script on the node');
+      // script(1) gives the command a pseudo-terminal (stdin/stdout/stderr all on it), like runc's console socket.
+      payload = [this.tools.script, '-q', '-f', '-e', '-c', cmd.map(shQuote).join(' '), '/dev/null'];
+    }
+    const w = this.wrap(rec, s, payload, { kind: 'exec', targetPid: pid });
+    const child = spawn(w.argv[0]!, w.argv.slice(1), {
+      cwd: w.cwd,
+      env: opts.tty ? { TERM: 'xterm', ...rec.env, SHELL: '/bin/sh' } : rec.env,
+      detached: true,
+      uid: w.uid,
+      gid: w.gid,
+      stdio: [
+        opts.stdin ? 'pipe' : 'ignore',
+        captureAll || opts.stdout || opts.tty ? 'pipe' : 'ignore',
+        captureAll || (opts.stderr && !opts.tty) ? 'pipe' : 'ignore',
+      ],
+    });
+    this.live.add(child);
+    child.on('exit', () => this.live.delete(child));
+    child.stdin?.on('error', () => {});
+    return child;
+  }
+
+  async exec(containerId: string, cmd: string[], opts: StreamOptions): Promise<StreamSession> {
+    const child = this.spawnExec(containerId, cmd, opts, false);
+    const exit = new Promise<number>((resolve) => {
+      child.on('error', () => resolve(126));
+      child.on('close', (code, signal) => resolve(exitCodeOf(code, signal)));
+    });
+    const stty = this.tools.stty;
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exit,
+      resize: (width, height) => {
+        if (!opts.tty || !stty || !child.pid) return;
+        // The pty is the stdin of script(1)'s child; find it under the process chain we spawned.
+        const queue = [child.pid];
+        for (let i = 0; i < queue.length && i < 16; i++) {
+          const tty = ttyOf(queue[i]!);
+          if (tty) {
+            const r = spawn(stty, ['-F', tty, 'cols', String(width), 'rows', String(height)], { stdio: 'ignore' });
+            r.on('error', () => {});
+            return;
+          }
+          queue.push(...childrenOf(queue[i]!));
+        }
+      },
+      close: () => {
+        if (child.pid && child.exitCode === null && child.signalCode === null) killGroup(child.pid, 'SIGKILL');
+      },
+    };
+  }
+
+  async execSync(containerId: string, cmd: string[], timeoutSeconds: number): Promise<ExecSyncResult> {
+    const child = this.spawnExec(containerId, cmd, {}, true);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    return new Promise<ExecSyncResult>((resolve, reject) => {
+      let timedOut = false;
+      const timer =
+        timeoutSeconds > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              if (child.pid) killGroup(child.pid, 'SIGKILL');
+            }, timeoutSeconds * 1000)
+          : undefined;
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (timedOut) reject(new ExecTimeoutError(`command ${JSON.stringify(cmd)} timed out after ${timeoutSeconds}s`));
+        else resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: exitCodeOf(code, signal) });
+      });
+    });
+  }
+
+  async attach(containerId: string, opts: StreamOptions): Promise<StreamSession> {
+    const { rec } = this.runningPid(containerId);
+    const sock = net.connect(this.sockPath(containerId));
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    sock.on('error', () => {});
+    const stdout = opts.stdout !== false ? new PassThrough() : null;
+    const stderr = opts.stderr !== false && !opts.tty ? new PassThrough() : null;
+    const frame = (type: number, payload: Buffer) => {
+      const h = Buffer.alloc(5);
+      h[0] = type;
+      h.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([h, payload]);
+    };
+    const stdin =
+      opts.stdin && rec.config.stdin
+        ? new Writable({
+            write(chunk: Buffer, _enc, cb) {
+              sock.write(frame(FRAME.STDIN, chunk), () => cb());
+            },
+            final(cb) {
+              if (rec.config.stdinOnce) sock.write(frame(FRAME.STDIN_CLOSE, Buffer.alloc(0)));
+              cb();
+            },
+          })
+        : null;
+    const exit = new Promise<number>((resolve) => {
+      let buf = Buffer.alloc(0);
+      let code: number | undefined;
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 5) {
+          const len = buf.readUInt32BE(1);
+          if (buf.length < 5 + len) break;
+          const type = buf[0];
+          const payload = buf.subarray(5, 5 + len);
+          buf = buf.subarray(5 + len);
+          if (type === FRAME.STDOUT) stdout?.write(payload);
+          else if (type === FRAME.STDERR) (stderr ?? (opts.tty ? stdout : null))?.write(payload);
+          else if (type === FRAME.EXIT) code = Number(payload.toString());
+        }
+      });
+      sock.on('close', () => {
+        stdout?.end();
+        stderr?.end();
+        resolve(code ?? this.exited(containerId)?.exitCode ?? -1);
+      });
+    });
+    return { stdin, stdout, stderr, exit, resize: () => {}, close: () => sock.destroy() };
+  }
+
+  async portForward(sandboxId: string, port: number): Promise<net.Socket> {
+    const s = this.getSandbox(sandboxId);
+    if (!this.sandboxReady(s)) throw new InvalidStateError(`sandbox ${sandboxId} is not ready`);
+    if (s.network === 'NODE' || !s.pausePid) {
+      const sock = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', resolve);
+        sock.once('error', reject);
+      });
+      return sock;
+    }
+    // Node cannot setns(2) itself: a helper process inside the pod's network namespace connects and relays over
+    // a socketpair (its fd 3), which we hand out as the net.Socket.
+    const child = spawn(
+      this.tools.nsenter!,
+      [`--target=${s.pausePid}`, '--net', '--', this.nodeBinary, '-e', PORT_FORWARD_HELPER, String(port)],
+      { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
+    );
+    const sock = child.stdio[3] as net.Socket;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d) => {
+        err += d;
+        if (err.startsWith('ok\n')) resolve();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`port-forward to ${port} in sandbox ${sandboxId} failed (${code}): ${err.trim()}`)));
+    });
+    child.removeAllListeners('exit');
+    child.stderr!.destroy();
+    sock.on('close', () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    return sock;
+  }
+
+  /**
+   * Stops and removes every sandbox and container this runtime knows, then the cgroup root directory. For tests and
+   * node teardown; the kubelet itself removes pods one by one.
+   */
+  async purge(): Promise<void> {
+    for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
+    for (const c of [...this.containers.keys()]) await this.removeContainer(c);
+    if (this.cgroups && this.cgroupRoot) await this.cgroups.remove(this.cgroupRoot);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.live) if (c.pid && c.exitCode === null) killGroup(c.pid, 'SIGKILL');
+    this.live.clear();
+  }
+}
+
+function hostIPv4(): string {
+  // The first non-internal IPv4 address: what a hostNetwork pod reports as its IP (kubelet uses the node IP).
+  try {
+    const ifs = Object.values(networkInterfaces()).flat();
+    return ifs.find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
+  } catch {
+    return '127.0.0.1';
+  }
+}

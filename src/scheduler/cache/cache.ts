@@ -1,0 +1,259 @@
+/**
+ * The scheduler's cluster cache (upstream `pkg/scheduler/backend/cache/cache.go`): nodes and the pods assigned to
+ * them, fed by informer events, plus *assumed* pods — pods the scheduler has placed (Reserve) but whose binding the
+ * apiserver has not confirmed yet — so the next pod already sees their requests.
+ *
+ * Assumed pod lifecycle, as upstream:
+ *   assumePod (Reserve) → finishBinding (Bind returned) → the pod's add/update event with spec.nodeName confirms it
+ *   → no longer assumed. If the event never comes, the pod expires `ttlMs` (30 s) after finishBinding and is removed;
+ *   forgetPod (Unreserve after a failure) removes it at once. Before finishBinding an assumed pod never expires.
+ *
+ * The {@link Snapshot} is what a scheduling cycle reads. `updateSnapshot` copies only the NodeInfos changed since the
+ * previous call (upstream compares generations along a most-recently-updated list; here the cache tracks the set of
+ * dirty node names), so one bound pod costs one NodeInfo clone, not a copy of the cluster.
+ */
+
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Clock } from '../../client/clock.js';
+import type { SnapshotLister } from '../framework/interface.js';
+import { NodeInfo, PodInfo } from '../framework/node-info.js';
+
+/**
+ * How long an assumed pod whose binding finished may wait for its confirming informer event before the cache drops it
+ * (upstream `durationToExpireAssumedPod`, historically 30 s): long enough for a slow watch, short enough that a lost
+ * event does not block a node's capacity for long.
+ */
+export const ASSUMED_POD_TTL_MS = 30_000;
+
+interface PodState {
+  pi: PodInfo;
+  nodeName: string;
+  /** Set by finishBinding; the pod expires after it if still assumed. */
+  deadline?: number;
+}
+
+/** Immutable-per-cycle view of the nodes (upstream `cache.Snapshot`). */
+export class Snapshot implements SnapshotLister {
+  readonly nodeInfoMap = new Map<string, NodeInfo>();
+  nodeInfoList: NodeInfo[] = [];
+  private affinityList: NodeInfo[] = [];
+  private antiAffinityList: NodeInfo[] = [];
+  private readonly index = new Map<string, number>();
+
+  list(): readonly NodeInfo[] {
+    return this.nodeInfoList;
+  }
+
+  havePodsWithAffinityList(): readonly NodeInfo[] {
+    return this.affinityList;
+  }
+
+  havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[] {
+    return this.antiAffinityList;
+  }
+
+  get(nodeName: string): NodeInfo | undefined {
+    return this.nodeInfoMap.get(nodeName);
+  }
+
+  /** Applies changed NodeInfos (clones) from the cache; `relist` when nodes were added or removed. */
+  apply(changed: Iterable<[string, NodeInfo | undefined]>, relist: boolean): void {
+    let affinityChanged = false;
+    for (const [name, ni] of changed) {
+      const prev = this.nodeInfoMap.get(name);
+      if (prev && (prev.podsWithAffinity.length || prev.podsWithRequiredAntiAffinity.length)) affinityChanged = true;
+      if (!ni || !ni.node) {
+        if (prev) relist = true;
+        this.nodeInfoMap.delete(name);
+        continue;
+      }
+      if (ni.podsWithAffinity.length || ni.podsWithRequiredAntiAffinity.length) affinityChanged = true;
+      const c = ni.clone();
+      this.nodeInfoMap.set(name, c);
+      if (!prev) relist = true;
+      else if (!relist) {
+        const i = this.index.get(name);
+        if (i !== undefined) this.nodeInfoList[i] = c;
+        else relist = true;
+      }
+    }
+    if (relist) {
+      this.nodeInfoList = [...this.nodeInfoMap.values()];
+      this.index.clear();
+      this.nodeInfoList.forEach((n, i) => this.index.set(n.name, i));
+      affinityChanged = true;
+    }
+    if (affinityChanged) {
+      this.affinityList = this.nodeInfoList.filter((n) => n.podsWithAffinity.length > 0);
+      this.antiAffinityList = this.nodeInfoList.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+    }
+  }
+}
+
+/** See the module comment. */
+export class SchedulerCache {
+  private readonly nodes = new Map<string, NodeInfo>();
+  private readonly pods = new Map<string, PodState>();
+  private readonly assumed = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private relist = true;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs = ASSUMED_POD_TTL_MS,
+    private readonly onExpire?: (pod: Pod, nodeName: string) => void,
+  ) {}
+
+  private nodeInfo(name: string): NodeInfo {
+    let ni = this.nodes.get(name);
+    if (!ni) {
+      ni = new NodeInfo();
+      this.nodes.set(name, ni);
+    }
+    return ni;
+  }
+
+  private touch(name: string, ni: NodeInfo): void {
+    ni.generation++;
+    this.dirty.add(name);
+  }
+
+  /** Number of nodes with a Node object. */
+  nodeCount(): number {
+    let n = 0;
+    for (const ni of this.nodes.values()) if (ni.node) n++;
+    return n;
+  }
+
+  addNode(node: Node): void {
+    const name = node.metadata!.name!;
+    const ni = this.nodeInfo(name);
+    if (!ni.node) this.relist = true;
+    ni.setNode(node);
+    this.touch(name, ni);
+  }
+
+  updateNode(node: Node): void {
+    this.addNode(node);
+  }
+
+  /** Removes the node; its NodeInfo stays (without node) while pods still reference it, as upstream. */
+  removeNode(node: Node): void {
+    const name = node.metadata!.name!;
+    const ni = this.nodes.get(name);
+    if (!ni) return;
+    ni.node = undefined;
+    this.relist = true;
+    if (ni.pods.length === 0) this.nodes.delete(name);
+    this.touch(name, ni);
+  }
+
+  private place(pi: PodInfo, nodeName: string, deadline?: number): void {
+    const ni = this.nodeInfo(nodeName);
+    ni.addPod(pi);
+    this.pods.set(pi.uid, { pi, nodeName, deadline });
+    this.touch(nodeName, ni);
+  }
+
+  private unplace(uid: string): PodState | undefined {
+    const st = this.pods.get(uid);
+    if (!st) return undefined;
+    this.pods.delete(uid);
+    const ni = this.nodes.get(st.nodeName);
+    if (ni) {
+      ni.removePod(uid);
+      if (!ni.node && ni.pods.length === 0) this.nodes.delete(st.nodeName);
+      this.touch(st.nodeName, ni);
+    }
+    return st;
+  }
+
+  /** Reserve: the pod (with `nodeName`) counts on that node from now on. Throws if the pod is already in the cache. */
+  assumePod(pod: Pod, nodeName: string, podInfo?: PodInfo): void {
+    const pi = podInfo ?? new PodInfo(pod);
+    if (this.pods.has(pi.uid)) throw new Error(`pod ${pi.key}(${pi.uid}) is in the cache, so can't be assumed`);
+    this.place(pi, nodeName);
+    this.assumed.add(pi.uid);
+  }
+
+  /** Bind returned: start the expiry clock of the assumed pod. */
+  finishBinding(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const st = this.pods.get(uid);
+    if (st && this.assumed.has(uid)) st.deadline = this.clock.now() + this.ttlMs;
+  }
+
+  /** Unreserve: drop an assumed pod. */
+  forgetPod(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    if (!this.assumed.has(uid)) return;
+    this.assumed.delete(uid);
+    this.unplace(uid);
+  }
+
+  isAssumed(pod: Pod): boolean {
+    return this.assumed.has(pod.metadata?.uid ?? '');
+  }
+
+  /** The node a pod is (assumed to be) on, if the cache has it. */
+  nodeOf(pod: Pod): string | undefined {
+    return this.pods.get(pod.metadata?.uid ?? '')?.nodeName;
+  }
+
+  /** An assigned pod appeared (informer add): confirms an assumed pod or adds it. */
+  addPod(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    const nodeName = pod.spec?.nodeName ?? '';
+    if (!nodeName) return;
+    const st = this.pods.get(uid);
+    if (st && this.assumed.has(uid)) {
+      this.assumed.delete(uid);
+      // Replace the assumed copy by the real object (it may even have landed elsewhere).
+      this.unplace(uid);
+    } else if (st) {
+      this.unplace(uid);
+    }
+    this.place(new PodInfo(pod), nodeName);
+  }
+
+  /** An assigned pod changed. */
+  updatePod(pod: Pod): void {
+    this.addPod(pod);
+  }
+
+  /** An assigned pod was deleted (or became terminal). */
+  removePod(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    this.assumed.delete(uid);
+    this.unplace(uid);
+  }
+
+  /** Removes assumed pods whose binding finished more than ttl ago (upstream `cleanupAssumedPods`). */
+  cleanupExpiredAssumedPods(): void {
+    const now = this.clock.now();
+    for (const uid of [...this.assumed]) {
+      const st = this.pods.get(uid);
+      if (!st || st.deadline === undefined || now < st.deadline) continue;
+      this.assumed.delete(uid);
+      this.unplace(uid);
+      this.onExpire?.(st.pi.pod, st.nodeName);
+    }
+  }
+
+  /** Brings `snapshot` up to date with the changes since the previous call. */
+  updateSnapshot(snapshot: Snapshot): void {
+    if (this.dirty.size === 0 && !this.relist) return;
+    const changed: Array<[string, NodeInfo | undefined]> = [];
+    for (const name of this.dirty) changed.push([name, this.nodes.get(name)]);
+    this.dirty.clear();
+    snapshot.apply(changed, this.relist);
+    this.relist = false;
+  }
+
+  /** For diagnostics and tests: the node names and pod keys the cache holds. */
+  dump(): { nodes: Record<string, string[]>; assumed: string[] } {
+    const nodes: Record<string, string[]> = {};
+    for (const [name, ni] of this.nodes) nodes[name] = ni.pods.map((p) => p.key);
+    return { nodes, assumed: [...this.assumed].map((u) => this.pods.get(u)?.pi.key ?? u) };
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * What the scheduler knows about nodes and pods (upstream `pkg/scheduler/framework/types.go`): {@link Resource}
+ * vectors, per-pod data parsed once ({@link PodInfo}: requests computed as kube-scheduler computes them — init
+ * containers by max, sidecars by sum, pod overhead added), and {@link NodeInfo}: a node plus the pods on it and the
+ * sums the filters need (requested, non-zero requested, allocatable, pod count, pods with affinity terms).
+ *
+ * Quantities are parsed with `src/api/quantity.ts` once per distinct string and kept as plain numbers: CPU in
+ * millicores, memory/storage in bytes, extended resources (`nvidia.com/gpu`, hugepages) in units — exact below 2^53.
+ */
+
+import type { Container, Node, Pod } from 'kubernetes-types/core/v1.js';
+import { quantityToMilli, quantityValue } from '../../api/quantity.js';
+
+/** Default CPU request assumed for scoring when a container sets none (upstream `DefaultMilliCPURequest`, 0.1 core). */
+export const DEFAULT_MILLI_CPU_REQUEST = 100;
+/** Default memory request assumed for scoring when a container sets none (upstream `DefaultMemoryRequest`, 200 MiB). */
+export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
+
+/** Resource names with a dedicated field; everything else is a scalar (extended resource, hugepages, …). */
+export const CPU = 'cpu';
+export const MEMORY = 'memory';
+export const EPHEMERAL_STORAGE = 'ephemeral-storage';
+export const PODS = 'pods';
+
+type QuantityMap = Record<string, string | number> | undefined;
+
+const milliCache = new Map<string, number>();
+const valueCache = new Map<string, number>();
+
+function cached(cache: Map<string, number>, q: string | number, parse: (s: string) => number): number {
+  const key = typeof q === 'number' ? String(q) : q;
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = parse(key);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+/** CPU quantity in millicores (`Quantity.MilliValue`). Memoized: clusters reuse a handful of strings. */
+export function milliValue(q: string | number): number {
+  return cached(milliCache, q, quantityToMilli);
+}
+
+/** Integer value rounded up (`Quantity.Value`): bytes, units. Memoized. */
+export function intValue(q: string | number): number {
+  return cached(valueCache, q, (s) => Number(quantityValue(s)));
+}
+
+/**
+ * A resource vector (upstream `framework.Resource`). `scalar` holds extended resources and hugepages by name. Fields
+ * are mutable: NodeInfo keeps running sums.
+ */
+export class Resource {
+  milliCPU = 0;
+  memory = 0;
+  ephemeralStorage = 0;
+  /** Max pods (only meaningful for allocatable). */
+  allowedPodNumber = 0;
+  scalar = new Map<string, number>();
+
+  /** Parses a `ResourceList` (requests, allocatable or overhead). */
+  static from(list: QuantityMap): Resource {
+    const r = new Resource();
+    r.addList(list);
+    return r;
+  }
+
+  /** Adds a `ResourceList` to this vector. */
+  addList(list: QuantityMap): void {
+    if (!list) return;
+    for (const name in list) {
+      const q = list[name]!;
+      switch (name) {
+        case CPU: this.milliCPU += milliValue(q); break;
+        case MEMORY: this.memory += intValue(q); break;
+        case EPHEMERAL_STORAGE: this.ephemeralStorage += intValue(q); break;
+        case PODS: this.allowedPodNumber += intValue(q); break;
+        default: this.scalar.set(name, (this.scalar.get(name) ?? 0) + intValue(q));
+      }
+    }
+  }
+
+  add(o: Resource, sign = 1): void {
+    this.milliCPU += sign * o.milliCPU;
+    this.memory += sign * o.memory;
+    this.ephemeralStorage += sign * o.ephemeralStorage;
+    this.allowedPodNumber += sign * o.allowedPodNumber;
+    for (const [k, v] of o.scalar) {
+      const n = (this.scalar.get(k) ?? 0) + sign * v;
+      this.scalar.set(k, n);
+    }
+  }
+
+  /** Element-wise maximum (how init containers combine). */
+  setMax(o: Resource): void {
+    this.milliCPU = Math.max(this.milliCPU, o.milliCPU);
+    this.memory = Math.max(this.memory, o.memory);
+    this.ephemeralStorage = Math.max(this.ephemeralStorage, o.ephemeralStorage);
+    for (const [k, v] of o.scalar) this.scalar.set(k, Math.max(this.scalar.get(k) ?? 0, v));
+  }
+
+  /** The amount of `name` (`cpu` in millicores). */
+  get(name: string): number {
+    switch (name) {
+      case CPU: return this.milliCPU;
+      case MEMORY: return this.memory;
+      case EPHEMERAL_STORAGE: return this.ephemeralStorage;
+      case PODS: return this.allowedPodNumber;
+      default: return this.scalar.get(name) ?? 0;
+    }
+  }
+
+  /** True when nothing at all is requested (upstream's "best effort" fast path in fitsRequest). */
+  isZero(): boolean {
+    if (this.milliCPU || this.memory || this.ephemeralStorage) return false;
+    for (const v of this.scalar.values()) if (v) return false;
+    return true;
+  }
+
+  clone(): Resource {
+    const r = new Resource();
+    r.add(this);
+    return r;
+  }
+}
+
+const isRestartable = (c: Container) => c.restartPolicy === 'Always';
+
+/**
+ * The pod's effective requests (upstream `resourcehelper.PodRequests`):
+ *   sum(app containers) + sum(sidecars), max'ed with each init container's peak — a regular init container runs
+ *   alongside the sidecars started before it, so its peak is its request plus those sidecars — plus pod overhead.
+ * With `nonMissing`, CPU and memory requests that are absent (not zero) count as 100m / 200 MiB, the values the
+ * scoring plugins use so that request-less pods still spread (upstream `NonMissingContainerRequests`).
+ */
+export function podRequests(pod: Pod, nonMissing = false): Resource {
+  const spec = pod.spec;
+  const reqs = new Resource();
+  const containerReq = (c: Container): Resource => {
+    const r = Resource.from(c.resources?.requests as QuantityMap);
+    if (nonMissing) {
+      const req = c.resources?.requests as QuantityMap;
+      if (!req || req[CPU] === undefined) r.milliCPU = DEFAULT_MILLI_CPU_REQUEST;
+      if (!req || req[MEMORY] === undefined) r.memory = DEFAULT_MEMORY_REQUEST;
+    }
+    return r;
+  };
+  for (const c of spec?.containers ?? []) reqs.add(containerReq(c));
+  const sidecars = new Resource();
+  const initPeak = new Resource();
+  for (const c of spec?.initContainers ?? []) {
+    const r = containerReq(c);
+    if (isRestartable(c)) {
+      reqs.add(r);
+      sidecars.add(r);
+      initPeak.setMax(sidecars);
+    } else {
+      r.add(sidecars);
+      initPeak.setMax(r);
+    }
+  }
+  reqs.setMax(initPeak);
+  if (spec?.overhead) reqs.addList(spec.overhead as QuantityMap);
+  return reqs;
+}
+
+/**
+ * Per-pod data computed once per pod object and shared by the queue, the cache and every plugin (upstream
+ * `framework.PodInfo`). Immutable; build a new one when the pod changes.
+ */
+export class PodInfo {
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly uid: string;
+  /** spec.priority (0 when unset; admission fills it from the PriorityClass). */
+  readonly priority: number;
+  /** Effective requests (see {@link podRequests}). */
+  readonly requests: Resource;
+  /** Requests with the non-zero defaults for CPU/memory, for scoring. */
+  readonly nonZeroMilliCPU: number;
+  readonly nonZeroMemory: number;
+  /** The pod carries pod affinity or anti-affinity terms (InterPodAffinity indexes such pods per node). */
+  readonly hasAffinity: boolean;
+  readonly hasRequiredAntiAffinity: boolean;
+
+  constructor(readonly pod: Pod) {
+    const m = pod.metadata ?? {};
+    this.key = `${m.namespace ?? ''}/${m.name ?? ''}`;
+    this.uid = m.uid ?? this.key;
+    this.priority = pod.spec?.priority ?? 0;
+    this.requests = podRequests(pod);
+    const nz = podRequests(pod, true);
+    this.nonZeroMilliCPU = nz.milliCPU;
+    this.nonZeroMemory = nz.memory;
+    const aff = pod.spec?.affinity;
+    this.hasAffinity = !!(aff?.podAffinity || aff?.podAntiAffinity);
+    this.hasRequiredAntiAffinity = !!aff?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length;
+  }
+}
+
+/**
+ * A node and what is (assumed to be) running on it (upstream `framework.NodeInfo`). The cache updates it
+ * incrementally as pods are added/removed and bumps `generation`, which is how the snapshot knows what to re-copy.
+ * `node` may be undefined when pods reference a node the informer has not delivered (yet) or that was deleted while
+ * pods remain — such NodeInfos are kept in the cache but never offered to filters.
+ */
+export class NodeInfo {
+  node?: Node;
+  /** Pods on the node (assumed ones included), in arrival order. */
+  pods: PodInfo[] = [];
+  /** Pods with (anti-)affinity terms. */
+  podsWithAffinity: PodInfo[] = [];
+  podsWithRequiredAntiAffinity: PodInfo[] = [];
+  /** Sum of the pods' effective requests. */
+  requested = new Resource();
+  /** Sum of the pods' requests with non-zero CPU/memory defaults (scoring only). */
+  nonZeroRequested = new Resource();
+  /** node.status.allocatable, parsed. */
+  allocatable = new Resource();
+  /** Bumped on every change; compared by the snapshot. */
+  generation = 0;
+  /** For image locality and host-port checks (filled by later plugins' needs; kept here as upstream does). */
+  imageStates = new Map<string, { sizeBytes: number; numNodes: number }>();
+
+  constructor(node?: Node) {
+    if (node) this.setNode(node);
+  }
+
+  get name(): string {
+    return this.node?.metadata?.name ?? '';
+  }
+
+  setNode(node: Node): void {
+    this.node = node;
+    this.allocatable = Resource.from(node.status?.allocatable as QuantityMap);
+  }
+
+  addPod(pi: PodInfo): void {
+    this.pods.push(pi);
+    if (pi.hasAffinity) this.podsWithAffinity.push(pi);
+    if (pi.hasRequiredAntiAffinity) this.podsWithRequiredAntiAffinity.push(pi);
+    this.requested.add(pi.requests);
+    this.nonZeroRequested.milliCPU += pi.nonZeroMilliCPU;
+    this.nonZeroRequested.memory += pi.nonZeroMemory;
+  }
+
+  /** Removes the pod with this uid; false when it was not there. */
+  removePod(uid: string): boolean {
+    const i = this.pods.findIndex((p) => p.uid === uid);
+    if (i < 0) return false;
+    const pi = this.pods[i]!;
+    this.pods.splice(i, 1);
+    if (pi.hasAffinity) this.podsWithAffinity = this.podsWithAffinity.filter((p) => p.uid !== uid);
+    if (pi.hasRequiredAntiAffinity) this.podsWithRequiredAntiAffinity = this.podsWithRequiredAntiAffinity.filter((p) => p.uid !== uid);
+    this.requested.add(pi.requests, -1);
+    this.nonZeroRequested.milliCPU -= pi.nonZeroMilliCPU;
+    this.nonZeroRequested.memory -= pi.nonZeroMemory;
+    return true;
+  }
+
+  /** A copy that can be changed without touching this one (snapshot copies, preemption what-ifs). */
+  clone(): NodeInfo {
+    const c = new NodeInfo();
+    c.node = this.node;
+    c.pods = this.pods.slice();
+    c.podsWithAffinity = this.podsWithAffinity.slice();
+    c.podsWithRequiredAntiAffinity = this.podsWithRequiredAntiAffinity.slice();
+    c.requested = this.requested.clone();
+    c.nonZeroRequested = this.nonZeroRequested.clone();
+    c.allocatable = this.allocatable;
+    c.generation = this.generation;
+    c.imageStates = this.imageStates;
+    return c;
+  }
+}

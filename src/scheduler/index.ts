@@ -1,0 +1,180 @@
+/**
+ * Entry point of Skiff's scheduler: {@link startScheduler} connects a {@link Scheduler} to the apiserver — node and
+ * pod informers feed its cache and queue, bindings go through `POST pods/NAME/binding`, the `PodScheduled` condition
+ * through the pods status subresource, events through an aggregating recorder as `default-scheduler` — and, unless
+ * disabled, runs it only while holding the Lease `kube-system/skiff-scheduler`, like kube-scheduler's
+ * `--leader-elect`. `skiff server` and `skiff scheduler` call it.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { realClock, type Clock } from '../client/clock.js';
+import type { DynamicClient, ResourceClient } from '../client/dynamic.js';
+import { EventRecorder } from '../client/events.js';
+import { Informer } from '../client/informer.js';
+import { LeaderElector } from '../client/leader-election.js';
+import { defaultLogger, type Logger } from '../client/log.js';
+import type { InformerFactory } from '../controllers/informer-factory.js';
+import type { ClusterApi, PluginConfig } from './framework/interface.js';
+import { defaultProfile } from './plugins/registry.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
+
+export { Scheduler, fitErrorMessage, numFeasibleNodesToFind, type SchedulerOptions } from './scheduler.js';
+export { defaultProfile, inTreeRegistry, DEFAULT_SCHEDULER_NAME } from './plugins/registry.js';
+
+/** Lease the scheduler's replicas compete for. */
+export const SCHEDULER_LEASE = { namespace: 'kube-system', name: 'skiff-scheduler' };
+
+/** Options of {@link startScheduler}. */
+export interface StartSchedulerOptions {
+  client: DynamicClient;
+  /** Share informers with other components in the process (skiff server); otherwise the scheduler makes its own. */
+  informers?: InformerFactory;
+  /** false: schedule at once (tests, single process). Otherwise options of the Lease election. */
+  leaderElection?: false | { identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Per-plugin overrides of the default profile (args, weights), e.g. MostAllocated for GPU bin-packing. */
+  plugins?: PluginConfig[];
+  percentageOfNodesToScore?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Passed through to the {@link Scheduler} (backoffs, rng, registry…). */
+  scheduler?: Partial<Omit<SchedulerOptions, 'cluster'>>;
+  /** Called when leadership is lost (kube-scheduler exits then; the caller decides). */
+  onLeadershipLost?: () => void;
+}
+
+/** A running scheduler. */
+export interface RunningScheduler {
+  /** The scheduler while leading (undefined while waiting for the Lease). */
+  readonly scheduler: Scheduler | undefined;
+  stop(): Promise<void>;
+}
+
+/** The {@link ClusterApi} over the apiserver. */
+export function apiClusterApi(client: DynamicClient, recorder: EventRecorder): ClusterApi {
+  const pods: ResourceClient<Pod> = client.resource<Pod>('v1', 'Pod');
+  return {
+    async bind(pod, nodeName) {
+      const m = pod.metadata!;
+      await pods.createSubresource(m.namespace, m.name!, 'binding', {
+        apiVersion: 'v1', kind: 'Binding',
+        metadata: { name: m.name, namespace: m.namespace, uid: m.uid },
+        target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+      });
+    },
+    async updatePodStatus(pod, condition, nominatedNodeName) {
+      const m = pod.metadata!;
+      const status: Record<string, unknown> = {
+        conditions: [{ ...condition, lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+      };
+      if (nominatedNodeName !== undefined) status.nominatedNodeName = nominatedNodeName || null;
+      await pods.patch(m.namespace, m.name!, 'strategic', { status }, { subresource: 'status' });
+    },
+    event(pod, type, reason, message) {
+      recorder.event({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, type, reason, message);
+    },
+    async deletePod(pod) {
+      const m = pod.metadata!;
+      await pods.delete(m.namespace, m.name!, { preconditions: { uid: m.uid } });
+    },
+  };
+}
+
+/**
+ * Starts the scheduler (see the module comment). Resolves once started — with leader election that is before the
+ * Lease is won; `scheduler` is set while leading.
+ */
+export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
+  const log = opts.logger ?? defaultLogger('scheduler');
+  const clock = opts.clock ?? realClock;
+  let current: { scheduler: Scheduler; stop(): Promise<void> } | undefined;
+
+  const run = () => {
+    const recorder = new EventRecorder(opts.client, { component: 'default-scheduler', clock, logger: log });
+    const scheduler = new Scheduler({
+      cluster: apiClusterApi(opts.client, recorder),
+      profile: defaultProfile({ plugins: opts.plugins, percentageOfNodesToScore: opts.percentageOfNodesToScore }),
+      clock,
+      logger: log,
+      ...opts.scheduler,
+    });
+    const own = !opts.informers;
+    const nodeInf: Informer<Node> = opts.informers ? opts.informers.for<Node>('v1', 'Node') : new Informer<Node>(opts.client.resource<Node>('v1', 'Node'), { logger: log, clock });
+    const podInf: Informer<Pod> = opts.informers ? opts.informers.for<Pod>('v1', 'Pod') : new Informer<Pod>(opts.client.resource<Pod>('v1', 'Pod'), { logger: log, clock });
+    const offs = [
+      nodeInf.addEventHandler({
+        onAdd: (n) => scheduler.onNodeAdd(n),
+        onUpdate: (o, n) => scheduler.onNodeUpdate(o, n),
+        onDelete: (n) => scheduler.onNodeDelete(n),
+      }),
+      podInf.addEventHandler({
+        onAdd: (p) => scheduler.onPodAdd(p),
+        onUpdate: (o, p) => scheduler.onPodUpdate(o, p),
+        onDelete: (p) => scheduler.onPodDelete(p),
+      }),
+    ];
+    let stopped = false;
+    if (own) {
+      nodeInf.start();
+      podInf.start();
+    } else {
+      opts.informers!.start();
+    }
+    // Schedule only once both caches are synced, so the first pods see every node and every bound pod.
+    void Promise.all([nodeInf.waitForSync(), podInf.waitForSync()]).then(([a, b]) => {
+      if (stopped || !a || !b) return;
+      log.info({}, 'scheduler caches synced; scheduling');
+      scheduler.start();
+    });
+    current = {
+      scheduler,
+      async stop() {
+        stopped = true;
+        for (const off of offs) off();
+        await scheduler.stop();
+        if (own) await Promise.all([nodeInf.stop(), podInf.stop()]);
+        await recorder.close();
+      },
+    };
+  };
+
+  if (opts.leaderElection === false) {
+    run();
+    return {
+      get scheduler() { return current?.scheduler; },
+      async stop() { await current?.stop(); },
+    };
+  }
+  const le = opts.leaderElection ?? {};
+  const identity = le.identity ?? `${hostname()}_${randomUUID()}`;
+  const elector = new LeaderElector(opts.client, {
+    ...SCHEDULER_LEASE,
+    identity,
+    leaseDurationMs: le.leaseDurationMs,
+    renewDeadlineMs: le.renewDeadlineMs,
+    retryPeriodMs: le.retryPeriodMs,
+    releaseOnCancel: true,
+    clock,
+    logger: log,
+    callbacks: {
+      onStartedLeading: () => run(),
+      onStoppedLeading: () => {
+        const c = current;
+        current = undefined;
+        void c?.stop();
+        opts.onLeadershipLost?.();
+      },
+    },
+  });
+  void elector.run();
+  log.info({ identity }, 'scheduler waiting for leadership');
+  return {
+    get scheduler() { return current?.scheduler; },
+    async stop() {
+      const c = current;
+      await elector.stop();
+      await c?.stop();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** DefaultBinder plugin: see `default-binder.ts`. */
+export * from './default-binder.js';

@@ -1,0 +1,2 @@
+/** NodeAffinity plugin: see `node-affinity.ts`. */
+export * from './node-affinity.js';

@@ -1,0 +1,2 @@
+/** NodeName plugin: see `node-name.ts`. */
+export * from './node-name.js';

@@ -1,0 +1,2 @@
+/** NodeResourcesFit plugin: see `node-resources-fit.ts`. */
+export * from './node-resources-fit.js';

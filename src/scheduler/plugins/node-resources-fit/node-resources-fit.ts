@@ -1,0 +1,270 @@
+/**
+ * NodeResourcesFit (upstream `pkg/scheduler/framework/plugins/noderesources/fit.go`): a pod fits a node when the
+ * node's allocatable minus what its pods (assumed ones included) already request covers the pod's effective request —
+ * for cpu, memory, ephemeral-storage, the pod count and every extended resource (`nvidia.com/gpu`, hugepages). The
+ * request counts init containers by their peak and sidecars by their sum, plus pod overhead (see `podRequests`).
+ *
+ * A shortfall reports one reason per resource ("Insufficient cpu", "Too many pods"); it is
+ * UnschedulableAndUnresolvable when the request exceeds the node's whole allocatable (evicting pods cannot help),
+ * Unschedulable otherwise. Scoring strategies, as upstream's `ScoringStrategy`: LeastAllocated (default; spreads),
+ * MostAllocated (bin-packs — how GPUs are packed), RequestedToCapacityRatio (a piecewise-linear shape).
+ */
+
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import {
+  ActionType, Code, CycleState, MAX_NODE_SCORE, Status,
+  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type NodeInfo, type PreFilterPlugin,
+  type PreScorePlugin, type ScorePlugin,
+} from '../../framework/interface.js';
+import { CPU, EPHEMERAL_STORAGE, MEMORY, PodInfo, type Resource } from '../../framework/node-info.js';
+
+export const NAME = 'NodeResourcesFit';
+const PRE_FILTER_KEY = `PreFilter${NAME}`;
+const PRE_SCORE_KEY = `PreScore${NAME}`;
+
+/** Reason when the node already runs its maximum number of pods (upstream). */
+export const REASON_TOO_MANY_PODS = 'Too many pods';
+/** Reason for a resource shortfall: "Insufficient cpu", "Insufficient nvidia.com/gpu" (upstream). */
+export const insufficient = (resource: string) => `Insufficient ${resource}`;
+
+/** A resource and its weight in scoring (upstream `ResourceSpec`). */
+export interface ResourceSpec {
+  name: string;
+  weight?: number;
+}
+
+/** One point of the RequestedToCapacityRatio shape: utilization 0–100 → score 0–10 (upstream `UtilizationShapePoint`). */
+export interface ShapePoint {
+  utilization: number;
+  score: number;
+}
+
+/** Plugin arguments (upstream `NodeResourcesFitArgs`). */
+export interface NodeResourcesFitArgs {
+  /** Extended resources whose requests are not checked. */
+  ignoredResources?: string[];
+  /** Resource groups (the part before `/`) whose requests are not checked. */
+  ignoredResourceGroups?: string[];
+  scoringStrategy?: {
+    type?: 'LeastAllocated' | 'MostAllocated' | 'RequestedToCapacityRatio';
+    /** Default: cpu and memory, weight 1 each. */
+    resources?: ResourceSpec[];
+    requestedToCapacityRatio?: { shape: ShapePoint[] };
+  };
+}
+
+/** The default scoring resources (upstream `defaultResourceSpec`). */
+export const DEFAULT_RESOURCES: ResourceSpec[] = [{ name: CPU, weight: 1 }, { name: MEMORY, weight: 1 }];
+
+/** Upstream `MaxCustomPriorityScore`: shape scores are 0–10 and scaled ×10. */
+const MAX_CUSTOM_PRIORITY_SCORE = 10;
+const MAX_UTILIZATION = 100;
+
+const isScalar = (r: string) => r !== CPU && r !== MEMORY && r !== EPHEMERAL_STORAGE && r !== 'pods';
+
+/**
+ * The (allocatable, requested-after-placing) pair of one resource on one node (upstream
+ * `calculateResourceAllocatableRequest`); [0, 0] means "do not score this resource". `useRequested` picks real
+ * requests (BalancedAllocation) instead of the non-zero defaults (Fit scoring).
+ */
+export function allocatableAndRequested(ni: NodeInfo, resource: string, podRequest: number, useRequested: boolean): [number, number] {
+  if (podRequest === 0 && isScalar(resource)) return [0, 0];
+  switch (resource) {
+    case CPU: return [ni.allocatable.milliCPU, (useRequested ? ni.requested.milliCPU : ni.nonZeroRequested.milliCPU) + podRequest];
+    case MEMORY: return [ni.allocatable.memory, (useRequested ? ni.requested.memory : ni.nonZeroRequested.memory) + podRequest];
+    case EPHEMERAL_STORAGE: return [ni.allocatable.ephemeralStorage, ni.requested.ephemeralStorage + podRequest];
+    default: return isScalar(resource) ? [ni.allocatable.scalar.get(resource) ?? 0, (ni.requested.scalar.get(resource) ?? 0) + podRequest] : [0, 0];
+  }
+}
+
+/** The pod's request for each resource, with non-zero CPU/memory defaults unless `useRequested`. */
+export function podRequestList(pi: PodInfo, resources: readonly ResourceSpec[], useRequested: boolean): number[] {
+  return resources.map((r) => {
+    if (!useRequested && r.name === CPU) return pi.nonZeroMilliCPU;
+    if (!useRequested && r.name === MEMORY) return pi.nonZeroMemory;
+    return pi.requests.get(r.name);
+  });
+}
+
+type Scorer = (requested: number[], allocatable: number[]) => number;
+
+const leastAllocated = (resources: ResourceSpec[]): Scorer => (req, alloc) => {
+  let score = 0;
+  let wsum = 0;
+  for (let i = 0; i < req.length; i++) {
+    if (alloc[i] === 0) continue;
+    const w = resources[i]!.weight ?? 1;
+    const r = req[i]!;
+    const c = alloc[i]!;
+    score += (r > c ? 0 : Math.trunc(((c - r) * MAX_NODE_SCORE) / c)) * w;
+    wsum += w;
+  }
+  return wsum === 0 ? 0 : Math.trunc(score / wsum);
+};
+
+const mostAllocated = (resources: ResourceSpec[]): Scorer => (req, alloc) => {
+  let score = 0;
+  let wsum = 0;
+  for (let i = 0; i < req.length; i++) {
+    if (alloc[i] === 0) continue;
+    const w = resources[i]!.weight ?? 1;
+    const c = alloc[i]!;
+    const r = Math.min(req[i]!, c);
+    score += Math.trunc((r * MAX_NODE_SCORE) / c) * w;
+    wsum += w;
+  }
+  return wsum === 0 ? 0 : Math.trunc(score / wsum);
+};
+
+/** Upstream `buildBrokenLinearFunction` over the scaled shape. */
+function brokenLinear(shape: ShapePoint[]): (p: number) => number {
+  return (p) => {
+    for (let i = 0; i < shape.length; i++) {
+      if (p <= shape[i]!.utilization) {
+        if (i === 0) return shape[0]!.score;
+        const a = shape[i - 1]!;
+        const b = shape[i]!;
+        return a.score + Math.trunc(((b.score - a.score) * (p - a.utilization)) / (b.utilization - a.utilization));
+      }
+    }
+    return shape[shape.length - 1]!.score;
+  };
+}
+
+const requestedToCapacityRatio = (resources: ResourceSpec[], shape: ShapePoint[]): Scorer => {
+  const scaled = shape.map((p) => ({ utilization: p.utilization, score: p.score * (MAX_NODE_SCORE / MAX_CUSTOM_PRIORITY_SCORE) }));
+  const f = brokenLinear(scaled);
+  const resourceScore = (r: number, c: number) => (c === 0 || r > c ? f(MAX_UTILIZATION) : f(Math.trunc((r * MAX_UTILIZATION) / c)));
+  return (req, alloc) => {
+    let score = 0;
+    let wsum = 0;
+    for (let i = 0; i < req.length; i++) {
+      if (alloc[i] === 0) continue;
+      const w = resources[i]!.weight ?? 1;
+      const s = resourceScore(req[i]!, alloc[i]!);
+      if (s > 0) {
+        score += s * w;
+        wsum += w;
+      }
+    }
+    return wsum === 0 ? 0 : Math.round(score / wsum);
+  };
+};
+
+/** Validates a RequestedToCapacityRatio shape as upstream's args validation does. */
+function validateShape(shape: ShapePoint[]): void {
+  if (shape.length === 0) throw new Error('NodeResourcesFit: requestedToCapacityRatio.shape must not be empty');
+  for (let i = 0; i < shape.length; i++) {
+    const p = shape[i]!;
+    if (p.utilization < 0 || p.utilization > 100) throw new Error(`NodeResourcesFit: shape[${i}].utilization must be in [0, 100]`);
+    if (p.score < 0 || p.score > MAX_CUSTOM_PRIORITY_SCORE) throw new Error(`NodeResourcesFit: shape[${i}].score must be in [0, 10]`);
+    if (i > 0 && p.utilization <= shape[i - 1]!.utilization) throw new Error('NodeResourcesFit: shape utilization values must be sorted in increasing order');
+  }
+}
+
+/** One resource the pod lacks on a node (upstream `InsufficientResource`). */
+export interface InsufficientResource {
+  resourceName: string;
+  reason: string;
+  requested: number;
+  used: number;
+  capacity: number;
+  /** The request exceeds the node's total allocatable: no eviction can help. */
+  unresolvable: boolean;
+}
+
+/** Upstream `fitsRequest`: every resource the pod lacks on the node. Exported for preemption, which re-checks fit. */
+export function fitsRequest(req: Resource, ni: NodeInfo, ignored: ReadonlySet<string> = new Set(), ignoredGroups: ReadonlySet<string> = new Set()): InsufficientResource[] {
+  const out: InsufficientResource[] = [];
+  const alloc = ni.allocatable;
+  const used = ni.requested;
+  if (ni.pods.length + 1 > alloc.allowedPodNumber) {
+    out.push({ resourceName: 'pods', reason: REASON_TOO_MANY_PODS, requested: 1, used: ni.pods.length, capacity: alloc.allowedPodNumber, unresolvable: false });
+  }
+  if (req.milliCPU === 0 && req.memory === 0 && req.ephemeralStorage === 0 && req.scalar.size === 0) return out;
+  if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) {
+    out.push({ resourceName: CPU, reason: insufficient(CPU), requested: req.milliCPU, used: used.milliCPU, capacity: alloc.milliCPU, unresolvable: req.milliCPU > alloc.milliCPU });
+  }
+  if (req.memory > 0 && req.memory > alloc.memory - used.memory) {
+    out.push({ resourceName: MEMORY, reason: insufficient(MEMORY), requested: req.memory, used: used.memory, capacity: alloc.memory, unresolvable: req.memory > alloc.memory });
+  }
+  if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
+    out.push({ resourceName: EPHEMERAL_STORAGE, reason: insufficient(EPHEMERAL_STORAGE), requested: req.ephemeralStorage, used: used.ephemeralStorage, capacity: alloc.ephemeralStorage, unresolvable: req.ephemeralStorage > alloc.ephemeralStorage });
+  }
+  for (const [name, q] of req.scalar) {
+    if (q === 0) continue;
+    if (ignored.has(name)) continue;
+    const slash = name.indexOf('/');
+    if (slash > 0 && ignoredGroups.has(name.slice(0, slash))) continue;
+    const a = alloc.scalar.get(name) ?? 0;
+    const u = used.scalar.get(name) ?? 0;
+    if (q > a - u) out.push({ resourceName: name, reason: insufficient(name), requested: q, used: u, capacity: a, unresolvable: q > a });
+  }
+  return out;
+}
+
+/** Builds the plugin. Throws on invalid arguments (as upstream's args validation). */
+export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
+  const strategy = args.scoringStrategy?.type ?? 'LeastAllocated';
+  const resources = args.scoringStrategy?.resources ?? DEFAULT_RESOURCES;
+  for (const r of resources) if ((r.weight ?? 1) < 1 || (r.weight ?? 1) > 100) throw new Error(`NodeResourcesFit: resource ${r.name} weight must be in [1, 100]`);
+  let scorer: Scorer;
+  switch (strategy) {
+    case 'LeastAllocated': scorer = leastAllocated(resources); break;
+    case 'MostAllocated': scorer = mostAllocated(resources); break;
+    case 'RequestedToCapacityRatio': {
+      const shape = args.scoringStrategy?.requestedToCapacityRatio?.shape ?? [];
+      validateShape(shape);
+      scorer = requestedToCapacityRatio(resources, shape);
+      break;
+    }
+    default: throw new Error(`NodeResourcesFit: scoring strategy ${String(strategy)} is not supported`);
+  }
+  const ignored = new Set(args.ignoredResources ?? []);
+  const ignoredGroups = new Set(args.ignoredResourceGroups ?? []);
+  const requestsOf = (state: CycleState, pod: Pod): Resource => {
+    let r = state.read<Resource>(PRE_FILTER_KEY);
+    if (!r) {
+      r = new PodInfo(pod).requests;
+      state.write(PRE_FILTER_KEY, r);
+    }
+    return r;
+  };
+
+  return {
+    name: NAME,
+    preFilter(state: CycleState, pod: Pod) {
+      state.write(PRE_FILTER_KEY, new PodInfo(pod).requests);
+      return { status: null };
+    },
+    filter(state: CycleState, pod: Pod, ni: NodeInfo): Status | null {
+      const lacking = fitsRequest(requestsOf(state, pod), ni, ignored, ignoredGroups);
+      if (lacking.length === 0) return null;
+      const code = lacking.some((l) => l.unresolvable) ? Code.UnschedulableAndUnresolvable : Code.Unschedulable;
+      return new Status(code, lacking.map((l) => l.reason));
+    },
+    preScore(state: CycleState, pod: Pod): Status | null {
+      state.write(PRE_SCORE_KEY, podRequestList(new PodInfo(pod), resources, false));
+      return null;
+    },
+    score(state: CycleState, pod: Pod, ni: NodeInfo): number {
+      const podReq = state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, false);
+      const req = new Array<number>(resources.length);
+      const alloc = new Array<number>(resources.length);
+      for (let i = 0; i < resources.length; i++) {
+        const [a, r] = allocatableAndRequested(ni, resources[i]!.name, podReq[i]!, false);
+        alloc[i] = a;
+        req[i] = a === 0 ? 0 : r;
+      }
+      return scorer(req, alloc);
+    },
+    eventsToRegister(): ClusterEventWithHint[] {
+      return [
+        // A pod leaving a node frees its requests.
+        { event: { resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' } },
+        { event: { resource: 'Pod', actionType: ActionType.UpdatePodScaleDown, label: 'PodScaleDown' } },
+        { event: { resource: 'Node', actionType: ActionType.Add | ActionType.UpdateNodeAllocatable, label: 'NodeAddOrAllocatableChange' } },
+      ];
+    },
+  } satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & EnqueueExtensions;
+}

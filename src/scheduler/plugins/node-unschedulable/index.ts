@@ -1,0 +1,2 @@
+/** NodeUnschedulable plugin: see `node-unschedulable.ts`. */
+export * from './node-unschedulable.js';

@@ -1,0 +1,2 @@
+/** PrioritySort plugin: see `priority-sort.ts`. */
+export * from './priority-sort.js';

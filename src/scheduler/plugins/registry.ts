@@ -1,0 +1,53 @@
+/**
+ * The in-tree plugin registry and the default profile (upstream `plugins/registry.go` and the v1 config defaults
+ * `getDefaultPlugins`): the plugins enabled for `default-scheduler`, in upstream's order, with upstream's score
+ * weights (TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, NodeResourcesBalancedAllocation 1). Later plugins
+ * (InterPodAffinity, PodTopologySpread, DefaultPreemption, gang scheduling) register here too.
+ */
+
+import type { PluginConfig, Profile } from '../framework/interface.js';
+import type { Registry } from '../framework/runtime.js';
+import { newDefaultBinder, NAME as DefaultBinder } from './default-binder/index.js';
+import { newNodeAffinity, NAME as NodeAffinity } from './node-affinity/index.js';
+import { newNodeName, NAME as NodeName } from './node-name/index.js';
+import { newBalancedAllocation, NAME as NodeResourcesBalancedAllocation, type BalancedAllocationArgs } from './node-resources-balanced-allocation/index.js';
+import { newNodeResourcesFit, NAME as NodeResourcesFit, type NodeResourcesFitArgs } from './node-resources-fit/index.js';
+import { newNodeUnschedulable, NAME as NodeUnschedulable } from './node-unschedulable/index.js';
+import { newPrioritySort, NAME as PrioritySort } from './priority-sort/index.js';
+import { newTaintToleration, NAME as TaintToleration } from './taint-toleration/index.js';
+
+/** Every in-tree plugin by name. */
+export function inTreeRegistry(): Registry {
+  return {
+    [PrioritySort]: () => newPrioritySort(),
+    [NodeUnschedulable]: () => newNodeUnschedulable(),
+    [NodeName]: () => newNodeName(),
+    [TaintToleration]: () => newTaintToleration(),
+    [NodeAffinity]: () => newNodeAffinity(),
+    [NodeResourcesFit]: (args) => newNodeResourcesFit(args as NodeResourcesFitArgs | undefined),
+    [NodeResourcesBalancedAllocation]: (args) => newBalancedAllocation(args as BalancedAllocationArgs | undefined),
+    [DefaultBinder]: (_args, handle) => newDefaultBinder(handle),
+  };
+}
+
+/** Upstream's default multiPoint plugin list (the part Skiff implements), in order. */
+export const DEFAULT_PLUGINS: readonly PluginConfig[] = [
+  { name: PrioritySort },
+  { name: NodeUnschedulable },
+  { name: NodeName },
+  { name: TaintToleration, weight: 3 },
+  { name: NodeAffinity, weight: 2 },
+  { name: NodeResourcesFit, weight: 1 },
+  { name: NodeResourcesBalancedAllocation, weight: 1 },
+  { name: DefaultBinder },
+];
+
+/** Upstream's scheduler name for the default profile. */
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+/** The default profile, optionally with per-plugin overrides (args, weights) merged in by name. */
+export function defaultProfile(overrides: { plugins?: PluginConfig[]; percentageOfNodesToScore?: number } = {}): Profile {
+  const plugins = DEFAULT_PLUGINS.map((p) => ({ ...p, ...(overrides.plugins?.find((o) => o.name === p.name) ?? {}) }));
+  for (const o of overrides.plugins ?? []) if (!plugins.some((p) => p.name === o.name)) plugins.push(o);
+  return { schedulerName: DEFAULT_SCHEDULER_NAME, plugins, percentageOfNodesToScore: overrides.percentageOfNodesToScore };
+}

@@ -1,0 +1,2 @@
+/** TaintToleration plugin: see `taint-toleration.ts`. */
+export * from './taint-toleration.js';

@@ -1,0 +1,549 @@
+/**
+ * The scheduler (upstream `pkg/scheduler/schedule_one.go` + `eventhandlers.go`): takes pods from the queue one at a
+ * time and runs the scheduling cycle on a snapshot of the cache —
+ *
+ *   PreFilter → Filter over the nodes, starting at a rotating index and stopping once enough feasible nodes were found
+ *   (the adaptive percentageOfNodesToScore) → PostFilter when none fit → PreScore/Score/NormalizeScore × weight →
+ *   highest total wins, ties broken at random (injected rng) → assume in the cache + Reserve → Permit
+ *
+ * then hands the pod to an asynchronous binding cycle (wait on Permit → PreBind → Bind → PostBind) and moves on.
+ * A failure anywhere writes `PodScheduled=False` (reason `Unschedulable` or `SchedulerError`) with upstream's message
+ * ("0/5 nodes are available: 2 Insufficient cpu, 3 node(s) had untolerated taint {gpu: true}.") and a Warning
+ * `FailedScheduling` event, and requeues the pod; success records a Normal `Scheduled` event.
+ *
+ * The scheduler touches the cluster only through a {@link ClusterApi} and learns about it only through its
+ * `on*` event methods, so tests drive it with in-memory objects and an injected clock and rng (STYLE.md item 10);
+ * `index.ts` connects it to informers and the apiserver.
+ */
+
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { realClock, type Clock, type Timer } from '../client/clock.js';
+import { defaultLogger, type Logger } from '../client/log.js';
+import { ASSUMED_POD_TTL_MS, SchedulerCache, Snapshot } from './cache/cache.js';
+import {
+  ActionType, Code, CycleState, Status,
+  type ClusterApi, type ClusterEvent, type NodeInfo, type NodeToStatus, type Profile, type QueuedPodInfo,
+} from './framework/interface.js';
+import { Framework, type Registry } from './framework/runtime.js';
+import { defaultProfile, inTreeRegistry } from './plugins/registry.js';
+import { SchedulingQueue } from './queue/scheduling-queue.js';
+
+/** Upstream `minFeasibleNodesToFind`. */
+export const MIN_FEASIBLE_NODES_TO_FIND = 100;
+/** Upstream `minFeasibleNodesPercentageToFind`. */
+export const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+/** Upstream `ErrNoNodesAvailable`. */
+export const NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
+
+/**
+ * How many feasible nodes to look for among `numAllNodes` (upstream `numFeasibleNodesToFind`): all of them below 100
+ * nodes; otherwise `percentage` of them (adaptive default `50 − nodes/125`, at least 5 %), but never fewer than 100.
+ */
+export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllNodes: number): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  let pct = percentageOfNodesToScore;
+  if (!pct) {
+    pct = 50 - Math.trunc(numAllNodes / 125);
+    if (pct < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND) pct = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+  }
+  if (pct >= 100) return numAllNodes;
+  const n = Math.trunc((numAllNodes * pct) / 100);
+  return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
+}
+
+/** Why no node fit (upstream `framework.Diagnosis`). */
+export interface Diagnosis {
+  statuses: Map<string, Status>;
+  absentNodesStatus: Status;
+  unschedulablePlugins: Set<string>;
+  /** Set when PreFilter rejected the pod (its message then replaces the per-node histogram). */
+  preFilterMsg?: string;
+  /** The PostFilter (preemption) message, appended after the filter reasons. */
+  postFilterMsg?: string;
+}
+
+/**
+ * Upstream `FitError.Error()`: "0/N nodes are available: <count reason, …sorted>." plus the PostFilter message. Each
+ * reason of each rejected node counts once; nodes that were never evaluated count under the absent-nodes status.
+ */
+export function fitErrorMessage(numAllNodes: number, d: Diagnosis): string {
+  let msg = `0/${numAllNodes} nodes are available:`;
+  if (d.preFilterMsg) msg += ` ${d.preFilterMsg}.`;
+  else {
+    const counts = new Map<string, number>();
+    for (const s of d.statuses.values()) for (const r of s.reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+    const absent = numAllNodes - d.statuses.size;
+    if (absent > 0) for (const r of d.absentNodesStatus.reasons) counts.set(r, (counts.get(r) ?? 0) + absent);
+    const parts = [...counts].map(([r, n]) => `${n} ${r}`);
+    // Go's sort.Strings: byte-wise order of the whole "count reason" string.
+    parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (parts.length) msg += ` ${parts.join(', ')}.`;
+  }
+  if (d.postFilterMsg) msg += ` ${d.postFilterMsg}.`;
+  return msg;
+}
+
+/** Upstream truncates event notes to 1 KiB (`truncateMessage`); conditions keep the whole text. */
+function truncateMessage(m: string): string {
+  const max = 1024;
+  return m.length <= max ? m : `${m.slice(0, max - 3)}...`;
+}
+
+/** Options of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  cluster: ClusterApi;
+  /** Default: the default profile (`default-scheduler`). */
+  profile?: Profile;
+  /** Default: the in-tree registry. */
+  registry?: Registry;
+  clock?: Clock;
+  /** Random source in [0, 1) for tie-breaking. */
+  rng?: () => number;
+  logger?: Logger;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  maxInUnschedulableMs?: number;
+  assumedPodTtlMs?: number;
+  /** Bindings allowed in flight before the scheduling loop waits (default 512). */
+  maxInFlightBindings?: number;
+}
+
+/** Outcome of one scheduling cycle (for tests and metrics). */
+export interface ScheduleResult {
+  pod: string;
+  node?: string;
+  evaluatedNodes?: number;
+  feasibleNodes?: number;
+  status?: Status;
+}
+
+const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+const uidOf = (p: Pod) => p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`;
+const keyOf = (p: Pod) => `${p.metadata?.namespace}/${p.metadata?.name}`;
+const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Which parts of a node changed, as ActionType bits (upstream `nodeSchedulingPropertiesChange`). */
+export function nodeUpdateActions(oldNode: Node, newNode: Node): number {
+  let a = 0;
+  if (!sameJSON(oldNode.status?.allocatable, newNode.status?.allocatable)) a |= ActionType.UpdateNodeAllocatable;
+  if (!sameJSON(oldNode.metadata?.labels, newNode.metadata?.labels)) a |= ActionType.UpdateNodeLabel;
+  if (!sameJSON(oldNode.spec?.taints, newNode.spec?.taints) || !!oldNode.spec?.unschedulable !== !!newNode.spec?.unschedulable) a |= ActionType.UpdateNodeTaint;
+  const conds = (n: Node) => (n.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(',');
+  if (conds(oldNode) !== conds(newNode)) a |= ActionType.UpdateNodeCondition;
+  if (!sameJSON(oldNode.metadata?.annotations, newNode.metadata?.annotations)) a |= ActionType.UpdateNodeAnnotation;
+  return a;
+}
+
+/** Which parts of an unscheduled pod changed that may help it (upstream `podSchedulingPropertiesChange`, reduced). */
+function podUpdateActions(oldPod: Pod, newPod: Pod): number {
+  let a = 0;
+  if (!sameJSON(oldPod.metadata?.labels, newPod.metadata?.labels)) a |= ActionType.UpdatePodLabel;
+  if (!sameJSON(oldPod.spec?.tolerations, newPod.spec?.tolerations)) a |= ActionType.UpdatePodTolerations;
+  if ((oldPod.spec?.schedulingGates?.length ?? 0) > 0 && (newPod.spec?.schedulingGates?.length ?? 0) === 0) a |= ActionType.UpdatePodSchedulingGatesEliminated;
+  return a;
+}
+
+/** See the module comment. */
+export class Scheduler {
+  readonly framework: Framework;
+  readonly cache: SchedulerCache;
+  readonly queue: SchedulingQueue;
+  readonly snapshot = new Snapshot();
+  private readonly cluster: ClusterApi;
+  private readonly clock: Clock;
+  private readonly rng: () => number;
+  private readonly log: Logger;
+  private readonly schedulerName: string;
+  private readonly maxInFlightBindings: number;
+  /** The latest version of every unassigned pod this scheduler is responsible for (upstream reads its pod lister). */
+  private readonly pending = new Map<string, Pod>();
+  private readonly bindings = new Set<Promise<void>>();
+  private nextStartNodeIndex = 0;
+  private running?: Promise<void>;
+  private stopped = false;
+  private cleanupTimer?: Timer;
+  private bindingSlot?: () => void;
+  /** Called after every scheduling cycle (tests, metrics). */
+  onScheduled?: (r: ScheduleResult) => void;
+
+  constructor(opts: SchedulerOptions) {
+    this.cluster = opts.cluster;
+    this.clock = opts.clock ?? realClock;
+    this.rng = opts.rng ?? Math.random;
+    this.log = opts.logger ?? defaultLogger('scheduler');
+    this.maxInFlightBindings = opts.maxInFlightBindings ?? 512;
+    const profile = opts.profile ?? defaultProfile();
+    this.schedulerName = profile.schedulerName;
+    this.cache = new SchedulerCache(this.clock, opts.assumedPodTtlMs ?? ASSUMED_POD_TTL_MS, (pod, node) =>
+      this.log.warn({ pod: keyOf(pod), node }, 'assumed pod expired: its binding was never confirmed by a watch event'));
+    this.framework = new Framework({
+      profile,
+      registry: opts.registry ?? inTreeRegistry(),
+      clock: this.clock,
+      handle: {
+        snapshot: () => this.snapshot,
+        cluster: this.cluster,
+        clock: this.clock,
+        moveAllToActiveOrBackoff: (event, o, n) => this.queue.moveAllToActiveOrBackoffQueue(event, o, n),
+      },
+    });
+    this.queue = new SchedulingQueue({
+      less: (a, b) => this.framework.less(a, b),
+      clock: this.clock,
+      preEnqueue: this.framework.preEnqueue.length ? (pod) => this.framework.runPreEnqueue(pod) : undefined,
+      events: this.framework.events,
+      initialBackoffMs: opts.initialBackoffMs,
+      maxBackoffMs: opts.maxBackoffMs,
+      maxInUnschedulableMs: opts.maxInUnschedulableMs,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Event handlers (upstream eventhandlers.go). Callers pass informer objects; nothing here mutates them.
+
+  /** Whether this scheduler schedules the pod (upstream `responsibleForPod`; empty means default-scheduler). */
+  responsibleFor(pod: Pod): boolean {
+    return (pod.spec?.schedulerName || 'default-scheduler') === this.schedulerName;
+  }
+
+  onNodeAdd(node: Node): void {
+    this.cache.addNode(node);
+    this.queue.moveAllToActiveOrBackoffQueue({ resource: 'Node', actionType: ActionType.Add, label: 'NodeAdd' }, undefined, node);
+  }
+
+  onNodeUpdate(oldNode: Node, newNode: Node): void {
+    this.cache.updateNode(newNode);
+    const actions = nodeUpdateActions(oldNode, newNode);
+    if (actions) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'Node', actionType: actions, label: 'NodeUpdate' }, oldNode, newNode);
+  }
+
+  onNodeDelete(node: Node): void {
+    this.cache.removeNode(node);
+  }
+
+  onPodAdd(pod: Pod): void {
+    if (pod.spec?.nodeName) {
+      if (isTerminal(pod)) return;
+      this.cache.addPod(pod);
+      this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Add, label: 'AssignedPodAdd' }, undefined, pod);
+      return;
+    }
+    if (!this.responsibleFor(pod) || isTerminal(pod) || pod.metadata?.deletionTimestamp) return;
+    this.pending.set(uidOf(pod), pod);
+    this.queue.add(pod);
+  }
+
+  onPodUpdate(oldPod: Pod, newPod: Pod): void {
+    const uid = uidOf(newPod);
+    if (newPod.spec?.nodeName) {
+      if (!oldPod.spec?.nodeName) {
+        // Bound (by us or someone else): it is no longer ours to schedule.
+        this.pending.delete(uid);
+        this.queue.delete(newPod);
+      }
+      if (isTerminal(newPod)) {
+        this.cache.removePod(newPod);
+        this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' }, newPod, undefined);
+        return;
+      }
+      this.cache.updatePod(newPod);
+      const labels = sameJSON(oldPod.metadata?.labels, newPod.metadata?.labels) ? 0 : ActionType.UpdatePodLabel;
+      if (!oldPod.spec?.nodeName) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Add, label: 'AssignedPodAdd' }, undefined, newPod);
+      else if (labels) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: labels, label: 'AssignedPodUpdate' }, oldPod, newPod);
+      return;
+    }
+    if (!this.responsibleFor(newPod)) return;
+    if (isTerminal(newPod) || newPod.metadata?.deletionTimestamp) {
+      this.pending.delete(uid);
+      this.queue.delete(newPod);
+      return;
+    }
+    this.pending.set(uid, newPod);
+    this.queue.update(oldPod, newPod);
+    const actions = podUpdateActions(oldPod, newPod);
+    if (actions) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'UnschedulablePod', actionType: actions, label: 'UnschedulablePodUpdate' }, oldPod, newPod);
+  }
+
+  onPodDelete(pod: Pod): void {
+    const uid = uidOf(pod);
+    if (pod.spec?.nodeName || this.cache.nodeOf(pod)) {
+      this.cache.removePod(pod);
+      this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' }, pod, undefined);
+    }
+    if (this.pending.delete(uid)) {
+      this.queue.delete(pod);
+      // A pod deleted while it waits on Permit must not bind (upstream `rejectWaitingPod` on delete).
+      this.framework.handle.rejectWaitingPod(uid);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Running
+
+  /** Starts the queue timers, the assumed-pod cleanup and the scheduling loop. */
+  start(): void {
+    if (this.running) return;
+    this.queue.run();
+    const cleanup = () => {
+      if (this.stopped) return;
+      this.cache.cleanupExpiredAssumedPods();
+      this.cleanupTimer = this.clock.setTimer(cleanup, 1_000);
+    };
+    this.cleanupTimer = this.clock.setTimer(cleanup, 1_000);
+    this.running = this.loop();
+  }
+
+  /** Stops scheduling and waits for the loop and the bindings in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cleanupTimer?.cancel();
+    this.queue.close();
+    this.bindingSlot?.();
+    await this.running;
+    await Promise.allSettled([...this.bindings]);
+  }
+
+  /** Resolves when no binding is in flight (tests). */
+  async idle(): Promise<void> {
+    while (this.bindings.size) await Promise.allSettled([...this.bindings]);
+  }
+
+  private async loop(): Promise<void> {
+    let lastYield = Date.now();
+    while (!this.stopped) {
+      const q = await this.queue.pop();
+      if (!q || this.stopped) break;
+      try {
+        await this.scheduleOne(q);
+      } catch (err) {
+        this.log.error({ err, pod: keyOf(q.pod) }, 'scheduling cycle failed unexpectedly');
+        this.queue.addUnschedulableIfNotPresent(q, Status.error(err));
+      }
+      while (this.bindings.size >= this.maxInFlightBindings && !this.stopped) {
+        await new Promise<void>((r) => { this.bindingSlot = r; });
+      }
+      // Give I/O (informer events, binding answers) a turn: a long activeQ would otherwise starve the event loop.
+      if (Date.now() - lastYield > 5) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
+    }
+  }
+
+  /**
+   * Runs one scheduling cycle for `q` (upstream `ScheduleOne`) and starts its binding cycle. Exposed so tests can step
+   * the scheduler without the loop: `scheduler.scheduleOne(scheduler.queue.tryPop()!)`.
+   */
+  async scheduleOne(q: QueuedPodInfo): Promise<ScheduleResult> {
+    const pod = this.pending.get(uidOf(q.pod));
+    if (!pod || pod.spec?.nodeName || pod.metadata?.deletionTimestamp) {
+      this.queue.done(q.pod);
+      return { pod: keyOf(q.pod) };
+    }
+    q.pod = pod;
+    const state = new CycleState();
+    this.cache.updateSnapshot(this.snapshot);
+    const r = this.schedulePod(state, pod);
+    if (!r.node) {
+      const status = r.status!;
+      let msg = status.message();
+      let nominated: string | undefined;
+      if (r.diagnosis) {
+        if (this.framework.postFilter.length) {
+          const pf = await this.framework.runPostFilter(state, pod, { statuses: r.diagnosis.statuses, absentNodesStatus: r.diagnosis.absentNodesStatus });
+          if (pf.status.code === Code.Error) this.log.warn({ pod: keyOf(pod), err: pf.status.message() }, 'PostFilter failed');
+          else if (pf.status.code !== Code.Success) r.diagnosis.postFilterMsg = pf.status.message();
+          nominated = pf.result?.nominatedNodeName;
+        }
+        msg = fitErrorMessage(this.snapshot.list().length, r.diagnosis);
+        q.unschedulablePlugins = new Set(r.diagnosis.unschedulablePlugins);
+      }
+      this.handleFailure(q, status, msg, nominated);
+      const res = { pod: keyOf(pod), status, evaluatedNodes: r.evaluated, feasibleNodes: 0 };
+      this.onScheduled?.(res);
+      return res;
+    }
+
+    // Assume: the next cycles see the pod on the node while it binds.
+    const host = r.node;
+    const assumed: Pod = { ...pod, spec: { ...pod.spec!, nodeName: host } };
+    this.cache.assumePod(assumed, host);
+    const reserve = this.framework.runReserve(state, assumed, host);
+    if (reserve) {
+      this.failAfterAssume(q, state, assumed, host, reserve);
+      return { pod: keyOf(pod), status: reserve };
+    }
+    const permit = this.framework.runPermit(state, assumed, host);
+    if (permit && permit.code !== Code.Wait) {
+      this.failAfterAssume(q, state, assumed, host, permit);
+      return { pod: keyOf(pod), status: permit };
+    }
+    const binding = this.bindingCycle(state, q, assumed, host, permit?.code === Code.Wait).finally(() => {
+      this.bindings.delete(binding);
+      const slot = this.bindingSlot;
+      this.bindingSlot = undefined;
+      slot?.();
+    });
+    this.bindings.add(binding);
+    const res = { pod: keyOf(pod), node: host, evaluatedNodes: r.evaluated, feasibleNodes: r.feasible };
+    this.onScheduled?.(res);
+    return res;
+  }
+
+  /** Upstream `schedulePod`: filter and score; returns the chosen node or why none. */
+  private schedulePod(state: CycleState, pod: Pod): { node?: string; status?: Status; diagnosis?: Diagnosis; evaluated?: number; feasible?: number } {
+    const all = this.snapshot.list();
+    if (all.length === 0) return { status: Status.error(new Error(NO_NODES_AVAILABLE)) };
+    const { feasible, diagnosis, error } = this.findNodesThatFitPod(state, pod, all);
+    if (error) return { status: error };
+    const evaluated = feasible.length + diagnosis.statuses.size;
+    if (feasible.length === 0) {
+      return { status: new Status(Code.Unschedulable), diagnosis, evaluated };
+    }
+    if (feasible.length === 1) return { node: feasible[0]!.name, evaluated, feasible: 1 };
+    const pre = this.framework.runPreScore(state, pod, feasible);
+    if (pre) return { status: pre };
+    const scored = this.framework.score.length ? this.framework.runScore(state, pod, feasible) : { totals: feasible.map(() => 1), status: null };
+    if (scored.status) return { status: scored.status };
+    return { node: this.selectHost(feasible, scored.totals!), evaluated, feasible: feasible.length };
+  }
+
+  /** Highest score; ties broken uniformly at random by reservoir sampling (upstream `selectHost`). */
+  private selectHost(nodes: readonly NodeInfo[], totals: readonly number[]): string {
+    let best = 0;
+    let count = 1;
+    for (let i = 1; i < nodes.length; i++) {
+      const s = totals[i]!;
+      if (s > totals[best]!) {
+        best = i;
+        count = 1;
+      } else if (s === totals[best]) {
+        count++;
+        if (Math.floor(this.rng() * count) === 0) best = i;
+      }
+    }
+    return nodes[best]!.name;
+  }
+
+  /** Upstream `findNodesThatFitPod` + `findNodesThatPassFilters`. */
+  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status } {
+    const diagnosis: Diagnosis = { statuses: new Map(), absentNodesStatus: new Status(Code.UnschedulableAndUnresolvable), unschedulablePlugins: new Set() };
+    const pre = this.framework.runPreFilter(state, pod, all);
+    if (pre.status) {
+      if (!pre.status.isRejected()) return { feasible: [], diagnosis, error: pre.status };
+      diagnosis.preFilterMsg = pre.status.message();
+      diagnosis.absentNodesStatus = pre.status;
+      if (pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
+      return { feasible: [], diagnosis };
+    }
+    let nodes = all;
+    if (pre.nodeNames) {
+      nodes = [];
+      for (const n of pre.nodeNames) {
+        const ni = this.snapshot.get(n);
+        if (ni) (nodes as NodeInfo[]).push(ni);
+      }
+      diagnosis.absentNodesStatus = Status.unresolvable(`node(s) didn't satisfy plugin(s) [${pre.narrowedBy.join(' ')}]`);
+      for (const p of pre.narrowedBy) diagnosis.unschedulablePlugins.add(p);
+    }
+    const n = nodes.length;
+    const want = numFeasibleNodesToFind(this.framework.percentageOfNodesToScore, n);
+    const feasible: NodeInfo[] = [];
+    if (n === 0) return { feasible, diagnosis };
+    const start = this.nextStartNodeIndex % n;
+    let processed = 0;
+    if (!this.framework.hasFilters()) {
+      for (let i = 0; i < want; i++) feasible.push(nodes[(start + i) % n]!);
+      processed = want;
+    } else {
+      for (let i = 0; i < n && feasible.length < want; i++) {
+        const ni = nodes[(start + i) % n]!;
+        processed++;
+        const s = this.framework.runFilter(state, pod, ni);
+        if (!s) {
+          feasible.push(ni);
+          continue;
+        }
+        if (!s.isRejected()) return { feasible: [], diagnosis, error: s };
+        diagnosis.statuses.set(ni.name, s);
+        if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
+      }
+    }
+    this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
+    return { feasible, diagnosis };
+  }
+
+  /** Reserve/Permit failed after the pod was assumed: unreserve, forget, report (upstream `handleSchedulingFailure`). */
+  private failAfterAssume(q: QueuedPodInfo, state: CycleState, assumed: Pod, host: string, status: Status): void {
+    this.framework.runUnreserve(state, assumed, host, (plugin, err) => this.log.error({ err, plugin }, 'Unreserve failed'));
+    this.cache.forgetPod(assumed);
+    if (status.plugin && status.isRejected()) q.unschedulablePlugins = new Set([status.plugin]);
+    this.handleFailure(q, status, status.message());
+  }
+
+  /** Upstream `runBindingCycle` + `handleBindingCycleError`. */
+  private async bindingCycle(state: CycleState, q: QueuedPodInfo, assumed: Pod, host: string, waiting: boolean): Promise<void> {
+    let status: Status | null = null;
+    try {
+      if (waiting) status = await this.framework.waitOnPermit(assumed);
+      if (!status) status = await this.framework.runPreBind(state, assumed, host);
+      if (!status) status = await this.framework.runBind(state, assumed, host);
+    } catch (err) {
+      status = Status.error(err);
+    }
+    if (!status) {
+      this.cache.finishBinding(assumed);
+      this.queue.done(assumed);
+      this.cluster.event(assumed, 'Normal', 'Scheduled', `Successfully assigned ${keyOf(assumed)} to ${host}`);
+      this.framework.runPostBind(state, assumed, host, (plugin, err) => this.log.error({ err, plugin }, 'PostBind failed'));
+      return;
+    }
+    this.framework.runUnreserve(state, assumed, host, (plugin, err) => this.log.error({ err, plugin }, 'Unreserve failed'));
+    this.cache.forgetPod(assumed);
+    // The pod's reservation is gone: pods rejected for lack of room may fit now (upstream moves them on
+    // AssignedPodDelete), except the pod itself when it was rejected.
+    const ev: ClusterEvent = { resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' };
+    if (status.isRejected()) {
+      if (status.plugin) q.unschedulablePlugins = new Set(status.plugin.split(','));
+      this.handleFailure(q, status, status.message());
+      const self = uidOf(assumed);
+      this.queue.moveAllToActiveOrBackoffQueue(ev, assumed, undefined, (p) => uidOf(p) === self);
+    } else {
+      this.queue.moveAllToActiveOrBackoffQueue(ev, assumed, undefined);
+      this.handleFailure(q, status, status.message());
+    }
+  }
+
+  /**
+   * Requeues the pod (if it still exists unassigned), records `FailedScheduling` and writes the `PodScheduled=False`
+   * condition — skipping the write when the condition already says the same (upstream `updatePod`).
+   */
+  private handleFailure(q: QueuedPodInfo, status: Status, message: string, nominatedNodeName?: string): void {
+    const uid = uidOf(q.pod);
+    const current = this.pending.get(uid);
+    if (status.code === Code.Error) this.log.warn({ pod: keyOf(q.pod), err: message }, 'error scheduling pod; retrying');
+    if (current && !current.spec?.nodeName) {
+      q.pod = current;
+      this.queue.addUnschedulableIfNotPresent(q, status);
+    } else {
+      this.queue.done(q.pod);
+      if (!current) return; // deleted meanwhile: nothing to report on
+    }
+    const pod = current ?? q.pod;
+    this.cluster.event(pod, 'Warning', 'FailedScheduling', truncateMessage(message));
+    const reason = status.isRejected() ? 'Unschedulable' : 'SchedulerError';
+    const old = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const nnnChanged = nominatedNodeName !== undefined && nominatedNodeName !== (pod.status?.nominatedNodeName ?? '');
+    if (old && old.status === 'False' && old.reason === reason && old.message === message && !nnnChanged) return;
+    this.cluster.updatePodStatus(pod, { type: 'PodScheduled', status: 'False', reason, message }, nominatedNodeName).catch((err) =>
+      this.log.warn({ err, pod: keyOf(pod) }, 'failed to update the PodScheduled condition'));
+  }
+
+  /** For tests and diagnostics: where each pending pod is. */
+  debugState(): { pending: string[]; queue: ReturnType<SchedulingQueue['lengths']>; cache: ReturnType<SchedulerCache['dump']> } {
+    return { pending: [...this.pending.values()].map(keyOf), queue: this.queue.lengths(), cache: this.cache.dump() };
+  }
+}
+
+/** Re-exported for plugins and tests that build diagnoses. */
+export type { NodeToStatus };
