@@ -133,7 +133,6 @@ async function main(): Promise<void> {
         spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
       });
     });
-    const tCreated = performance.now(); console.error("created in", Math.round(tCreated - t0), "ms; bound so far", bound.size, "sched", JSON.stringify(sched.scheduler?.debugState().queue));
     await all;
     const elapsed = (performance.now() - t0) / 1000;
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);

@@ -16,6 +16,7 @@ Commands:
   server    Start a cluster on this machine (apiserver on an embedded store; writes DATA_DIR/kubeconfig.yaml)
   kubectl   Run kubectl against the local cluster (uses DATA_DIR/kubeconfig.yaml)
   controller-manager  Run the controllers against a cluster (with leader election)
+  scheduler Run the scheduler against a cluster (with leader election)
   compact   Compact the store of a stopped server (drops history up to a revision, like etcdctl compact)
   version   Print the version
 
@@ -27,6 +28,12 @@ skiff server flags:
   --disable-agent       do not run a node agent in this process
   --disable-controller-manager
                         do not run the controllers in this process (run \`skiff controller-manager\` instead)
+
+  --disable-scheduler   do not run the scheduler in this process (run \`skiff scheduler\` instead)
+
+skiff scheduler flags:
+  --kubeconfig PATH     cluster to schedule for (default DATA_DIR/kubeconfig.yaml)
+  --leader-elect        elect a leader on kube-system/skiff-scheduler (default true; =false to disable)
 
 skiff controller-manager flags:
   --kubeconfig PATH     cluster to manage (default DATA_DIR/kubeconfig.yaml)
@@ -41,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'kubectl': return kubectlCommand(rest);
     case 'compact': return compactCommand(rest);
     case 'controller-manager': return controllerManagerCommand(rest);
+    case 'scheduler': return schedulerCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -69,6 +77,7 @@ async function serverCommand(args: string[]): Promise<void> {
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },
         'disable-controller-manager': { type: 'boolean', default: false },
+        'disable-scheduler': { type: 'boolean', default: false },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -92,6 +101,7 @@ async function serverCommand(args: string[]): Promise<void> {
     datastore: values.datastore ?? 'sqlite://',
     disableAgent: values['disable-agent'],
     disableControllerManager: values['disable-controller-manager'],
+    disableScheduler: values['disable-scheduler'],
     logLevel: values['log-level'],
   });
   process.stdout.write(
@@ -209,6 +219,28 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
   manager.start();
   process.stdout.write(`skiff controller-manager running (${controllers.length} controllers, identity ${manager.identity})\n`);
   const stop = () => { manager.stop().finally(() => { client.close(); process.exit(0); }); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/**
+ * `skiff scheduler`: the scheduler alone (kube-scheduler's shape), with leader election on
+ * kube-system/skiff-scheduler; it exits when it loses the Lease so a supervisor restarts it as a standby.
+ */
+async function schedulerCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { kubeconfig: { type: 'string' }, 'data-dir': { type: 'string' }, 'leader-elect': { type: 'string', default: 'true' } }, strict: true });
+  const { DynamicClient } = await import('../client/dynamic.js');
+  const { loadKubeconfig } = await import('../client/config.js');
+  const { startScheduler } = await import('../scheduler/index.js');
+  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? join(values['data-dir'] ?? defaultDataDir(), 'kubeconfig.yaml');
+  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
+  const running = await startScheduler({
+    client,
+    leaderElection: values['leader-elect'] === 'false' ? false : {},
+    onLeadershipLost: () => { process.stderr.write('skiff scheduler: leadership lost, exiting\n'); process.exit(1); },
+  });
+  process.stdout.write('skiff scheduler running\n');
+  const stop = () => { running.stop().finally(() => { client.close(); process.exit(0); }); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

@@ -21,6 +21,7 @@ import { bootstrapCluster } from './bootstrap.js';
 import { DynamicClient } from '../client/dynamic.js';
 import type { Logger } from '../client/log.js';
 import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
+import { startScheduler, type RunningScheduler } from '../scheduler/index.js';
 
 /** Adapts the server's pino logger to the client library's Logger for one component. */
 function childLogger(log: pino.Logger, component: string): Logger {
@@ -29,6 +30,8 @@ function childLogger(log: pino.Logger, component: string): Logger {
 }
 
 export interface ServerOptions {
+  /** Do not run the scheduler in this process (run `skiff scheduler` elsewhere). */
+  disableScheduler?: boolean;
   /** Do not run the controller-manager in this process (run `skiff controller-manager` elsewhere). */
   disableControllerManager?: boolean;
   dataDir?: string;
@@ -133,6 +136,12 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     manager = new ControllerManager({ client, controllers: ALL_CONTROLLERS, leaderElection: { identity }, logger: (name) => childLogger(log, name) });
     manager.start();
   }
+  let scheduler: RunningScheduler | undefined;
+  if (!o.disableScheduler) {
+    client ??= new DynamicClient({ server: url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem }, { rateLimit: false });
+    const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+    scheduler = await startScheduler({ client, leaderElection: { identity }, logger: childLogger(log, 'scheduler') });
+  }
   core.ready = true;
   log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');
 
@@ -143,6 +152,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       closing ??= (async () => {
         core.ready = false;
         await manager?.stop();
+        await scheduler?.stop();
         client?.close();
         compactor.stop();
         await new Promise<void>((resolve) => {

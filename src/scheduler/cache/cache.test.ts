@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../client/testing/fake-clock.js';
+import { makeNode, makePod } from '../testing.js';
+import { SchedulerCache, Snapshot } from './cache.js';
+
+test('assumed pods count at once, are confirmed by the informer event, and expire 30 s after binding if never confirmed', () => {
+  const clock = new FakeClock();
+  const expired: string[] = [];
+  const cache = new SchedulerCache(clock, 30_000, (p) => expired.push(p.metadata!.name!));
+  const snap = new Snapshot();
+  cache.addNode(makeNode('n', { cpu: '2' }));
+  const a = makePod('a', { requests: { cpu: '1' } });
+  const b = makePod('b', { requests: { cpu: '1' } });
+  cache.assumePod({ ...a, spec: { ...a.spec!, nodeName: 'n' } }, 'n');
+  cache.assumePod({ ...b, spec: { ...b.spec!, nodeName: 'n' } }, 'n');
+  cache.updateSnapshot(snap);
+  assert.equal(snap.get('n')!.requested.milliCPU, 2000);
+
+  cache.finishBinding(a);
+  cache.finishBinding(b);
+  cache.addPod({ ...a, spec: { ...a.spec!, nodeName: 'n' } }); // a's binding seen on the watch
+  clock.advance(30_000);
+  cache.cleanupExpiredAssumedPods();
+  assert.deepEqual(expired, ['b']);
+  cache.updateSnapshot(snap);
+  assert.equal(snap.get('n')!.requested.milliCPU, 1000);
+  assert.deepEqual(cache.dump(), { nodes: { n: ['default/a'] }, assumed: [] });
+});
+
+test('an assumed pod whose binding has not finished never expires; forgetPod drops it', () => {
+  const clock = new FakeClock();
+  const cache = new SchedulerCache(clock);
+  cache.addNode(makeNode('n'));
+  const p = makePod('p');
+  cache.assumePod(p, 'n');
+  clock.advance(10 * 60_000);
+  cache.cleanupExpiredAssumedPods();
+  assert.ok(cache.isAssumed(p));
+  assert.throws(() => cache.assumePod(p, 'n'), /can't be assumed/);
+  cache.forgetPod(p);
+  assert.equal(cache.isAssumed(p), false);
+  assert.deepEqual(cache.dump().nodes.n, []);
+});
+
+test('the snapshot copies only changed nodes and keeps unchanged NodeInfo objects', () => {
+  const cache = new SchedulerCache(new FakeClock());
+  const snap = new Snapshot();
+  for (const n of ['a', 'b', 'c']) cache.addNode(makeNode(n));
+  cache.updateSnapshot(snap);
+  const before = snap.list().slice();
+  assert.deepEqual(before.map((n) => n.name), ['a', 'b', 'c']);
+  cache.addPod(makePod('p', { nodeName: 'b' }));
+  cache.updateSnapshot(snap);
+  const after = snap.list();
+  assert.equal(after[0], before[0], 'a untouched');
+  assert.notEqual(after[1], before[1], 'b re-copied');
+  assert.equal(after[1]!.pods.length, 1);
+  assert.equal(before[1]!.pods.length, 0, 'the old copy did not change under a running cycle');
+  cache.removeNode(makeNode('a'));
+  cache.updateSnapshot(snap);
+  assert.deepEqual(snap.list().map((n) => n.name), ['b', 'c']);
+});
+
+test('pods with affinity are indexed for InterPodAffinity; a node deleted under its pods leaves the snapshot', () => {
+  const cache = new SchedulerCache(new FakeClock());
+  const snap = new Snapshot();
+  cache.addNode(makeNode('a'));
+  cache.addNode(makeNode('b'));
+  const anti = makePod('anti', { nodeName: 'a', affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'x' } } }] } } });
+  cache.addPod(anti);
+  cache.updateSnapshot(snap);
+  assert.deepEqual(snap.havePodsWithAffinityList().map((n) => n.name), ['a']);
+  assert.deepEqual(snap.havePodsWithRequiredAntiAffinityList().map((n) => n.name), ['a']);
+  cache.removeNode(makeNode('a'));
+  cache.updateSnapshot(snap);
+  assert.deepEqual(snap.list().map((n) => n.name), ['b']);
+  assert.deepEqual(snap.havePodsWithAffinityList(), []);
+  cache.removePod(anti);
+  assert.deepEqual(cache.dump().nodes, { b: [] });
+});
