@@ -65,7 +65,7 @@ function pct(xs: number[], p: number): number {
  */
 async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; close(): Promise<void> }> {
   if (values['in-process']) {
-    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error' });
+    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true });
     return { kubeconfig: server.kubeconfigPath, close: () => server.close() };
   }
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -81,7 +81,7 @@ async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cl
 }
 
 async function serve(dataDir: string): Promise<void> {
-  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error' });
+  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true });
   console.log(`KUBECONFIG ${server.kubeconfigPath}`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }

@@ -14,6 +14,7 @@ import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn
 import { issueServiceAccountToken, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
 import { ApiServerCore } from '../apiserver/core.js';
+import { admissionChain } from '../apiserver/admission/index.js';
 import { newBackend } from '../store/index.js';
 import { startCompactor } from '../store/compactor.js';
 import type { Backend } from '../store/types.js';
@@ -94,6 +95,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     // process or in a separate `skiff controller-manager`) removes it.
     garbageCollectorEnabled: () => true,
   });
+
+  core.admitCreate = admissionChain(core); // Priority admission (and later create-time admission plugins)
 
   const server: Server = createServer({
     key: pki.serverKeyPem,

@@ -28,7 +28,7 @@ function node(name: string, o: { cpu?: string; gpu?: string; labels?: Record<str
 
 before(async () => {
   if (NO_KUBECTL) return;
-  s = await startServer();
+  s = await startServer({ extraArgs: ['--disable-scheduler'] }); // this test runs its own scheduler in-process
   client = new DynamicClient(loadKubeconfig(s.kubeconfig), { rateLimit: false });
   const nodes = [
     node('cpu-1', { labels: { disk: 'ssd', zone: 'a' } }),

@@ -6,6 +6,7 @@
  *   last finalizer goes; a pod bound to a node is deleted gracefully (its kubelet confirms with grace 0);
  * - Foreground/Orphan add the foregroundDeletion/orphan finalizer only while a garbage collector runs.
  */
+import { checkPriorityClassDelete } from '../admission/priority.js';
 import { ApiError, KObject, errors } from '../../api/errors.js';
 import { apiVersionOf, ResourceInfo } from '../../api/resources.js';
 import { decodeProtobuf } from '../../api/protobuf/index.js';
@@ -172,6 +173,12 @@ export async function handleDelete(ctx: RequestContext): Promise<void> {
   if (info.kind === 'Namespace' && info.group === '' && IMMORTAL_NAMESPACES.has(ri.name!)) {
     ctx.req.resume();
     throw new ApiError(403, 'Forbidden', `namespaces "${ri.name}" is forbidden: this namespace may not be deleted`, { name: ri.name, kind: 'namespaces' });
+  }
+  // The built-in PriorityClasses cannot be deleted (upstream priorityclass storage `Delete`).
+  const pcErr = checkPriorityClassDelete(info, ri.name);
+  if (pcErr) {
+    ctx.req.resume();
+    throw pcErr;
   }
   const neg = negotiate(ctx.req.headers.accept, { allowTable: false, allowProtobuf: true });
   const opts = await readDeleteOptions(ctx);

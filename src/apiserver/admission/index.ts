@@ -1,0 +1,18 @@
+/**
+ * The apiserver's create-time admission chain (upstream's mutating/validating admission plugins that Skiff runs
+ * in-process): today the `Priority` plugin. `skiff server` sets `ApiServerCore.admitCreate` to {@link admissionChain}.
+ */
+import type { KObject } from '../../api/errors.js';
+import type { RequestContext } from '../context.js';
+import type { ApiServerCore } from '../core.js';
+import { PriorityAdmission } from './priority.js';
+
+export { PriorityAdmission, checkPriorityClassDelete, systemPriorityClasses, isSystemPriorityClass } from './priority.js';
+
+/** Builds the function to assign to `core.admitCreate`: each plugin in upstream's order. */
+export function admissionChain(core: ApiServerCore): (ctx: RequestContext, obj: KObject) => Promise<void> {
+  const priority = new PriorityAdmission(core);
+  return async (ctx, obj) => {
+    await priority.admitCreate(ctx.info, obj);
+  };
+}
