@@ -23,7 +23,10 @@
  * Requests per pod: `apiserver_request_total` from the server's `/metrics` before and after each phase, broken out by
  * verb/resource[/subresource]; what the simulated node and the benchmark driver themselves sent (counted on the client
  * side) is subtracted, so `controllerRequests` is what the controller-manager spent (the `Ready` wait is done on a
- * watch, not by polling).
+ * watch, not by polling). Each count is read once the cluster has gone quiet (see `quiesce`), so background work a
+ * phase queued — events are written after the controllers move on — is charged to it.
+ *
+ * `BENCH_TRACE=1` prints every ReplicaSet resize and Deployment status change on stderr (how the rollout stepped).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -161,6 +164,7 @@ class SimulatedNode {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly done = new Set<string>();
+  private readonly deleting = new Set<string>();
   private active = 0;
   readonly errors: unknown[] = [];
   private readonly pods;
@@ -169,7 +173,7 @@ class SimulatedNode {
     this.pods = client.resource<Pod>('v1', 'Pod');
     this.inf = new Informer<Pod>(this.pods, { namespace: NS, logger: quiet });
     const enqueue = (p: Pod) => this.enqueue(p);
-    this.inf.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: (p) => this.done.delete(key(p)) });
+    this.inf.addEventHandler({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n), onDelete: (p) => { this.done.delete(key(p)); this.deleting.delete(key(p)); } });
   }
 
   async start(): Promise<void> {
@@ -179,8 +183,8 @@ class SimulatedNode {
 
   private enqueue(p: Pod): void {
     const k = key(p);
-    if (this.queued.has(k) || this.done.has(k)) return;
-    if (isReady(p) && !p.metadata?.deletionTimestamp) return;
+    if (this.queued.has(k)) return;
+    if (p.metadata?.deletionTimestamp ? this.deleting.has(k) : this.done.has(k) || isReady(p)) return;
     this.queued.add(k);
     this.queue.push(k);
     this.pump();
@@ -204,7 +208,7 @@ class SimulatedNode {
     if (!pod) return;
     if (pod.metadata?.deletionTimestamp) {
       if (pod.spec?.nodeName) {
-        this.done.add(k);
+        this.deleting.add(k);
         await this.pods.delete(ns, name, { gracePeriodSeconds: 0 });
       }
       return;
@@ -281,17 +285,24 @@ async function main(): Promise<void> {
   const node = new SimulatedNode(nodeClient);
   const rsInf = new Informer<ReplicaSet>(driver.resource<ReplicaSet>('apps/v1', 'ReplicaSet'), { namespace: NS, logger: quiet });
   const dInf = new Informer<Deployment>(driver.resource<Deployment>('apps/v1', 'Deployment'), { namespace: NS, logger: quiet });
+  if (process.env.BENCH_TRACE) {
+    const t00 = performance.now();
+    rsInf.addEventHandler({ onAdd: (r) => console.error('RS+', Math.round(performance.now() - t00), r.metadata?.name, r.spec?.replicas, JSON.stringify(r.status), r.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas']),
+      onUpdate: (o, r) => { if (o.spec?.replicas !== r.spec?.replicas) console.error('RS~', Math.round(performance.now() - t00), r.metadata?.name, o.spec?.replicas, '->', r.spec?.replicas, JSON.stringify(r.status)); } });
+    dInf.addEventHandler({ onUpdate: (_o, d) => console.error('D~', Math.round(performance.now() - t00), d.metadata?.generation, JSON.stringify(d.status?.conditions?.map((c) => c.reason)), JSON.stringify({ ...d.status, conditions: undefined })) });
+  }
   try {
     await driver.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await node.start();
     rsInf.start();
     dInf.start();
     await Promise.all([rsInf.waitForSync(), dInf.waitForSync()]);
+    await settle(); // the namespace's default ServiceAccount etc. are created before the first phase
     const podsOf = (app: string) => node.inf.lister.list(NS).filter((p) => p.metadata?.labels?.app === app);
 
     // Phase 1: a ReplicaSet of N replicas, from POST to all pods Ready.
     const rs = driver.resource<ReplicaSet>('apps/v1', 'ReplicaSet');
-    const b1 = await serverCounts(metricsClient);
+    const b1 = await quiesce(metricsClient);
     const d1 = snapshot(driverCounts);
     const n1 = snapshot(nodeCounts);
     const t0 = performance.now();
@@ -309,8 +320,7 @@ async function main(): Promise<void> {
     const tExist = await allExist;
     const tReady = await allReady;
     const tStatus = await statusReady;
-    await settle();
-    const a1 = await serverCounts(metricsClient);
+    const a1 = await quiesce(metricsClient);
     const rsReq = diff(a1, b1, [driverCounts, d1], [nodeCounts, n1]);
     const rsNodeReq = diff(nodeCounts, n1);
     // The ReplicaSet is removed (orphaning nothing: background cascade) before the Deployment phase.
@@ -335,9 +345,8 @@ async function main(): Promise<void> {
     const tUp0 = performance.now();
     await until(dInf, 'the Deployment to become available', complete);
     const upSeconds = (performance.now() - tUp0) / 1000;
-    await settle();
 
-    const b2 = await serverCounts(metricsClient);
+    const b2 = await quiesce(metricsClient);
     const d2 = snapshot(driverCounts);
     const n2 = snapshot(nodeCounts);
     const r0 = performance.now();
@@ -348,8 +357,7 @@ async function main(): Promise<void> {
     });
     // Old pods may still be terminating when status says complete; the number of them is reported.
     const oldLeft = podsOf('bench-deploy').filter((p) => p.spec?.containers?.[0]?.image === IMAGE1).length;
-    await settle();
-    const a2 = await serverCounts(metricsClient);
+    const a2 = await quiesce(metricsClient);
     const dReq = diff(a2, b2, [driverCounts, d2], [nodeCounts, n2]);
     const dNodeReq = diff(nodeCounts, n2);
     const rsList = rsInf.lister.list(NS).filter((r) => r.metadata?.ownerReferences?.some((o) => o.name === 'bench-deploy'));
@@ -398,9 +406,27 @@ async function main(): Promise<void> {
   }
 }
 
-/** Lets in-flight status writes (e.g. the last ReplicaSet status update, events) land before reading /metrics. */
+/** Lets in-flight status writes (e.g. the last ReplicaSet status update) land before the next step. */
 function settle(): Promise<void> {
   return new Promise((r) => setTimeout(r, 500));
+}
+
+/**
+ * Waits until the controller-manager has gone quiet — no request but Lease renewals for 1 s, at most 30 s — and
+ * returns the counters then, so a phase's count includes the work it queued (events are written in the background
+ * after the controllers move on) and none of it leaks into the next phase.
+ */
+async function quiesce(metrics: DynamicClient): Promise<Counts> {
+  const busy = (c: Counts) => [...c].filter(([k]) => !k.endsWith(' leases')).reduce((a, [, v]) => a + v, 0);
+  let last = await serverCounts(metrics);
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await serverCounts(metrics);
+    if (busy(now) === busy(last)) return now;
+    last = now;
+  }
+  return last;
 }
 
 if (values.serve) {

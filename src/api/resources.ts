@@ -107,6 +107,9 @@ const GROUPS: Array<{ group: string; version: string; defs: Def[] }> = [
   { group: 'coordination.k8s.io', version: 'v1', defs: [{ kind: 'Lease', resource: 'leases', namespaced: true }] },
   { group: 'discovery.k8s.io', version: 'v1', defs: [{ kind: 'EndpointSlice', resource: 'endpointslices', namespaced: true }] },
   { group: 'scheduling.k8s.io', version: 'v1', defs: [{ kind: 'PriorityClass', resource: 'priorityclasses', namespaced: false, shortNames: ['pc'] }] },
+  // Gang scheduling (scheduler-plugins' PodGroup), served as a built-in kind until CRDs arrive; see
+  // src/scheduler/plugins/coscheduling/. No OpenAPI schema: fields are kept as sent, no defaults or validation here.
+  { group: 'scheduling.x-k8s.io', version: 'v1alpha1', defs: [{ kind: 'PodGroup', resource: 'podgroups', namespaced: true, shortNames: ['pg', 'pgs'], status: true }] },
   { group: 'events.k8s.io', version: 'v1', defs: [{ kind: 'Event', resource: 'events', namespaced: true, shortNames: ['ev'], storageGroup: '' }] },
   { group: 'policy', version: 'v1', defs: [{ kind: 'PodDisruptionBudget', resource: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], status: true }] },
   {

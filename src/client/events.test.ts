@@ -120,3 +120,20 @@ test('the queue is bounded', async () => {
   await small.flush();
   assert.equal(t.events().length, 3);
 });
+
+test('similar events are combined after 10 distinct messages, and the spam filter caps a burst at 25', async () => {
+  const t = await setup();
+  for (let i = 0; i < 1000; i++) t.rec.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: web-abc-${i}`);
+  await t.rec.flush();
+  const evs = t.events();
+  // 25 pass the spam filter: 10 keep their own message, the other 15 fold into one combined event.
+  assert.equal(evs.length, 11);
+  const combined = evs.find((e) => e.message!.startsWith('(combined from similar events): '));
+  assert.ok(combined);
+  assert.equal(combined!.count, 15);
+  // One token comes back after 5 minutes.
+  t.clock.advance(300_000);
+  t.rec.event(rs, 'Normal', 'SuccessfulCreate', 'Created pod: later');
+  await t.rec.flush();
+  assert.equal(t.events().find((e) => e.metadata.name === combined!.metadata.name)!.count, 16);
+});

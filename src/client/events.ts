@@ -33,6 +33,12 @@ export interface CoreEvent {
 }
 
 /** Options of an {@link EventRecorder}. */
+/** Spam filter burst and refill period (client-go defaults: 25, one token per 5 minutes). */
+const SPAM_BURST = 25;
+const SPAM_REFILL_MS = 300_000;
+/** Distinct messages for one (object, reason) before the aggregator combines them (client-go: 10). */
+const AGGREGATE_MAX_SIMILAR = 10;
+
 export interface EventRecorderOptions {
   /** `source.component` and `reportingComponent` (e.g. `replicaset-controller`, `default-scheduler`, `kubelet`). */
   component: string;
@@ -77,6 +83,8 @@ export class EventRecorder {
   private draining?: Promise<void>;
   private seq = 0;
   private closed = false;
+  private readonly spam = new Map<string, { tokens: number; last: number }>();
+  private readonly similar = new Map<string, { messages: Set<string>; lastSeen: number }>();
 
   constructor(
     client: DynamicClient | ResourceClient<CoreEvent>,
@@ -100,6 +108,7 @@ export class EventRecorder {
       return;
     }
     const at = this.clock.now();
+    if (!this.allowBySpamFilter(obj, type, at)) return;
     this.queue.push(() => this.write(obj, type, reason, message, at));
     if (!this.draining) this.draining = this.drain();
   }
@@ -126,12 +135,53 @@ export class EventRecorder {
     this.draining = undefined;
   }
 
-  private async write(obj: EventSubject, type: EventType, reason: string, message: string, at: number): Promise<void> {
+  /**
+   * client-go's EventSourceObjectSpamFilter: per source + involved object, a token bucket with a burst of 25 that
+   * refills one token every 5 minutes; events beyond it are dropped (a 1,000-pod scale-up records 25 events, not
+   * 1,000).
+   */
+  private allowBySpamFilter(obj: EventSubject, type: EventType, at: number): boolean {
+    const m = obj.metadata ?? {};
+    const key = JSON.stringify([this.opts.component, this.opts.host, obj.kind, m.namespace, m.name, m.uid, obj.apiVersion, type]);
+    const b = this.spam.get(key) ?? { tokens: SPAM_BURST, last: at };
+    b.tokens = Math.min(SPAM_BURST, b.tokens + (at - b.last) / SPAM_REFILL_MS);
+    b.last = at;
+    this.spam.set(key, b);
+    if (this.spam.size > 4096) for (const [k, v] of this.spam) if (v.tokens >= SPAM_BURST) this.spam.delete(k);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * client-go's EventAggregator: once more than 10 events with the same source, object, type and reason but
+   * different messages arrive within the window, later ones are folded into one
+   * "(combined from similar events): …" event whose count grows.
+   */
+  private aggregate(obj: EventSubject, type: EventType, reason: string, message: string, at: number): { message: string; combined: boolean } {
+    const m = obj.metadata ?? {};
+    const key = JSON.stringify([this.opts.component, this.opts.host, obj.kind, m.namespace, m.name, m.uid, obj.apiVersion, type, reason]);
+    let rec = this.similar.get(key);
+    if (!rec || at - rec.lastSeen > this.window) {
+      rec = { messages: new Set(), lastSeen: at };
+      this.similar.set(key, rec);
+    }
+    rec.lastSeen = at;
+    if (rec.messages.has(message) || rec.messages.size < AGGREGATE_MAX_SIMILAR) {
+      rec.messages.add(message);
+      return { message, combined: false };
+    }
+    return { message: `(combined from similar events): ${message}`, combined: true };
+  }
+
+  private async write(obj: EventSubject, type: EventType, reason: string, rawMessage: string, at: number): Promise<void> {
+    const agg = this.aggregate(obj, type, reason, rawMessage, at);
+    const message = agg.message;
     const m = obj.metadata ?? {};
     const involvedObject = { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
     const source = { component: this.opts.component, host: this.opts.host };
     // resourceVersion changes with every write of the object, so it is not part of the identity (upstream agrees).
-    const key = JSON.stringify([obj.apiVersion, obj.kind, m.namespace, m.name, m.uid, type, reason, message, source.component, source.host]);
+    const key = JSON.stringify([obj.apiVersion, obj.kind, m.namespace, m.name, m.uid, type, reason, agg.combined ? '(combined)' : message, source.component, source.host]);
     const prev = this.seen.get(key);
     if (prev && at - prev.lastSeen <= this.window) {
       const count = prev.count + 1;

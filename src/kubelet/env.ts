@@ -5,7 +5,7 @@
  * through the API. Missing non-optional references raise {@link ContainerConfigError}, which the pod worker reports
  * as waiting reason `CreateContainerConfigError`, as upstream does.
  */
-import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1';
+import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { isNotFound } from '../client/rest.js';
 import { parseQuantity, quantityToNumber } from '../api/quantity.js';

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
-import type { Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1';
+import type { Node, NodeCondition, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../client/rest.js';
 import type { Logger } from '../client/log.js';
@@ -230,7 +230,7 @@ export class NodeStatusManager {
     };
     try {
       await nodes.create(undefined, body);
-      this.o.log.info(`registered node ${this.o.nodeName}`);
+      this.o.log.info({ node: this.o.nodeName }, 'registered node');
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       const cur = await nodes.get(undefined, this.o.nodeName);
@@ -282,10 +282,10 @@ export class NodeStatusManager {
   /** Registers, then keeps status and lease fresh until {@link stop}. */
   async start(): Promise<void> {
     await this.register();
-    await this.renewLease().catch((e) => this.o.log.warn(`lease renewal failed: ${String(e)}`));
+    await this.renewLease().catch((e) => this.o.log.warn({ err: String(e) }, 'lease renewal failed'));
     const every = (ms: number, fn: () => Promise<void>, what: string) => {
       const t = setInterval(() => {
-        if (!this.stopped) fn().catch((e) => this.o.log.warn(`${what} failed: ${String(e)}`));
+        if (!this.stopped) fn().catch((e) => this.o.log.warn({ err: String(e) }, `${what} failed`));
       }, ms);
       t.unref();
       this.timers.push(t);

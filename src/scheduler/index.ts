@@ -9,6 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import { selectorFromSet } from '../api/labels.js';
+import { POD_GROUP_LABEL, type PodGroup } from './plugins/coscheduling/index.js';
 import { realClock, type Clock } from '../client/clock.js';
 import type { DynamicClient, ResourceClient } from '../client/dynamic.js';
 import { EventRecorder } from '../client/events.js';
@@ -16,7 +19,7 @@ import { Informer } from '../client/informer.js';
 import { LeaderElector } from '../client/leader-election.js';
 import { defaultLogger, type Logger } from '../client/log.js';
 import type { InformerFactory } from '../controllers/informer-factory.js';
-import type { ClusterApi, PluginConfig } from './framework/interface.js';
+import { ActionType, type ClusterApi, type PluginConfig } from './framework/interface.js';
 import { defaultProfile } from './plugins/registry.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
@@ -74,8 +77,16 @@ export function apiClusterApi(client: DynamicClient, recorder: EventRecorder): C
     event(pod, type, reason, message) {
       recorder.event({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata }, type, reason, message);
     },
-    async deletePod(pod) {
+    async deletePod(pod, reason) {
       const m = pod.metadata!;
+      if (reason === 'PreemptionByScheduler') {
+        // Upstream preemption marks the victim first, so controllers and `kubectl describe` see why it goes.
+        const cond = {
+          type: 'DisruptionTarget', status: 'True', reason, message: `${pod.spec?.schedulerName || 'default-scheduler'}: preempting to accommodate a higher priority pod`,
+          lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        };
+        await pods.patch(m.namespace, m.name!, 'strategic', { status: { conditions: [cond] } }, { subresource: 'status' });
+      }
       await pods.delete(m.namespace, m.name!, { preconditions: { uid: m.uid } });
     },
   };
@@ -92,9 +103,25 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
 
   const run = () => {
     const recorder = new EventRecorder(opts.client, { component: 'default-scheduler', clock, logger: log });
+    // DefaultPreemption reads PodDisruptionBudgets from a shared informer (upstream's PDB lister).
+    const pdbInf: Informer<PodDisruptionBudget> = opts.informers
+      ? opts.informers.for<PodDisruptionBudget>('policy/v1', 'PodDisruptionBudget')
+      : new Informer<PodDisruptionBudget>(opts.client.resource<PodDisruptionBudget>('policy/v1', 'PodDisruptionBudget'), { logger: log, clock });
+    const preemption: PluginConfig = { name: 'DefaultPreemption', args: { listPDBs: () => pdbInf.lister.list() } };
+    // Coscheduling reads PodGroups and the pods of a group from informers (podInf is created below).
+    const pgInf: Informer<PodGroup> = opts.informers
+      ? opts.informers.for<PodGroup>('scheduling.x-k8s.io/v1alpha1', 'PodGroup')
+      : new Informer<PodGroup>(opts.client.resource<PodGroup>('scheduling.x-k8s.io/v1alpha1', 'PodGroup'), { logger: log, clock });
+    const gang: PluginConfig = {
+      name: 'Coscheduling',
+      args: {
+        getPodGroup: (ns: string, name: string) => pgInf.lister.get(ns, name),
+        listGroupPods: (ns: string, name: string) => podInf.lister.list(ns, selectorFromSet({ [POD_GROUP_LABEL]: name })),
+      },
+    };
     const scheduler = new Scheduler({
       cluster: apiClusterApi(opts.client, recorder),
-      profile: defaultProfile({ plugins: opts.plugins, percentageOfNodesToScore: opts.percentageOfNodesToScore }),
+      profile: defaultProfile({ plugins: [preemption, gang, ...(opts.plugins ?? [])], percentageOfNodesToScore: opts.percentageOfNodesToScore }),
       clock,
       logger: log,
       ...opts.scheduler,
@@ -113,11 +140,17 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
         onUpdate: (o, p) => scheduler.onPodUpdate(o, p),
         onDelete: (p) => scheduler.onPodDelete(p),
       }),
+      pgInf.addEventHandler({
+        onAdd: (g) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'PodGroup', actionType: ActionType.Add, label: 'PodGroupAdd' }, undefined, g),
+        onUpdate: (o, g) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'PodGroup', actionType: ActionType.Update, label: 'PodGroupUpdate' }, o, g),
+      }),
     ];
     let stopped = false;
     if (own) {
       nodeInf.start();
       podInf.start();
+      pdbInf.start();
+      pgInf.start();
     } else {
       opts.informers!.start();
     }
@@ -133,7 +166,7 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
         stopped = true;
         for (const off of offs) off();
         await scheduler.stop();
-        if (own) await Promise.all([nodeInf.stop(), podInf.stop()]);
+        if (own) await Promise.all([nodeInf.stop(), podInf.stop(), pdbInf.stop(), pgInf.stop()]);
         await recorder.close();
       },
     };

@@ -81,7 +81,7 @@ test('an unschedulable pod gets PodScheduled=False and FailedScheduling with the
   s.onNodeAdd(makeNode('gpu-2', { extended: { 'nvidia.com/gpu': '1' }, taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }] }));
   s.onPodAdd(makePod('train', { requests: { 'nvidia.com/gpu': '1' } }));
   await drain();
-  const msg = '0/5 nodes are available: 2 node(s) had untolerated taint {gpu: true}, 3 Insufficient nvidia.com/gpu.';
+  const msg = '0/5 nodes are available: 2 node(s) had untolerated taint {gpu: true}, 3 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.';
   assert.deepEqual(cluster.conditions.get('default/train'), { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: msg });
   assert.deepEqual(cluster.events.map((e) => [e.type, e.reason, e.message]), [['Warning', 'FailedScheduling', msg]]);
   assert.equal(s.queue.where(makePod('train')), undefined); // uid differs; look at the queue lengths instead
@@ -117,7 +117,7 @@ test('tolerations, node selectors and required affinity steer pods as upstream',
   assert.equal(cluster.bindings.get('default/aff'), 'ssd');
   assert.equal(cluster.bindings.get('default/byname'), 'plain');
   assert.equal(cluster.conditions.get('default/nowhere')?.message,
-    "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: ml}, 2 node(s) didn't match Pod's node affinity/selector.");
+    "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: ml}, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
 });
 
 test('preferred affinity and PreferNoSchedule taints decide among feasible nodes', async () => {
@@ -149,7 +149,7 @@ test('higher priority pods are scheduled first', async () => {
   s.onPodAdd(makePod('high', { requests: { cpu: '1' }, priority: 1000 }));
   await drain();
   assert.deepEqual([...cluster.bindings], [['default/high', 'only']]);
-  assert.match(cluster.conditions.get('default/low')!.message!, /^0\/1 nodes are available: 1 Insufficient cpu\.$/);
+  assert.match(cluster.conditions.get('default/low')!.message!, /^0\/1 nodes are available: 1 Insufficient cpu\. preemption: 0\/1 nodes are available: 1 No preemption victims found for incoming pod\.$/);
 });
 
 test('pods for other schedulers and already-bound pods are left alone; bound pods count in the cache', async () => {
@@ -161,7 +161,7 @@ test('pods for other schedulers and already-bound pods are left alone; bound pod
   s.onPodAdd(makePod('too-many'));
   await drain();
   assert.deepEqual([...cluster.bindings.keys()].sort(), ['default/mine']);
-  assert.equal(cluster.conditions.get('default/too-many')?.message, '0/1 nodes are available: 1 Too many pods.');
+  assert.equal(cluster.conditions.get('default/too-many')?.message, '0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.');
 });
 
 test('a failed binding unreserves the pod, frees the node and retries after backoff', async () => {

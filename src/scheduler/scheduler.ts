@@ -25,6 +25,7 @@ import {
   type ClusterApi, type ClusterEvent, type NodeInfo, type NodeToStatus, type Profile, type QueuedPodInfo,
 } from './framework/interface.js';
 import { Framework, type Registry } from './framework/runtime.js';
+import { Nominator } from './plugins/default-preemption/nominator.js';
 import { defaultProfile, inTreeRegistry } from './plugins/registry.js';
 import { SchedulingQueue } from './queue/scheduling-queue.js';
 
@@ -149,6 +150,8 @@ export class Scheduler {
   readonly cache: SchedulerCache;
   readonly queue: SchedulingQueue;
   readonly snapshot = new Snapshot();
+  /** Pods promised a node by preemption (upstream's PodNominator); Filter keeps room for them. */
+  readonly nominator = new Nominator();
   private readonly cluster: ClusterApi;
   private readonly clock: Clock;
   private readonly rng: () => number;
@@ -185,6 +188,7 @@ export class Scheduler {
         cluster: this.cluster,
         clock: this.clock,
         moveAllToActiveOrBackoff: (event, o, n) => this.queue.moveAllToActiveOrBackoffQueue(event, o, n),
+        nominatedPodsForNode: (n) => this.nominator.podsForNode(n),
       },
     });
     this.queue = new SchedulingQueue({
@@ -230,6 +234,9 @@ export class Scheduler {
     }
     if (!this.responsibleFor(pod) || isTerminal(pod) || pod.metadata?.deletionTimestamp) return;
     this.pending.set(uidOf(pod), pod);
+    if (pod.status?.nominatedNodeName) this.nominator.update(pod);
+    // Upstream's UnscheduledPodAdd: a new sibling may complete a gang whose members were rejected for lack of pods.
+    this.queue.moveAllToActiveOrBackoffQueue({ resource: 'UnschedulablePod', actionType: ActionType.Add, label: 'UnscheduledPodAdd' }, undefined, pod);
     this.queue.add(pod);
   }
 
@@ -240,6 +247,7 @@ export class Scheduler {
         // Bound (by us or someone else): it is no longer ours to schedule.
         this.pending.delete(uid);
         this.queue.delete(newPod);
+        this.nominator.delete(newPod);
       }
       if (isTerminal(newPod)) {
         this.cache.removePod(newPod);
@@ -259,6 +267,7 @@ export class Scheduler {
       return;
     }
     this.pending.set(uid, newPod);
+    this.nominator.update(newPod);
     this.queue.update(oldPod, newPod);
     const actions = podUpdateActions(oldPod, newPod);
     if (actions) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'UnschedulablePod', actionType: actions, label: 'UnschedulablePodUpdate' }, oldPod, newPod);
@@ -266,6 +275,7 @@ export class Scheduler {
 
   onPodDelete(pod: Pod): void {
     const uid = uidOf(pod);
+    this.nominator.delete(pod);
     if (pod.spec?.nodeName || this.cache.nodeOf(pod)) {
       this.cache.removePod(pod);
       this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' }, pod, undefined);
@@ -354,6 +364,7 @@ export class Scheduler {
           if (pf.status.code === Code.Error) this.log.warn({ pod: keyOf(pod), err: pf.status.message() }, 'PostFilter failed');
           else if (pf.status.code !== Code.Success) r.diagnosis.postFilterMsg = pf.status.message();
           nominated = pf.result?.nominatedNodeName;
+          if (nominated !== undefined) this.nominator.add(pod, nominated);
         }
         msg = fitErrorMessage(this.snapshot.list().length, r.diagnosis);
         q.unschedulablePlugins = new Set(r.diagnosis.unschedulablePlugins);
@@ -368,6 +379,7 @@ export class Scheduler {
     const host = r.node;
     const assumed: Pod = { ...pod, spec: { ...pod.spec!, nodeName: host } };
     this.cache.assumePod(assumed, host);
+    this.nominator.delete(pod); // placed: its nomination (if any) is used up, as upstream's assume
     const reserve = this.framework.runReserve(state, assumed, host);
     if (reserve) {
       this.failAfterAssume(q, state, assumed, host, reserve);
@@ -459,7 +471,8 @@ export class Scheduler {
       for (let i = 0; i < n && feasible.length < want; i++) {
         const ni = nodes[(start + i) % n]!;
         processed++;
-        const s = this.framework.runFilter(state, pod, ni);
+        // With nominated pods around, Filter keeps their room (upstream RunFilterPluginsWithNominatedPods).
+        const s = this.nominator.size ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
         if (!s) {
           feasible.push(ni);
           continue;

@@ -14,6 +14,7 @@ import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn
 import { issueServiceAccountToken, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
 import { ApiServerCore } from '../apiserver/core.js';
+import { handleUpgradeRequest } from '../apiserver/proxy/index.js';
 import { admissionChain } from '../apiserver/admission/index.js';
 import { newBackend } from '../store/index.js';
 import { startCompactor } from '../store/compactor.js';
@@ -112,6 +113,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason: 'BadRequest', code: 400 });
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
+  // exec/attach/portforward arrive as upgrade requests (WebSocket or SPDY); they take the same pipeline.
+  server.on('upgrade', (req, socket, head) => handleUpgradeRequest(core, req, socket, head));
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches and log streams are long-running
   await new Promise<void>((resolve, reject) => {

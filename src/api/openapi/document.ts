@@ -29,6 +29,7 @@ export function groupVersionKey(group: string, version: string): string {
 export function groupVersionKeys(): string[] {
   const keys: string[] = [];
   for (const r of RESOURCES) {
+    if (!hasSchema(r)) continue;
     const k = groupVersionKey(r.group, r.version);
     if (!keys.includes(k)) keys.push(k);
   }
@@ -116,6 +117,14 @@ function op(ctx: OpContext, action: string, operationId: string, description: st
   o['x-kubernetes-action'] = action;
   o['x-kubernetes-group-version-kind'] = { ...ctx.gvk };
   return o;
+}
+
+/**
+ * Kinds served without a schema (PodGroup, served built-in until CRDs arrive) are left out of OpenAPI, as a CRD
+ * without a structural schema would be: kubectl then skips client-side validation for them.
+ */
+function hasSchema(r: ResourceInfo): boolean {
+  return definitionForKind(r.group, r.version, r.kind) !== undefined;
 }
 
 function kindDef(group: string, version: string, kind: string): string {
@@ -216,7 +225,7 @@ function article(kind: string): string {
  * DeleteOptions get the core v1 GVK upstream gives them.
  */
 export function buildGroupVersionDocument(key: string): Json | undefined {
-  const rs = RESOURCES.filter((r) => groupVersionKey(r.group, r.version) === key);
+  const rs = RESOURCES.filter((r) => groupVersionKey(r.group, r.version) === key && hasSchema(r));
   if (!rs.length) return undefined;
   const paths: Record<string, Json> = {};
   const roots = new Set<string>([STATUS_DEF, DELETE_OPTIONS_DEF, PATCH_DEF]);

@@ -15,6 +15,7 @@ import { applyPatch } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, negotiate } from '../negotiation.js';
 import { decodeObjectBody, isDryRun, updateObject } from './write.js';
+import { handlePodLog, proxyUpgrade } from '../proxy/index.js';
 
 const VIRTUAL = new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'selfsubjectreviews', 'tokenreviews']);
 
@@ -35,6 +36,11 @@ export async function handleSubresource(ctx: RequestContext): Promise<void> {
     case 'binding': return handleBinding(ctx);
     case 'token': return handleToken(ctx);
     case 'finalize': return handleFinalize(ctx);
+    // Streaming subresources are proxied to the pod's kubelet (src/apiserver/proxy/).
+    case 'log': return handlePodLog(ctx);
+    case 'exec':
+    case 'attach':
+    case 'portforward': return proxyUpgrade(ctx);
     default:
       throw errors.notFoundPath(`the server could not find the requested resource (${info.resource}/${sub} is not served yet)`);
   }

@@ -324,6 +324,11 @@ class DeploymentSync {
       const avail = rs.status?.availableReplicas ?? 0;
       if (cur === 0 || cur === avail) continue;
       const n = Math.min(maxCleanup - total, cur - avail);
+      // The ReplicaSet's status can lag its spec (just scaled down, pods not yet deleted: available > replicas);
+      // "cleaning up" would then scale it back up. Upstream refuses and retries, and so does this.
+      if (cur - n > cur) {
+        throw new Error(`when cleaning up unhealthy replicas, got invalid request to scale down ${this.ns}/${rs.metadata?.name} ${cur} -> ${cur - n}`);
+      }
       rss[i] = (await this.scaleRSAndRecord(rs, cur - n)).rs;
       total += n;
     }

@@ -465,9 +465,30 @@ export interface PodScheduledCondition {
   message?: string;
 }
 
+/**
+ * Runs the profile's own plugins on a what-if copy of a node (upstream `framework.PluginsRunner`, embedded in the
+ * Handle): preemption removes victims from a cloned NodeInfo (and, through the PreFilter extensions, from a cloned
+ * CycleState) and asks the Filter plugins whether the pod fits then.
+ */
+export interface PluginsRunner {
+  /**
+   * Filter with the nominated pods of priority ≥ the pod's added to the node first (upstream
+   * `RunFilterPluginsWithNominatedPods`): a node that a preemptor was promised is not given away to an equal or
+   * lower priority pod. Runs the plain filter too when nominated pods were added (pod affinity may need them absent).
+   */
+  runFilterPluginsWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null;
+  runPreFilterExtensionAddPod(state: CycleState, podToSchedule: Pod, podInfoToAdd: PodInfo, nodeInfo: NodeInfo): Status | null;
+  runPreFilterExtensionRemovePod(state: CycleState, podToSchedule: Pod, podInfoToRemove: PodInfo, nodeInfo: NodeInfo): Status | null;
+}
+
 /** What plugins can reach (upstream `framework.Handle`). */
-export interface Handle {
+export interface Handle extends PluginsRunner {
   snapshot(): SnapshotLister;
+  /**
+   * Pods nominated to `nodeName` by preemption (status.nominatedNodeName) that are not bound yet (upstream
+   * `PodNominator.NominatedPodsForNode`). Empty when none.
+   */
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[];
   cluster: ClusterApi;
   clock: { now(): number };
   getWaitingPod(uid: string): WaitingPod | undefined;

@@ -13,7 +13,7 @@ import {
   type BindPlugin, type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type Handle, type NodeInfo,
   type NodeScore, type NodeToStatus, type PermitPlugin, type Plugin, type PluginFactory, type PostBindPlugin,
   type PostFilterPlugin, type PostFilterResult, type PreBindPlugin, type PreEnqueuePlugin, type PreFilterPlugin,
-  type PreScorePlugin, type Profile, type QueueSortPlugin, type QueuedPodInfo, type ReservePlugin, type ScorePlugin,
+  type PluginsRunner, type PodInfo, type PreScorePlugin, type Profile, type QueueSortPlugin, type QueuedPodInfo, type ReservePlugin, type ScorePlugin,
   type WaitingPod,
 } from './interface.js';
 
@@ -83,7 +83,7 @@ export interface FrameworkOptions {
   profile: Profile;
   registry: Registry;
   /** Everything of the handle but the waiting-pod functions, which the framework provides itself. */
-  handle: Omit<Handle, 'getWaitingPod' | 'iterateWaitingPods' | 'rejectWaitingPod'>;
+  handle: Omit<Handle, 'getWaitingPod' | 'iterateWaitingPods' | 'rejectWaitingPod' | keyof PluginsRunner>;
   clock: Clock;
 }
 
@@ -124,6 +124,9 @@ export class Framework {
         w.reject('', 'removed');
         return true;
       },
+      runFilterPluginsWithNominatedPods: (state, pod, ni) => this.runFilterWithNominatedPods(state, pod, ni),
+      runPreFilterExtensionAddPod: (state, pod, pi, ni) => this.runPreFilterExtension('addPod', state, pod, pi, ni),
+      runPreFilterExtensionRemovePod: (state, pod, pi, ni) => this.runPreFilterExtension('removePod', state, pod, pi, ni),
     };
     for (const pc of opts.profile.plugins) {
       const factory = opts.registry[pc.name];
@@ -214,6 +217,50 @@ export class Framework {
       let s: Status | null;
       try {
         s = p.filter(state, pod, nodeInfo);
+      } catch (err) {
+        return Status.error(err).withPlugin(p.name);
+      }
+      if (s && s.code !== Code.Success) return s.withPlugin(p.name);
+    }
+    return null;
+  }
+
+  /**
+   * Filter honouring nominated pods (upstream `RunFilterPluginsWithNominatedPods`): when pods of priority ≥ `pod`'s
+   * (other than `pod`) are nominated to the node, the filters run first on a copy of the node and cycle state with
+   * those pods added, then once more as is; both must pass. Without nominated pods it is {@link runFilter}.
+   */
+  runFilterWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null {
+    const nominated = this.handle.nominatedPodsForNode(nodeInfo.name);
+    if (nominated.length === 0) return this.runFilter(state, pod, nodeInfo);
+    const prio = pod.spec?.priority ?? 0;
+    const uid = pod.metadata?.uid;
+    let ni: NodeInfo | undefined;
+    let st: CycleState | undefined;
+    for (const pi of nominated) {
+      if (pi.uid === uid || pi.priority < prio) continue;
+      ni ??= nodeInfo.clone();
+      st ??= state.clone();
+      ni.addPod(pi);
+      const s = this.runPreFilterExtension('addPod', st, pod, pi, ni);
+      if (s) return s;
+    }
+    if (ni && st) {
+      const s = this.runFilter(st, pod, ni);
+      if (s) return s;
+    }
+    return this.runFilter(state, pod, nodeInfo);
+  }
+
+  /** Runs every PreFilter plugin's addPod/removePod extension, except those skipped for this pod. */
+  runPreFilterExtension(op: 'addPod' | 'removePod', state: CycleState, pod: Pod, pi: PodInfo, nodeInfo: NodeInfo): Status | null {
+    for (const p of this.preFilter) {
+      if (state.skipFilterPlugins.has(p.name)) continue;
+      const ext = p.preFilterExtensions?.();
+      if (!ext) continue;
+      let s: Status | null;
+      try {
+        s = ext[op](state, pod, pi, nodeInfo);
       } catch (err) {
         return Status.error(err).withPlugin(p.name);
       }

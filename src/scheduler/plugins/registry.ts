@@ -7,7 +7,9 @@
 
 import type { PluginConfig, Profile } from '../framework/interface.js';
 import type { Registry } from '../framework/runtime.js';
+import { newCoscheduling, NAME as Coscheduling } from './coscheduling/index.js';
 import { newDefaultBinder, NAME as DefaultBinder } from './default-binder/index.js';
+import { newDefaultPreemption, NAME as DefaultPreemption } from './default-preemption/index.js';
 import { newNodeAffinity, NAME as NodeAffinity } from './node-affinity/index.js';
 import { newNodeName, NAME as NodeName } from './node-name/index.js';
 import { newBalancedAllocation, NAME as NodeResourcesBalancedAllocation, type BalancedAllocationArgs } from './node-resources-balanced-allocation/index.js';
@@ -27,6 +29,8 @@ export function inTreeRegistry(): Registry {
     [NodeResourcesFit]: (args) => newNodeResourcesFit(args as NodeResourcesFitArgs | undefined),
     [NodeResourcesBalancedAllocation]: (args) => newBalancedAllocation(args as BalancedAllocationArgs | undefined),
     [DefaultBinder]: (_args, handle) => newDefaultBinder(handle),
+    [DefaultPreemption]: (args, handle) => newDefaultPreemption(args, handle),
+    [Coscheduling]: (args, handle) => newCoscheduling(args, handle),
   };
 }
 
@@ -39,6 +43,9 @@ export const DEFAULT_PLUGINS: readonly PluginConfig[] = [
   { name: NodeAffinity, weight: 2 },
   { name: NodeResourcesFit, weight: 1 },
   { name: NodeResourcesBalancedAllocation, weight: 1 },
+  // Gang scheduling; before DefaultPreemption so a group that cannot be completed preempts nobody.
+  { name: Coscheduling },
+  { name: DefaultPreemption },
   { name: DefaultBinder },
 ];
 

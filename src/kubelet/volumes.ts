@@ -1,0 +1,238 @@
+/**
+ * Pod volumes, as the kubelet's volume manager sets them up under `<podDir>/volumes/<plugin>/<name>`: emptyDir
+ * (a tmpfs when `medium: Memory` and the agent is root), configMap, secret, downwardAPI and projected volumes written
+ * as files (keys → files, `items` with paths and modes, `defaultMode`), projected serviceAccountToken through the
+ * TokenRequest API bound to the pod, and hostPath (created for `DirectoryOrCreate`/`FileOrCreate`). The runtime then
+ * mounts each volumeMount's host path (plus `subPath`) at its `mountPath`.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import type { Container, DownwardAPIVolumeFile, KeyToPath, Pod, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
+import type { DynamicClient } from '../client/dynamic.js';
+import { ContainerConfigError, ObjectSource, resolveFieldRef, resolveResourceFieldRef, type DownwardContext } from './env.js';
+import type { Mount } from './runtime/types.js';
+
+type Files = Map<string, { data: Buffer; mode?: number }>;
+
+const PLUGIN: Record<string, string> = {
+  emptyDir: 'kubernetes.io~empty-dir',
+  configMap: 'kubernetes.io~configmap',
+  secret: 'kubernetes.io~secret',
+  downwardAPI: 'kubernetes.io~downward-api',
+  projected: 'kubernetes.io~projected',
+};
+
+function safeRel(p: string): string {
+  const n = normalize(p);
+  if (n.startsWith('..') || n.startsWith('/')) throw new ContainerConfigError(`invalid volume path ${JSON.stringify(p)}`);
+  return n;
+}
+
+function addKeys(files: Files, data: Record<string, Buffer>, items: KeyToPath[] | undefined, what: string, optional: boolean, mode?: number): void {
+  if (!items?.length) {
+    for (const [k, v] of Object.entries(data)) files.set(k, { data: v, mode });
+    return;
+  }
+  for (const it of items) {
+    const v = data[it.key];
+    if (v === undefined) {
+      if (optional) continue;
+      throw new ContainerConfigError(`configmap references non-existent config key: ${it.key} (${what})`);
+    }
+    files.set(safeRel(it.path), { data: v, mode: it.mode ?? mode });
+  }
+}
+
+function downwardFiles(files: Files, pod: Pod, items: DownwardAPIVolumeFile[] | undefined, ctx: DownwardContext, mode?: number): void {
+  for (const it of items ?? []) {
+    let v = '';
+    if (it.fieldRef) v = resolveFieldRef(pod, it.fieldRef, ctx);
+    else if (it.resourceFieldRef) v = resolveResourceFieldRef(pod, undefined, it.resourceFieldRef, ctx);
+    files.set(safeRel(it.path), { data: Buffer.from(v), mode: it.mode ?? mode });
+  }
+}
+
+/** Writes `files` into `dir`, removing files that are no longer there (what the atomic writer converges to). */
+function writeFiles(dir: string, files: Files, defaultMode: number): void {
+  mkdirSync(dir, { recursive: true });
+  const keep = new Set(files.keys());
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(join(d, e.name), r);
+      else if (!keep.has(r)) rmSync(join(d, e.name), { force: true });
+    }
+  };
+  walk(dir, '');
+  for (const [rel, f] of files) {
+    const p = join(dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    let same = false;
+    try {
+      same = readFileSync(p).equals(f.data);
+    } catch {
+      /* new */
+    }
+    if (!same) writeFileSync(p, f.data);
+    chmodSync(p, f.mode ?? defaultMode);
+  }
+}
+
+/** Lazily unmounts every mount at or below `dir` (deepest first), so the directory can be removed. */
+export function unmountUnder(dir: string): void {
+  let mounts: string[];
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+      .filter((m) => m === dir || m.startsWith(`${dir}/`));
+  } catch {
+    return;
+  }
+  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+}
+
+/** Prepares volumes of one pod; `setup` is cheap to call again (it rewrites changed content only). */
+export class PodVolumes {
+  /** Volume name → host path. */
+  readonly paths = new Map<string, string>();
+  private readonly tmpfs = new Set<string>();
+
+  constructor(
+    private readonly podDir: string,
+    private readonly client: DynamicClient,
+    private readonly root: boolean,
+  ) {}
+
+  /** Sets up (or refreshes) every volume of the pod. */
+  async setup(pod: Pod, ctx: DownwardContext, src: ObjectSource): Promise<void> {
+    for (const v of pod.spec?.volumes ?? []) this.paths.set(v.name, await this.setupOne(pod, v, ctx, src));
+  }
+
+  private dirFor(plugin: string, name: string): string {
+    return join(this.podDir, 'volumes', plugin, name);
+  }
+
+  private async setupOne(pod: Pod, v: Volume, ctx: DownwardContext, src: ObjectSource): Promise<string> {
+    if (v.hostPath) {
+      const p = v.hostPath.path;
+      const t = v.hostPath.type ?? '';
+      if (t === 'DirectoryOrCreate' && !existsSync(p)) mkdirSync(p, { recursive: true, mode: 0o755 });
+      if (t === 'FileOrCreate' && !existsSync(p)) {
+        mkdirSync(dirname(p), { recursive: true });
+        closeSync(openSync(p, 'a', 0o644));
+      }
+      if ((t === 'Directory' || t === 'File' || t === 'Socket') && !existsSync(p)) {
+        throw new ContainerConfigError(`hostPath type check failed: ${p} does not exist`);
+      }
+      return p;
+    }
+    if (v.emptyDir) {
+      const dir = this.dirFor(PLUGIN.emptyDir!, v.name);
+      mkdirSync(dir, { recursive: true, mode: 0o777 });
+      if (v.emptyDir.medium === 'Memory' && this.root && !this.tmpfs.has(dir)) {
+        const opts = v.emptyDir.sizeLimit ? ['-o', `size=${v.emptyDir.sizeLimit}`.replace(/i$/, '')] : [];
+        const isMounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+        if (!isMounted) {
+          const r = spawnSync('mount', ['-t', 'tmpfs', ...opts, 'tmpfs', dir]);
+          if (r.status !== 0) throw new ContainerConfigError(`cannot mount tmpfs for emptyDir ${v.name}: ${r.stderr}`);
+        }
+        this.tmpfs.add(dir);
+      }
+      return dir;
+    }
+    const files: Files = new Map();
+    let plugin: string;
+    let defaultMode = 0o644;
+    if (v.configMap) {
+      plugin = PLUGIN.configMap!;
+      defaultMode = v.configMap.defaultMode ?? 0o644;
+      const cm = await src.configMap(v.configMap.name ?? '');
+      if (!cm && !v.configMap.optional) throw new ContainerConfigError(`configmap "${v.configMap.name}" not found`);
+      const data: Record<string, Buffer> = {};
+      for (const [k, s] of Object.entries(cm?.data ?? {})) data[k] = Buffer.from(s);
+      for (const [k, s] of Object.entries(cm?.binaryData ?? {})) data[k] = Buffer.from(s, 'base64');
+      addKeys(files, data, v.configMap.items, v.name, !!v.configMap.optional);
+    } else if (v.secret) {
+      plugin = PLUGIN.secret!;
+      defaultMode = v.secret.defaultMode ?? 0o644;
+      const s = await src.secret(v.secret.secretName ?? '');
+      if (!s && !v.secret.optional) throw new ContainerConfigError(`secret "${v.secret.secretName}" not found`);
+      const data: Record<string, Buffer> = {};
+      for (const [k, x] of Object.entries(s?.data ?? {})) data[k] = Buffer.from(x, 'base64');
+      addKeys(files, data, v.secret.items, v.name, !!v.secret.optional);
+    } else if (v.downwardAPI) {
+      plugin = PLUGIN.downwardAPI!;
+      defaultMode = v.downwardAPI.defaultMode ?? 0o644;
+      downwardFiles(files, pod, v.downwardAPI.items, ctx);
+    } else if (v.projected) {
+      plugin = PLUGIN.projected!;
+      defaultMode = v.projected.defaultMode ?? 0o644;
+      for (const s of v.projected.sources ?? []) await this.projectSource(files, pod, s, ctx, src);
+    } else {
+      throw new ContainerConfigError(`volume ${v.name}: unsupported volume type`);
+    }
+    const dir = this.dirFor(plugin, v.name);
+    writeFiles(dir, files, defaultMode);
+    return dir;
+  }
+
+  private async projectSource(files: Files, pod: Pod, s: VolumeProjection, ctx: DownwardContext, src: ObjectSource): Promise<void> {
+    if (s.configMap) {
+      const cm = await src.configMap(s.configMap.name ?? '');
+      if (!cm && !s.configMap.optional) throw new ContainerConfigError(`configmap "${s.configMap.name}" not found`);
+      const data: Record<string, Buffer> = {};
+      for (const [k, x] of Object.entries(cm?.data ?? {})) data[k] = Buffer.from(x);
+      addKeys(files, data, s.configMap.items, s.configMap.name ?? '', !!s.configMap.optional);
+    }
+    if (s.secret) {
+      const sec = await src.secret(s.secret.name ?? '');
+      if (!sec && !s.secret.optional) throw new ContainerConfigError(`secret "${s.secret.name}" not found`);
+      const data: Record<string, Buffer> = {};
+      for (const [k, x] of Object.entries(sec?.data ?? {})) data[k] = Buffer.from(x, 'base64');
+      addKeys(files, data, s.secret.items, s.secret.name ?? '', !!s.secret.optional);
+    }
+    if (s.downwardAPI) downwardFiles(files, pod, s.downwardAPI.items, ctx);
+    if (s.serviceAccountToken) {
+      const t = s.serviceAccountToken;
+      const sa = pod.spec?.serviceAccountName || 'default';
+      const tr = await this.client.resource('v1', 'ServiceAccount').createSubresource<{ status?: { token?: string } }>(
+        pod.metadata!.namespace,
+        sa,
+        'token',
+        {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: {
+            ...(t.audience ? { audiences: [t.audience] } : {}),
+            expirationSeconds: t.expirationSeconds ?? 3600,
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid },
+          },
+        },
+      );
+      files.set(safeRel(t.path), { data: Buffer.from(tr.status?.token ?? '') });
+    }
+  }
+
+  /** The runtime mounts of a container's volumeMounts (subPath resolved under the volume, created if missing). */
+  mountsFor(c: Container): Mount[] {
+    return (c.volumeMounts ?? []).map((m) => {
+      const base = this.paths.get(m.name);
+      if (!base) throw new ContainerConfigError(`volume "${m.name}" not found for volumeMount ${m.mountPath}`);
+      let hostPath = base;
+      if (m.subPath) {
+        hostPath = join(base, safeRel(m.subPath));
+        if (!existsSync(hostPath)) mkdirSync(hostPath, { recursive: true });
+      }
+      return { hostPath, containerPath: m.mountPath, readonly: !!m.readOnly };
+    });
+  }
+
+  /** Unmounts tmpfs emptyDirs (also those a previous agent mounted) and removes the pod directory. */
+  teardown(): void {
+    unmountUnder(this.podDir);
+    this.tmpfs.clear();
+    rmSync(this.podDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { FakeClock } from '../../../client/testing/fake-clock.js';
+import { defaultProfile } from '../registry.js';
+import { Scheduler } from '../../scheduler.js';
+import { FakeCluster, makeNode, makePod, seededRng } from '../../testing.js';
+import { POD_GROUP_LABEL, podGroupStatus, type PodGroup } from './coscheduling.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function harness(groups: PodGroup[]) {
+  const clock = new FakeClock();
+  const cluster = new FakeCluster();
+  const pods: Pod[] = [];
+  const args = {
+    getPodGroup: (ns: string, name: string) => groups.find((g) => g.metadata!.namespace === ns && g.metadata!.name === name),
+    listGroupPods: (ns: string, name: string) => pods.filter((p) => p.metadata!.namespace === ns && p.metadata!.labels?.[POD_GROUP_LABEL] === name),
+    setTimer: (fn: () => void, ms: number) => { clock.setTimer(fn, ms); },
+  };
+  const s = new Scheduler({ cluster, clock, rng: seededRng(5), profile: defaultProfile({ plugins: [{ name: 'Coscheduling', args }] }), logger: quiet });
+  cluster.scheduler = s;
+  const add = (p: Pod) => { pods.push(p); s.onPodAdd(p); };
+  const drain = async () => {
+    for (let i = 0; i < 20; i++) {
+      for (let q = s.queue.tryPop(); q; q = s.queue.tryPop()) await s.scheduleOne(q);
+      await new Promise((r) => setImmediate(r));
+      if (!s.queue.lengths().active) break;
+    }
+  };
+  return { clock, cluster, s, add, drain };
+}
+
+const group = (name: string, minMember: number, timeout?: number): PodGroup => ({ metadata: { name, namespace: 'default' }, spec: { minMember, ...(timeout ? { scheduleTimeoutSeconds: timeout } : {}) } });
+const member = (name: string, g: string, cpu = '1') => makePod(name, { labels: { [POD_GROUP_LABEL]: g }, requests: { cpu } });
+const boundTo = (c: FakeCluster, prefix: string) => [...c.bindings.keys()].filter((k) => k.startsWith(`default/${prefix}`)).length;
+
+test('two groups competing for room for one: exactly one binds fully, the other nothing, a small pod is not blocked', async () => {
+  for (const order of ['sequential', 'interleaved']) {
+    const h = harness([group('a', 3), group('b', 3)]);
+    h.s.onNodeAdd(makeNode('n1', { cpu: '2' }));
+    h.s.onNodeAdd(makeNode('n2', { cpu: '2' }));
+    const a = [1, 2, 3].map((i) => member(`a${i}`, 'a'));
+    const b = [1, 2, 3].map((i) => member(`b${i}`, 'b'));
+    const all = order === 'sequential' ? [...a, ...b] : [a[0]!, b[0]!, a[1]!, b[1]!, a[2]!, b[2]!];
+    for (const p of all) { h.add(p); h.clock.advance(1); }
+    await h.drain();
+    await h.s.idle();
+    const na = boundTo(h.cluster, 'a');
+    const nb = boundTo(h.cluster, 'b');
+    assert.ok((na === 3 && nb === 0) || (na === 0 && nb === 3), `${order}: a=${na} b=${nb}`);
+    h.add(makePod('small', { requests: { cpu: '1' } }));
+    await h.drain();
+    await h.s.idle();
+    assert.ok(h.cluster.bindings.has('default/small'), `${order}: the small pod binds`);
+    // The losing group keeps explaining itself and still binds nothing after its backoff.
+    h.clock.advance(30_000);
+    h.s.queue.flushBackoffQCompleted();
+    await h.drain();
+    await h.s.idle();
+    assert.equal(boundTo(h.cluster, 'a') + boundTo(h.cluster, 'b'), 3, order);
+  }
+});
+
+test('a group with fewer pods than minMember is rejected with the counts', async () => {
+  const h = harness([group('g', 3)]);
+  h.s.onNodeAdd(makeNode('n1'));
+  h.add(member('g1', 'g'));
+  await h.drain();
+  assert.equal(h.cluster.conditions.get('default/g1')?.message, '0/1 nodes are available: pre-filter pod g1 cannot find enough sibling pods, current pods number: 1, minMember of group: 3.');
+  h.add(member('g2', 'g'));
+  h.add(member('g3', 'g'));
+  h.clock.advance(20_000);
+  h.s.queue.flushBackoffQCompleted();
+  await h.drain();
+  await h.s.idle();
+  assert.equal(boundTo(h.cluster, 'g'), 3);
+});
+
+test('a group whose last member never gets scheduled times out and releases every reservation', async () => {
+  const h = harness([group('t', 3, 5)]);
+  h.s.onNodeAdd(makeNode('n1', { cpu: '4' }));
+  h.add(member('t1', 't'));
+  h.add(member('t2', 't'));
+  const gated = makePod('t3', { labels: { [POD_GROUP_LABEL]: 't' }, schedulerName: 'another-scheduler' });
+  h.add(gated); // exists (counts for minMember) but is never scheduled
+  await h.drain();
+  assert.equal(h.s.debugState().cache.assumed.length, 2, 'two members hold reservations while waiting');
+  h.clock.advance(5_001);
+  await h.s.idle();
+  assert.equal(h.cluster.bindings.size, 0, 'no partial group binds');
+  assert.equal(h.s.debugState().cache.assumed.length, 0, 'reservations released');
+  assert.match(h.cluster.events.find((e) => e.pod === 'default/t1' && e.reason === 'FailedScheduling')!.message, /timeout|rejected/);
+});
+
+test('a group that does not fit in the aggregate is rejected before reserving anything; no preemption for it', async () => {
+  const h = harness([group('big', 3)]);
+  h.s.onNodeAdd(makeNode('n1', { cpu: '2' }));
+  const low = makePod('low', { nodeName: 'n1', priority: -1, requests: { cpu: '1' } });
+  h.s.onPodAdd(low);
+  for (let i = 1; i <= 3; i++) h.add(member(`big${i}`, 'big'));
+  await h.drain();
+  await h.s.idle();
+  assert.equal(h.cluster.bindings.size, 0);
+  assert.deepEqual(h.cluster.deleted, [], 'evicts nobody when the whole group cannot fit');
+  assert.match(h.cluster.conditions.get('default/big1')!.message!, /pod group default\/big/);
+});
+
+test('podGroupStatus phases and counts', () => {
+  const pg = group('g', 2);
+  const p = (phase: string, node?: string): Pod => ({ ...makePod('x', { nodeName: node }), status: { phase } });
+  const cases: Array<[Pod[], string]> = [
+    [[p('Pending')], 'Pending'],
+    [[p('Pending'), p('Pending')], 'PreScheduling'],
+    [[p('Pending', 'n'), p('Pending')], 'Scheduling'],
+    [[p('Pending', 'n'), p('Pending', 'n')], 'Scheduled'],
+    [[p('Running', 'n'), p('Running', 'n')], 'Running'],
+    [[p('Succeeded', 'n'), p('Succeeded', 'n')], 'Finished'],
+    [[p('Failed', 'n'), p('Running', 'n')], 'Failed'],
+  ];
+  for (const [pods, want] of cases) assert.equal(podGroupStatus(pg, pods).phase, want);
+  assert.deepEqual(podGroupStatus(pg, [p('Running', 'n'), p('Pending', 'n')]), { phase: 'Scheduled', scheduled: 2, running: 1, succeeded: 0, failed: 0 });
+});

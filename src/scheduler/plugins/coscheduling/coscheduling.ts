@@ -1,0 +1,249 @@
+/**
+ * Coscheduling — gang scheduling, all or nothing (scheduler-plugins `pkg/coscheduling`, with its fixes for the
+ * well-known deadlock of partial reservations). Pods join a `PodGroup` (`scheduling.x-k8s.io/v1alpha1`) through the
+ * label `scheduling.x-k8s.io/pod-group: <name>`; the group says `spec.minMember`, optionally `spec.minResources` and
+ * `spec.scheduleTimeoutSeconds` (default 60).
+ *
+ * - PreFilter: the group must exist and have at least minMember live pods ("cannot find enough sibling pods …",
+ *   UnschedulableAndUnresolvable), must not be backing off after a failed attempt, and must pass a quick aggregate
+ *   check — the free resources of the whole cluster must cover the members still to place (and minResources) —
+ *   otherwise it is rejected before it reserves anything.
+ * - Permit: a member waits (timeout scheduleTimeoutSeconds) until minMember members are assumed or bound; the member
+ *   that completes the quorum allows every waiting sibling at once.
+ * - PostFilter: a member that fits nowhere dooms the attempt: every waiting sibling is rejected (their reservations
+ *   are released through Unreserve) and the group backs off for a short period, so two groups never hold partial
+ *   reservations against each other and smaller work behind them proceeds. It answers UnschedulableAndUnresolvable,
+ *   so DefaultPreemption does not evict pods for one member of a group that cannot be completed.
+ * - Unreserve: when any member loses its reservation (Permit timeout, rejection, failed bind), all waiting siblings
+ *   are rejected too: no partial group ever binds.
+ */
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { Resource } from '../../framework/node-info.js';
+import {
+  ActionType, Code, Status,
+  type ClusterEventWithHint, type CycleState, type EnqueueExtensions, type Handle, type NodeInfo, type NodeToStatus, type PermitPlugin,
+  type PostFilterPlugin, type PostFilterResult, type PreFilterPlugin, type ReservePlugin,
+} from '../../framework/interface.js';
+import { podRequests } from '../../framework/node-info.js';
+
+/** The plugin's name in profiles. */
+export const NAME = 'Coscheduling';
+/** The label through which a pod joins its group (scheduler-plugins `PodGroupLabel`). */
+export const POD_GROUP_LABEL = 'scheduling.x-k8s.io/pod-group';
+/** Default of `spec.scheduleTimeoutSeconds`. */
+export const DEFAULT_SCHEDULE_TIMEOUT_SECONDS = 60;
+/** How long a group that failed an attempt is refused before it may reserve again (scheduler-plugins' denied-PG expiry). */
+export const DEFAULT_DENY_BACKOFF_MS = 3_000;
+
+/** The PodGroup kind (scheduler-plugins `v1alpha1.PodGroup`), as far as the scheduler reads it. */
+export interface PodGroup {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; creationTimestamp?: string; resourceVersion?: string };
+  spec?: { minMember?: number; minResources?: Record<string, string>; scheduleTimeoutSeconds?: number };
+  status?: { phase?: string; scheduled?: number; running?: number; succeeded?: number; failed?: number; occupiedBy?: string; scheduleStartTime?: string };
+}
+
+/** Arguments of {@link newCoscheduling}: where the plugin reads groups and members (informer listers in production). */
+export interface CoschedulingArgs {
+  getPodGroup?: (namespace: string, name: string) => PodGroup | undefined;
+  /** Every pod of the namespace carrying the group label with this value. */
+  listGroupPods?: (namespace: string, name: string) => readonly Pod[];
+  denyBackoffMs?: number;
+  /** Timer for the end of a group's backoff (tests inject a fake clock's). */
+  setTimer?: (fn: () => void, ms: number) => void;
+}
+
+/** The group a pod belongs to, or undefined. */
+export function podGroupName(pod: Pod): string | undefined {
+  return pod.metadata?.labels?.[POD_GROUP_LABEL] || undefined;
+}
+
+const keyOf = (pod: Pod, g: string) => `${pod.metadata?.namespace ?? ''}/${g}`;
+const isLive = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded';
+
+/** See the module comment. */
+export class Coscheduling implements PreFilterPlugin, PostFilterPlugin, PermitPlugin, ReservePlugin, EnqueueExtensions {
+  readonly name = NAME;
+  private readonly denied = new Map<string, number>();
+
+  constructor(private readonly handle: Handle, private readonly args: CoschedulingArgs = {}) {}
+
+  eventsToRegister(): ClusterEventWithHint[] {
+    const sameGroup = (pod: Pod, _o: unknown, n: unknown) => {
+      const obj = n as Pod | PodGroup | undefined;
+      const g = podGroupName(pod);
+      if (!g || !obj) return 'Queue' as const;
+      const name = (obj as Pod).metadata?.labels?.[POD_GROUP_LABEL] ?? (obj.kind === 'PodGroup' || !(obj as Pod).spec ? obj.metadata?.name : undefined);
+      return name === g && obj.metadata?.namespace === pod.metadata?.namespace ? 'Queue' as const : 'QueueSkip' as const;
+    };
+    return [
+      { event: { resource: 'PodGroup', actionType: ActionType.Add | ActionType.Update, label: 'PodGroupChange' }, hint: sameGroup },
+      { event: { resource: 'UnschedulablePod', actionType: ActionType.Add | ActionType.UpdatePodLabel, label: 'UnscheduledPodAdd' }, hint: sameGroup },
+      { event: { resource: 'AssignedPod', actionType: ActionType.Delete, label: 'AssignedPodDelete' } },
+      { event: { resource: 'Node', actionType: ActionType.Add | ActionType.UpdateNodeAllocatable | ActionType.UpdateNodeTaint | ActionType.UpdateNodeLabel, label: 'NodeChange' } },
+    ];
+  }
+
+  private group(pod: Pod): { name: string; key: string; pg?: PodGroup } | undefined {
+    const name = podGroupName(pod);
+    if (!name) return undefined;
+    return { name, key: keyOf(pod, name), pg: this.args.getPodGroup?.(pod.metadata?.namespace ?? '', name) };
+  }
+
+  /** Members of the group assumed or bound in the current snapshot, and their summed requests. */
+  private placed(pod: Pod, g: string): { count: number; requests: Resource } {
+    const ns = pod.metadata?.namespace;
+    const uid = pod.metadata?.uid;
+    let count = 0;
+    const requests = new Resource();
+    for (const ni of this.handle.snapshot().list()) {
+      for (const pi of ni.pods) {
+        const m = pi.pod.metadata;
+        if (m?.namespace === ns && m?.labels?.[POD_GROUP_LABEL] === g && pi.uid !== uid && isLive(pi.pod)) {
+          count++;
+          requests.add(pi.requests);
+        }
+      }
+    }
+    return { count, requests };
+  }
+
+  preFilter(_state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): { status: Status | null } {
+    const g = this.group(pod);
+    if (!g) return { status: Status.skip() };
+    if (!g.pg) return { status: Status.unresolvable(`PodGroup ${g.key} not found`) };
+    const min = g.pg.spec?.minMember ?? 1;
+    const members = (this.args.listGroupPods?.(pod.metadata?.namespace ?? '', g.name) ?? []).filter(isLive);
+    if (members.length < min) {
+      return { status: Status.unresolvable(`pre-filter pod ${pod.metadata?.name} cannot find enough sibling pods, current pods number: ${members.length}, minMember of group: ${min}`) };
+    }
+    const until = this.denied.get(g.key);
+    if (until !== undefined && this.handle.clock.now() < until) {
+      return { status: Status.unschedulable(`pod group ${g.key} is backing off after a failed attempt`) };
+    }
+    // Quick aggregate check: can the cluster's free resources hold the members still to place?
+    const placed = this.placed(pod, g.name);
+    const need = Math.max(0, min - placed.count);
+    if (need === 0) return { status: null };
+    const want = new Resource();
+    const unplaced = members.filter((m) => !m.spec?.nodeName);
+    for (const m of unplaced.slice(0, need)) want.add(podRequests(m));
+    if (g.pg.spec?.minResources) {
+      const mr = Resource.from(g.pg.spec.minResources);
+      mr.add(placed.requests, -1);
+      for (const n of ['cpu', 'memory', ...mr.scalar.keys()]) if (mr.get(n) > want.get(n)) setRes(want, n, mr.get(n));
+    }
+    const free = new Resource();
+    for (const ni of nodes) {
+      if (!ni.node || ni.node.spec?.unschedulable) continue;
+      free.add(ni.allocatable);
+      free.add(ni.requested, -1);
+    }
+    const short: string[] = [];
+    for (const n of ['cpu', 'memory', 'ephemeral-storage', ...want.scalar.keys()]) if (want.get(n) > free.get(n)) short.push(n);
+    if (short.length) {
+      return { status: Status.unschedulable(`pod group ${g.key}: ${placed.count}/${min} members scheduled; the free resources of the cluster cannot hold the other ${need} (insufficient ${short.join(', ')})`) };
+    }
+    return { status: null };
+  }
+
+  async postFilter(_state: CycleState, pod: Pod, _m: NodeToStatus): Promise<{ result?: PostFilterResult; status: Status | null }> {
+    const g = this.group(pod);
+    if (!g || !g.pg) return { status: new Status(Code.Unschedulable) };
+    const min = g.pg.spec?.minMember ?? 1;
+    const members = (this.args.listGroupPods?.(pod.metadata?.namespace ?? '', g.name) ?? []).filter(isLive);
+    // Too few pods (PreFilter said so already): nothing to release, and preemption cannot help.
+    if (members.length < min) return { status: new Status(Code.UnschedulableAndUnresolvable) };
+    const placed = this.placed(pod, g.name).count;
+    // The quorum is already there: this extra member may preempt on its own like any pod.
+    if (placed >= min) return { status: new Status(Code.Unschedulable) };
+    const released = this.rejectGroup(g.key, pod, `PodGroup ${g.key} gets rejected due to Pod ${pod.metadata?.name} is unschedulable even after PostFilter`);
+    return { status: Status.unresolvable(`pod group ${g.key}: ${placed}/${min} members scheduled; member ${pod.metadata?.name} does not fit, so the group releases ${released} reservation(s) and backs off`) };
+  }
+
+  permit(_state: CycleState, pod: Pod, _nodeName: string): { status: Status | null; timeoutMs?: number } {
+    const g = this.group(pod);
+    if (!g) return { status: null };
+    if (!g.pg) return { status: Status.unresolvable(`PodGroup ${g.key} not found`) };
+    const min = g.pg.spec?.minMember ?? 1;
+    const assigned = this.placed(pod, g.name).count + 1;
+    if (assigned >= min) {
+      this.handle.iterateWaitingPods((wp) => { if (this.sameGroup(wp.pod, g.key)) wp.allow(NAME); });
+      return { status: null };
+    }
+    return { status: new Status(Code.Wait, [`waiting for pod group ${g.key}: ${assigned}/${min} members assumed`]), timeoutMs: (g.pg.spec?.scheduleTimeoutSeconds ?? DEFAULT_SCHEDULE_TIMEOUT_SECONDS) * 1000 };
+  }
+
+  reserve(): Status | null {
+    return null;
+  }
+
+  unreserve(_state: CycleState, pod: Pod, _nodeName: string): void {
+    const g = podGroupName(pod);
+    if (!g) return;
+    this.rejectGroup(keyOf(pod, g), pod, `PodGroup ${keyOf(pod, g)} gets rejected: member ${pod.metadata?.name} lost its reservation`);
+  }
+
+  private sameGroup(p: Pod, key: string): boolean {
+    const g = podGroupName(p);
+    return !!g && keyOf(p, g) === key;
+  }
+
+  /** Rejects every waiting member of the group except `pod` and starts the group's backoff; returns how many. */
+  private rejectGroup(key: string, pod: Pod, msg: string): number {
+    let n = 0;
+    this.handle.iterateWaitingPods((wp) => {
+      if (wp.pod.metadata?.uid === pod.metadata?.uid || !this.sameGroup(wp.pod, key)) return;
+      wp.reject(NAME, msg);
+      n++;
+    });
+    const ms = this.args.denyBackoffMs ?? DEFAULT_DENY_BACKOFF_MS;
+    if (ms > 0 && !this.denied.has(key)) {
+      this.denied.set(key, this.handle.clock.now() + ms);
+      const [ns, name] = key.split('/');
+      const wake = () => {
+        this.denied.delete(key);
+        this.handle.moveAllToActiveOrBackoff({ resource: 'PodGroup', actionType: ActionType.Update, label: 'PodGroupBackoffExpired' }, undefined, { kind: 'PodGroup', metadata: { namespace: ns, name } });
+      };
+      (this.args.setTimer ?? ((fn, t) => { setTimeout(fn, t).unref(); }))(wake, ms);
+    }
+    return n;
+  }
+}
+
+function setRes(r: Resource, name: string, v: number): void {
+  if (name === 'cpu') r.milliCPU = v;
+  else if (name === 'memory') r.memory = v;
+  else r.scalar.set(name, v);
+}
+
+/** Factory for the registry. */
+export function newCoscheduling(args: unknown, handle: Handle): Coscheduling {
+  return new Coscheduling(handle, (args ?? {}) as CoschedulingArgs);
+}
+
+/**
+ * The status a PodGroup should show for its pods (scheduler-plugins' PodGroup controller): counts of scheduled,
+ * running, succeeded and failed members and the phase — Pending (fewer than minMember pods), PreScheduling (enough
+ * pods, none placed), Scheduling (some placed), Scheduled (minMember placed), Running (minMember running), Finished
+ * (minMember succeeded), Failed (a member failed).
+ */
+export function podGroupStatus(pg: PodGroup, pods: readonly Pod[]): NonNullable<PodGroup['status']> {
+  const min = pg.spec?.minMember ?? 1;
+  let scheduled = 0, running = 0, succeeded = 0, failed = 0;
+  for (const p of pods) {
+    if (p.spec?.nodeName) scheduled++;
+    if (p.status?.phase === 'Running') running++;
+    if (p.status?.phase === 'Succeeded') succeeded++;
+    if (p.status?.phase === 'Failed') failed++;
+  }
+  let phase = 'Pending';
+  if (failed > 0) phase = 'Failed';
+  else if (succeeded >= min) phase = 'Finished';
+  else if (running + succeeded >= min) phase = 'Running';
+  else if (scheduled >= min) phase = 'Scheduled';
+  else if (scheduled > 0) phase = 'Scheduling';
+  else if (pods.length >= min) phase = 'PreScheduling';
+  return { ...(pg.status ?? {}), phase, scheduled, running, succeeded, failed };
+}

@@ -1,0 +1,2 @@
+/** InterPodAffinity plugin: see `inter-pod-affinity.ts`. */
+export * from './inter-pod-affinity.js';
