@@ -323,6 +323,53 @@ const SUPPLEMENT = {
       strategy: str('Strategy indicates the strategy for picking the leader for coordinated leader election.'),
     },
   },
+  // Gang scheduling: scheduling.x-k8s.io/v1alpha1 PodGroup (scheduler-plugins' coscheduling API), served built in.
+  'io.x-k8s.scheduling.v1alpha1.PodGroup': {
+    type: 'object',
+    description: 'PodGroup is a collection of Pods that are scheduled together (gang scheduling): none of its members binds until minMember of them can. Pods join a group with the label scheduling.x-k8s.io/pod-group.',
+    properties: {
+      apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
+      kind: str('Kind is a string value representing the REST resource this object represents.'),
+      metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta', 'Standard object metadata.'),
+      spec: ref('io.x-k8s.scheduling.v1alpha1.PodGroupSpec', 'Specification of the desired behavior of the pod group.'),
+      status: ref('io.x-k8s.scheduling.v1alpha1.PodGroupStatus', 'Status represents the current information about a pod group.'),
+    },
+    'x-kubernetes-group-version-kind': [{ group: 'scheduling.x-k8s.io', version: 'v1alpha1', kind: 'PodGroup' }],
+  },
+  'io.x-k8s.scheduling.v1alpha1.PodGroupSpec': {
+    type: 'object',
+    description: 'PodGroupSpec represents the template of a pod group.',
+    properties: {
+      minMember: int('MinMember defines the minimal number of members/tasks to run the pod group; if there are not enough resources to start all tasks, the scheduler will not start any.'),
+      minResources: { type: 'object', additionalProperties: ref('io.k8s.apimachinery.pkg.api.resource.Quantity', ''), description: 'MinResources defines the minimal resources of members/tasks to run the pod group.' },
+      scheduleTimeoutSeconds: int('ScheduleTimeoutSeconds defines the maximal time of members/tasks to wait before run the pod group.'),
+    },
+  },
+  'io.x-k8s.scheduling.v1alpha1.PodGroupStatus': {
+    type: 'object',
+    description: 'PodGroupStatus represents the current state of a pod group.',
+    properties: {
+      phase: str('Current phase of PodGroup: Pending, PreScheduling, Scheduling, Scheduled, Running, Finished, Failed.'),
+      occupiedBy: str('OccupiedBy marks the workload (e.g., deployment, statefulset) UID that occupy the podgroup.'),
+      scheduled: int('The number of actively running pods.'),
+      running: int('The number of actively running pods.'),
+      succeeded: int('The number of pods which reached phase Succeeded.'),
+      failed: int('The number of pods which reached phase Failed.'),
+      scheduleStartTime: ref('io.k8s.apimachinery.pkg.apis.meta.v1.Time', 'ScheduleStartTime of the group.'),
+    },
+  },
+  'io.x-k8s.scheduling.v1alpha1.PodGroupList': {
+    type: 'object',
+    description: 'PodGroupList is a collection of pod groups.',
+    properties: {
+      apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
+      kind: str('Kind is a string value representing the REST resource this object represents.'),
+      metadata: ref('io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta', 'Standard list metadata.'),
+      items: { type: 'array', items: { $ref: REF + 'io.x-k8s.scheduling.v1alpha1.PodGroup' }, description: 'Items is the list of PodGroup.' },
+    },
+    required: ['items'],
+    'x-kubernetes-group-version-kind': [{ group: 'scheduling.x-k8s.io', version: 'v1alpha1', kind: 'PodGroupList' }],
+  },
   'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions': {
     properties: {
       ignoreStoreReadErrorWithClusterBreakingPotential: { type: 'boolean', description: 'if set to true, it will trigger an unsafe deletion of the resource in case the normal deletion flow fails with a corrupt object error.' },

@@ -45,6 +45,7 @@ const VALID: Record<string, KObject> = {
   'coordination.k8s.io/v1/Lease': { metadata: md(), spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } },
   'discovery.k8s.io/v1/EndpointSlice': { metadata: md(), addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80 }] },
   'scheduling.k8s.io/v1/PriorityClass': { metadata: md('high', null), value: 1000 },
+  'scheduling.x-k8s.io/v1alpha1/PodGroup': { metadata: md('gang'), spec: { minMember: 3, scheduleTimeoutSeconds: 60 } },
   'events.k8s.io/v1/Event': { metadata: md('e1'), eventTime: '2024-01-01T00:00:00.000000Z', type: 'Normal', reportingController: 'skiff.io/ctl', reportingInstance: 'i', action: 'Start', reason: 'Started', regarding: { namespace: 'default' } },
   'policy/v1/PodDisruptionBudget': { metadata: md(), spec: { minAvailable: '50%', selector: { matchLabels: { app: 'a' } } } },
   'autoscaling/v2/HorizontalPodAutoscaler': { metadata: md(), spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' }, minReplicas: 1, maxReplicas: 5,

@@ -30,8 +30,10 @@ function rfc3339(ms: number): string {
 /** Plays the kubelet for one pod: Running, Ready True since `readySince`. */
 async function markReady(pods: ResourceClient<Pod>, p: Pod, readySince = Date.now()): Promise<void> {
   const t = rfc3339(readySince);
+  // Unconditional (no resourceVersion), as the kubelet's status manager may race other writers.
   await pods.updateStatus(NS, {
     ...p,
+    metadata: { ...p.metadata, resourceVersion: undefined },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: t }, { type: 'ContainersReady', status: 'True', lastTransitionTime: t }] },
   });
 }

@@ -131,8 +131,9 @@ export async function streamLog(path: string, opts: LogOptions, out: Writable, i
     for (const r of await readNew()) if (!emit(r)) return;
     if (!running) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 100);
-      signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+      const t = setTimeout(done, 100);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 }

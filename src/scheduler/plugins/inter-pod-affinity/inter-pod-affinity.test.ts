@@ -4,7 +4,7 @@ import type { Affinity, Namespace, Pod, PodAffinityTerm } from 'kubernetes-types
 import { matches, type LabelSelector } from '../../../api/labels.js';
 import { Code, CycleState, type NodeScore, type SnapshotLister } from '../../framework/interface.js';
 import { NodeInfo, PodInfo } from '../../framework/node-info.js';
-import { makeNode, makePod } from '../../testing.js';
+import { makeNode, makePod, seededRng } from '../../testing.js';
 import {
   newInterPodAffinity, REASON_AFFINITY_RULES_NOT_MATCH, REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
   REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH, type InterPodAffinityArgs, type NamespaceLister,
@@ -230,6 +230,44 @@ test('PreFilterExtensions: adding and removing pods updates the counts; clones a
   assert.equal(pl.filter(s2, follower, n1), null);
   pl.preFilterExtensions().removePod(s2, follower, new PodInfo(victim), n1);
   assert.equal(pl.filter(s2, follower, n1)?.message(), REASON_AFFINITY_RULES_NOT_MATCH);
+});
+
+test('incremental counts agree with fresh ones over random snapshot changes (Filter and Score)', () => {
+  const rng = seededRng(11);
+  const rnd = (n: number) => Math.floor(rng() * n);
+  const shapes: P[] = [
+    { app: 'web', affinity: anti(term('web')) }, { app: 'db', affinity: anti(term('web', ZONE)) }, { app: 'db' },
+    { app: 'web', affinity: prefAffinity(3, term('db', ZONE)) }, { app: 'x', affinity: affinity(term('db', ZONE)) },
+  ];
+  const incoming = [pod('p1', { app: 'web', affinity: anti(term('web')) }), pod('p2', { app: 'x', affinity: { ...affinity(term('db', ZONE)), ...prefAnti(5, term('web')) } })];
+  let nis = cluster([]);
+  const snap = { current: nis };
+  const cached = newInterPodAffinity({}, { snapshot: () => snapshotOf(snap.current) });
+  const outcomes = new Set<string>();
+  for (let step = 0; step < 200; step++) {
+    const i = rnd(nis.length);
+    const next = nis[i]!.clone();
+    if (next.pods.length && rnd(3) === 0) next.removePod(next.pods[0]!.uid);
+    else next.addPod(new PodInfo(pod(`s${step}`, shapes[rnd(shapes.length)])));
+    nis = nis.slice();
+    nis[i] = next;
+    if (rnd(8) === 0) nis.reverse();
+    snap.current = nis;
+    for (const p of incoming) {
+      const fresh = plugin(nis);
+      const run = (pl: typeof fresh) => {
+        const st = new CycleState();
+        const pre = pl.preFilter(st, p, nis).status;
+        const filters = pre ? [pre.code] : nis.map((ni) => pl.filter(st, p, ni)?.message() ?? '');
+        const ps = pl.preScore(st, p, nis);
+        return { filters, scores: ps ? [ps.code] : nis.map((ni) => pl.score(st, p, ni)) };
+      };
+      const got = run(cached);
+      assert.deepEqual(got, run(fresh), `step ${step} ${p.metadata!.name}`);
+      outcomes.add(JSON.stringify(got));
+    }
+  }
+  assert.ok(outcomes.size > 20, `the walk should visit many outcomes, got ${outcomes.size}`);
 });
 
 // ---- Score -----------------------------------------------------------------------------------------------------------
