@@ -89,7 +89,7 @@ test('pods land where upstream would put them', { skip: NO_KUBECTL }, async () =
 
 test('kubectl describe shows FailedScheduling with the upstream message; a new node unblocks the pod', { skip: NO_KUBECTL }, async () => {
   await s.k(['apply', '-f', '-'], { input: JSON.stringify(pod('big-gpu', {}, { 'nvidia.com/gpu': '4' })) });
-  const msg = '0/5 nodes are available: 2 node(s) had untolerated taint {gpu: true}, 3 Insufficient nvidia.com/gpu.';
+  const msg = '0/5 nodes are available: 2 node(s) had untolerated taint {gpu: true}, 3 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.';
   const end = Date.now() + 10_000;
   let out = '';
   while (Date.now() < end) {

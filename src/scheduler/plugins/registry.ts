@@ -17,6 +17,8 @@ import { newNodeResourcesFit, NAME as NodeResourcesFit, type NodeResourcesFitArg
 import { newNodeUnschedulable, NAME as NodeUnschedulable } from './node-unschedulable/index.js';
 import { newPrioritySort, NAME as PrioritySort } from './priority-sort/index.js';
 import { newTaintToleration, NAME as TaintToleration } from './taint-toleration/index.js';
+import { newInterPodAffinity, NAME as InterPodAffinity, type InterPodAffinityArgs } from './inter-pod-affinity/index.js';
+import { newPodTopologySpread, NAME as PodTopologySpread, type PodTopologySpreadArgs } from './pod-topology-spread/index.js';
 
 /** Every in-tree plugin by name. */
 export function inTreeRegistry(): Registry {
@@ -28,6 +30,8 @@ export function inTreeRegistry(): Registry {
     [NodeAffinity]: () => newNodeAffinity(),
     [NodeResourcesFit]: (args) => newNodeResourcesFit(args as NodeResourcesFitArgs | undefined),
     [NodeResourcesBalancedAllocation]: (args) => newBalancedAllocation(args as BalancedAllocationArgs | undefined),
+    [PodTopologySpread]: (args, handle) => newPodTopologySpread(args as PodTopologySpreadArgs | undefined, handle),
+    [InterPodAffinity]: (args, handle) => newInterPodAffinity(args as InterPodAffinityArgs | undefined, handle),
     [DefaultBinder]: (_args, handle) => newDefaultBinder(handle),
     [DefaultPreemption]: (args, handle) => newDefaultPreemption(args, handle),
     [Coscheduling]: (args, handle) => newCoscheduling(args, handle),
@@ -42,6 +46,8 @@ export const DEFAULT_PLUGINS: readonly PluginConfig[] = [
   { name: TaintToleration, weight: 3 },
   { name: NodeAffinity, weight: 2 },
   { name: NodeResourcesFit, weight: 1 },
+  { name: PodTopologySpread, weight: 2 },
+  { name: InterPodAffinity, weight: 2 },
   { name: NodeResourcesBalancedAllocation, weight: 1 },
   // Gang scheduling; before DefaultPreemption so a group that cannot be completed preempts nobody.
   { name: Coscheduling },
