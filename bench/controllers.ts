@@ -133,7 +133,7 @@ function sum(r: Record<string, number>): number {
  */
 async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; close(): Promise<void> }> {
   if (values['in-process']) {
-    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableScheduler: true });
+    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableScheduler: true, disableAgent: true });
     return { kubeconfig: server.kubeconfigPath, close: () => server.close() };
   }
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -153,7 +153,7 @@ async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cl
 }
 
 async function serve(dataDir: string): Promise<void> {
-  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableScheduler: true });
+  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableScheduler: true, disableAgent: true });
   console.log(`KUBECONFIG ${server.kubeconfigPath}`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }

@@ -8,12 +8,26 @@
  * API while it runs. A pod watch records when each pod gets `spec.nodeName`; latency is creation request → binding
  * seen on the watch; throughput is M / (last binding − first creation).
  *
- * Workloads: `basic` (1 CPU-less container, small requests). Others in the issue (anti-affinity, topology-spread,
- * preemption, gang) arrive with their plugins.
+ * Workloads (each mirrors a scheduler_perf test case):
+ * - `basic`: one container with small requests (SchedulingBasic).
+ * - `anti-affinity`: pods labelled `color=<g>` (g in 0…groups−1) with required pod anti-affinity on
+ *   `kubernetes.io/hostname` against their own color (SchedulingPodAntiAffinity): one pod of a color per node.
+ * - `topology-spread`: pods with a DoNotSchedule constraint maxSkew 1 on `topology.kubernetes.io/zone` over nodes
+ *   spread across `--zones` zones (SchedulingPodTopologySpreading, hard constraint).
+ * - `preemption`: nodes of `--node-cpu` cores are pre-filled (bound at creation) with 1-core pods of PriorityClass
+ *   `bench-low`; then M 1-core pods of `bench-high` must each preempt one (PreemptionBasic). The bench plays the
+ *   kubelet: victims the scheduler deletes gracefully are force-deleted at once. Extra fields: `preemptions`,
+ *   `preemptionsPerSecond`.
+ * - `gang`: PodGroups (`scheduling.x-k8s.io/v1alpha1`) of `--gang-size` members with minMember = size, created
+ *   through the API before their pods. Extra fields: `groups`, `groupsFullyBound`.
+ *
+ * Measurement: the clock starts when the first measured pod's create request is sent and stops when the last
+ * binding is seen on the watch (so pod creation through the API is part of the measured time); per-pod latency is
+ * create request sent → `spec.nodeName` seen on the watch. Node creation, pre-filling and cache sync are not timed.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +43,14 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '10000' },
     workload: { type: 'string', default: 'basic' },
     concurrency: { type: 'string', default: '64' },
+    /** anti-affinity: number of colors (pods of one color repel each other). */
+    groups: { type: 'string', default: '10' },
+    /** topology-spread: number of zones the nodes are spread over. */
+    zones: { type: 'string', default: '3' },
+    /** gang: members (= minMember) per PodGroup. */
+    'gang-size': { type: 'string', default: '8' },
+    /** preemption: cores per node (each pre-filled with as many 1-core low-priority pods). */
+    'node-cpu': { type: 'string', default: '4' },
     /** Internal: run only the apiserver on this data dir (the child process). */
     serve: { type: 'string' },
     /** Run the apiserver in this process instead of a child process. */
@@ -39,9 +61,47 @@ const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const WORKLOAD = values.workload!;
 const CONC = Number(values.concurrency);
-if (WORKLOAD !== 'basic') {
-  console.error(`workload ${WORKLOAD} is not implemented yet (available: basic)`);
+const GROUPS = Number(values.groups);
+const ZONES = Number(values.zones);
+const GANG = Number(values['gang-size']);
+const NODE_CPU = Number(values['node-cpu']);
+const WORKLOADS = ['basic', 'anti-affinity', 'topology-spread', 'preemption', 'gang'];
+if (!values.serve && !WORKLOADS.includes(WORKLOAD)) {
+  console.error(`unknown workload ${WORKLOAD} (available: ${WORKLOADS.join(', ')})`);
   process.exit(2);
+}
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+const GROUP_LABEL = 'scheduling.x-k8s.io/pod-group';
+
+/** The measured pod number `i` of the workload. */
+function measuredPod(i: number): Pod {
+  const name = `pod-${i}`;
+  const container = { name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } };
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench', labels: { app: 'bench' } }, spec: { containers: [container] } };
+  const labels = pod.metadata!.labels!;
+  switch (WORKLOAD) {
+    case 'anti-affinity': {
+      labels.color = String(i % GROUPS);
+      pod.spec!.affinity = {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { color: labels.color } }, topologyKey: HOSTNAME_LABEL }],
+        },
+      };
+      break;
+    }
+    case 'topology-spread':
+      pod.spec!.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: ZONE_LABEL, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'bench' } } }];
+      break;
+    case 'preemption':
+      container.resources.requests = { cpu: '1', memory: '128Mi' };
+      pod.spec!.priorityClassName = 'bench-high';
+      break;
+    case 'gang':
+      labels[GROUP_LABEL] = `group-${Math.floor(i / GANG)}`;
+      break;
+  }
+  return pod;
 }
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -65,7 +125,7 @@ function pct(xs: number[], p: number): number {
  */
 async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; close(): Promise<void> }> {
   if (values['in-process']) {
-    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true });
+    const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
     return { kubeconfig: server.kubeconfigPath, close: () => server.close() };
   }
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -81,7 +141,7 @@ async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cl
 }
 
 async function serve(dataDir: string): Promise<void> {
-  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true });
+  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
   console.log(`KUBECONFIG ${server.kubeconfigPath}`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
@@ -94,13 +154,42 @@ async function main(): Promise<void> {
   const pods = client.resource<Pod>('v1', 'Pod');
   try {
     await pool(NODES, CONC, async (i) => {
-      const res = { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' };
+      const cpu = WORKLOAD === 'preemption' ? String(NODE_CPU) : '32';
+      const res = { cpu, memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' };
       await nodes.create(undefined, {
         apiVersion: 'v1', kind: 'Node',
-        metadata: { name: `node-${i}`, labels: { 'kubernetes.io/hostname': `node-${i}`, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+        metadata: { name: `node-${i}`, labels: { [HOSTNAME_LABEL]: `node-${i}`, [ZONE_LABEL]: `zone-${i % ZONES}` } },
         status: { capacity: res, allocatable: res, conditions: [{ type: 'Ready', status: 'True' }] },
       } as Node);
     });
+
+    await client.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    const extra: Record<string, number> = {};
+    let victimsDeleted = 0;
+    if (WORKLOAD === 'preemption') {
+      // PriorityClasses through the API: the apiserver's admission resolves priorityClassName → spec.priority.
+      const pcs = client.resource('scheduling.k8s.io/v1', 'PriorityClass');
+      await pcs.create(undefined, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'bench-low' }, value: 10 });
+      await pcs.create(undefined, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'bench-high' }, value: 1000 });
+      // Pre-fill every node with 1-core low-priority pods, bound at creation (not measured).
+      await pool(NODES * NODE_CPU, CONC, async (i) => {
+        await pods.create('bench', {
+          apiVersion: 'v1', kind: 'Pod',
+          metadata: { name: `low-${i}`, namespace: 'bench', labels: { app: 'low' } },
+          spec: {
+            nodeName: `node-${i % NODES}`, priorityClassName: 'bench-low',
+            containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '1', memory: '128Mi' } } }],
+          },
+        });
+      });
+    }
+    if (WORKLOAD === 'gang') {
+      const pgs = client.resource('scheduling.x-k8s.io/v1alpha1', 'PodGroup');
+      await pool(Math.ceil(PODS / GANG), CONC, async (g) => {
+        const size = Math.min(GANG, PODS - g * GANG);
+        await pgs.create('bench', { apiVersion: 'scheduling.x-k8s.io/v1alpha1', kind: 'PodGroup', metadata: { name: `group-${g}`, namespace: 'bench' }, spec: { minMember: size, scheduleTimeoutSeconds: 60 } });
+      });
+    }
 
     const created = new Map<string, number>();
     const bound = new Map<string, number>();
@@ -110,6 +199,14 @@ async function main(): Promise<void> {
       if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') return;
       const p = ev.object as Pod;
       const name = p.metadata?.name ?? '';
+      if (!name.startsWith('pod-')) {
+        // Play the kubelet for preemption victims: their containers stop at once.
+        if (p.metadata?.deletionTimestamp && ev.type === 'MODIFIED') {
+          victimsDeleted++;
+          pods.delete('bench', name, { gracePeriodSeconds: 0 }).catch(() => {});
+        }
+        return;
+      }
       if (p.spec?.nodeName && !bound.has(name)) {
         bound.set(name, performance.now());
         if (bound.size === PODS) resolveAll();
@@ -118,30 +215,50 @@ async function main(): Promise<void> {
 
     const sched = startScheduler({ client, leaderElection: false, logger: quiet });
     for (let i = 0; sched.scheduler?.cache.nodeCount() !== NODES; i++) {
-      if (i > 6000) throw new Error('scheduler did not see all nodes');
+      if (i > 6000) throw new Error(`scheduler did not see all nodes (${sched.scheduler?.cache.nodeCount()}/${NODES})`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    await client.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    if (WORKLOAD === 'preemption') {
+      // Wait until the scheduler's cache holds every pre-filled pod, so the measured pods must preempt.
+      const cached = () => Object.values(sched.scheduler?.cache.dump().nodes ?? {}).reduce((n, ps) => n + ps.length, 0);
+      for (let i = 0; cached() < NODES * NODE_CPU; i++) {
+        if (i > 1200) throw new Error('scheduler did not see the pre-filled pods');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
 
     const t0 = performance.now();
     await pool(PODS, CONC, async (i) => {
-      const name = `pod-${i}`;
-      created.set(name, performance.now());
-      await pods.create('bench', {
-        apiVersion: 'v1', kind: 'Pod',
-        metadata: { name, namespace: 'bench', labels: { app: 'bench' } },
-        spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
-      });
+      const pod = measuredPod(i);
+      created.set(pod.metadata!.name!, performance.now());
+      await pods.create('bench', pod);
     });
     await all;
     const elapsed = (performance.now() - t0) / 1000;
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);
     watch.abort();
     await sched.stop();
+    if (WORKLOAD === 'preemption') {
+      extra.preemptions = victimsDeleted;
+      extra.preemptionsPerSecond = Math.round(victimsDeleted / elapsed);
+    }
+    if (WORKLOAD === 'gang') {
+      const groups = Math.ceil(PODS / GANG);
+      let full = 0;
+      for (let g = 0; g < groups; g++) {
+        let ok = true;
+        for (let i = g * GANG; i < Math.min(PODS, (g + 1) * GANG); i++) if (!bound.has(`pod-${i}`)) ok = false;
+        if (ok) full++;
+      }
+      extra.groups = groups;
+      extra.groupsFullyBound = full;
+    }
     console.log(JSON.stringify({
       workload: WORKLOAD, nodes: NODES, pods: PODS,
       podsPerSecond: Math.round(PODS / elapsed),
       p50Ms: Math.round(pct(lat, 50)), p99Ms: Math.round(pct(lat, 99)),
+      ...extra,
+      loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
     }));
   } finally {
     client.close();

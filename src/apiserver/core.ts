@@ -22,6 +22,8 @@ import { handleSubresource, handleVirtualCreate, isVirtualResource } from './ver
 import { handleOpenapi } from '../api/openapi/index.js';
 
 export interface CoreOptions {
+  /** PEM of the cluster CA, served at /cacerts for joining agents. */
+  caCertPem?: string;
   backend: Backend;
   /** Returns the user for a request or undefined (→ 401). */
   authenticate: (req: IncomingMessage) => UserInfo | undefined;
@@ -95,6 +97,12 @@ export class ApiServerCore {
       const ok = path.startsWith('/livez') || this.ready;
       res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
       res.end(ok ? 'ok' : '[-]informer-sync failed: not ready\nreadyz check failed');
+      return;
+    }
+    // The CA bundle is public (as k3s's /cacerts): agents fetch it, then verify it against their join token's hash.
+    if (path === '/cacerts' && this.opts.caCertPem) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(this.opts.caCertPem);
       return;
     }
     const user = this.opts.authenticate(req);

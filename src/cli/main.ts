@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { defaultDataDir, startServer } from '../server/server.js';
 import { KUBE_VERSION } from '../apiserver/core.js';
 import { newBackend } from '../store/index.js';
+import { parseLabels, parseTaints } from '../kubelet/agent.js';
 
 const USAGE = `Usage: skiff <command> [flags]
 
@@ -17,6 +18,7 @@ Commands:
   kubectl   Run kubectl against the local cluster (uses DATA_DIR/kubeconfig.yaml)
   controller-manager  Run the controllers against a cluster (with leader election)
   scheduler Run the scheduler against a cluster (with leader election)
+  agent     Join a cluster as a node: kubelet on this machine (skiff agent --server URL --token T)
   compact   Compact the store of a stopped server (drops history up to a revision, like etcdctl compact)
   version   Print the version
 
@@ -30,6 +32,17 @@ skiff server flags:
                         do not run the controllers in this process (run \`skiff controller-manager\` instead)
 
   --disable-scheduler   do not run the scheduler in this process (run \`skiff scheduler\` instead)
+
+  --node-labels k=v,…  labels of the in-process node (e.g. a node pool: skiff.dev/pool=gpu)
+  --node-taints k=v:Effect,…  taints of the in-process node
+  --fake-gpus N         advertise N fake nvidia.com/gpu devices (tests and demos)
+
+skiff agent flags:
+  --server URL          the apiserver (https://HOST:PORT)
+  --token T             the join token printed by skiff server (DATA_DIR/tls/node-token)
+  --node-name N         node name (default: hostname)
+  --node-labels, --node-taints, --fake-gpus  as for skiff server
+  --data-dir DIR        agent state (default ~/.skiff-agent)
 
 skiff scheduler flags:
   --kubeconfig PATH     cluster to schedule for (default DATA_DIR/kubeconfig.yaml)
@@ -49,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'compact': return compactCommand(rest);
     case 'controller-manager': return controllerManagerCommand(rest);
     case 'scheduler': return schedulerCommand(rest);
+    case 'agent': return agentCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -78,6 +92,9 @@ async function serverCommand(args: string[]): Promise<void> {
         'disable-agent': { type: 'boolean', default: false },
         'disable-controller-manager': { type: 'boolean', default: false },
         'disable-scheduler': { type: 'boolean', default: false },
+        'node-labels': { type: 'string' },
+        'node-taints': { type: 'string' },
+        'fake-gpus': { type: 'string' },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -102,13 +119,17 @@ async function serverCommand(args: string[]): Promise<void> {
     disableAgent: values['disable-agent'],
     disableControllerManager: values['disable-controller-manager'],
     disableScheduler: values['disable-scheduler'],
+    nodeLabels: parseLabels(values['node-labels']),
+    nodeTaints: parseTaints(values['node-taints']),
+    fakeGpus: values['fake-gpus'] ? Number(values['fake-gpus']) : undefined,
     logLevel: values['log-level'],
   });
   process.stdout.write(
     `Skiff is running at ${srv.url}\n` +
     `Kubeconfig written to ${srv.kubeconfigPath}\n` +
     `Use it with:\n  export KUBECONFIG=${srv.kubeconfigPath}\n  kubectl get namespaces\n` +
-    `or: skiff kubectl --data-dir ${dataDir} get namespaces\n`,
+    `or: skiff kubectl --data-dir ${dataDir} get namespaces\n` +
+    `Join another machine as a node with:\n  skiff agent --server ${srv.url} --token ${srv.nodeToken}\n`,
   );
   let stopping = false;
   const stop = (sig: string) => {
@@ -243,4 +264,66 @@ async function schedulerCommand(args: string[]): Promise<void> {
   const stop = () => { running.stop().finally(() => { client.close(); process.exit(0); }); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * `skiff agent --server URL --token T`: joins a cluster as a node. The token (SKIFF10<ca sha256>::<secret>) pins the
+ * cluster CA: the agent fetches /cacerts, checks its hash, and only then trusts the server and presents the secret.
+ */
+async function agentCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      server: { type: 'string' }, token: { type: 'string' }, 'node-name': { type: 'string' }, 'node-labels': { type: 'string' },
+      'node-taints': { type: 'string' }, 'fake-gpus': { type: 'string' }, 'data-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.server || !values.token) {
+    process.stderr.write('skiff agent: --server and --token are required (see the output of skiff server)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const m = /^SKIFF10([0-9a-f]{64})::(.+)$/.exec(values.token);
+  if (!m) {
+    process.stderr.write('skiff agent: malformed --token (expected SKIFF10<ca hash>::<secret>)\n');
+    process.exitCode = 2;
+    return;
+  }
+  const ca = await fetchCa(values.server);
+  const { caHash } = await import('../server/server.js');
+  if (caHash(ca) !== m[1]) {
+    process.stderr.write(`skiff agent: the server's CA does not match the token's hash; refusing to join ${values.server}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const { DynamicClient } = await import('../client/dynamic.js');
+  const { startAgent } = await import('../kubelet/agent.js');
+  const client = new DynamicClient({ server: values.server, ca, token: m[2] }, { rateLimit: false });
+  const { homedir } = await import('node:os');
+  const agent = await startAgent({
+    client,
+    nodeName: values['node-name'],
+    dataDir: values['data-dir'] ?? join(homedir(), '.skiff-agent'),
+    labels: parseLabels(values['node-labels']),
+    taints: parseTaints(values['node-taints']),
+    fakeGpus: values['fake-gpus'] ? Number(values['fake-gpus']) : undefined,
+    handleSignals: true,
+  });
+  process.stdout.write(`skiff agent running as node ${agent.nodeName}\n`);
+}
+
+/** Fetches the cluster CA without trusting the server yet (it is verified against the join token's hash). */
+function fetchCa(server: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    import('node:https').then((https) => {
+      const req = https.get(new URL('/cacerts', server), { rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /cacerts: HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+    }, reject);
+  });
 }

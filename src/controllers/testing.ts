@@ -28,7 +28,7 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export async function startControllerTestEnv(opts: { verbose?: boolean } = {}): Promise<ControllerTestEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-ctrl-'));
-  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true });
+  const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
   const client = new DynamicClient(loadKubeconfig(server.kubeconfigPath), { rateLimit: false });
   const env: ControllerTestEnv = {
     server,

@@ -191,3 +191,21 @@ test('a memory hog is OOMKilled under its memory limit (root + memory cgroup)', 
   assert.equal(term.exitCode, 137);
   assert.equal(p.status?.qosClass, 'Burstable');
 });
+
+test('a sidecar (init container with restartPolicy Always) starts before the main container and keeps running', async () => {
+  await k.createPod(
+    pod('sidecar', {
+      initContainers: [{ name: 'side', image: 'busybox', restartPolicy: 'Always', command: ['sh', '-c', 'sleep 60'] }],
+      containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'sleep 60'] }],
+    }),
+  );
+  const p = await k.env.eventually(async () => {
+    const p = await k.getPod('sidecar');
+    return cond(p, 'Ready') === 'True' && p;
+  }, 10_000, 'sidecar pod Ready');
+  assert.ok(p.status!.initContainerStatuses![0]!.state?.running);
+  assert.equal(p.status!.initContainerStatuses![0]!.started, true);
+  assert.equal(p.status?.phase, 'Running');
+  assert.equal(cond(p, 'Initialized'), 'True');
+  await k.env.client.resource('v1', 'Pod').delete('default', 'sidecar');
+});

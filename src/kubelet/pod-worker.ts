@@ -631,34 +631,19 @@ export class PodWorker {
     await this.terminate(pod, pod.spec?.terminationGracePeriodSeconds ?? 30);
   }
 
-  /** Re-attaches probes to containers found running after a kubelet restart (adoption). */
-  adopt(pod: Pod, running: ContainerStatus[]): void {
-    this.pod = pod;
-    for (const cs of running) {
-      const name = cs.labels[LABEL_CONTAINER_NAME];
-      const c = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((x) => x.name === name);
-      if (c && cs.state === 'CONTAINER_RUNNING' && !this.instances.has(cs.id)) {
-        this.sandboxId = cs.podSandboxId;
-        this.startProbes(pod, c, cs.id);
-      }
-    }
-  }
-
   private views(pod: Pod, byName: Map<string, ContainerStatus[]>, specs: Container[]): ContainerView[] {
     return specs.map((c) => {
       const list = byName.get(c.name) ?? [];
       const cur = list[list.length - 1];
       const prev = list.length > 1 ? list[list.length - 2] : undefined;
-      const inst = cur ? this.instances.get(cur.id) : undefined;
       const running = cur?.state === 'CONTAINER_RUNNING';
-      if (cur && running && !inst && !pod.metadata?.deletionTimestamp) this.startProbes(pod, c, cur.id);
-      const inst2 = cur ? this.instances.get(cur.id) : undefined;
-      const started = running && (!inst2?.startup || inst2.startup.result);
-      const ready = started && (!inst2?.readiness || inst2.readiness.result);
-      let waiting = this.waiting.get(c.name);
+      // Containers found running without probe workers were adopted after a kubelet restart: probe them again.
+      if (cur && running && !this.instances.has(cur.id) && !pod.metadata?.deletionTimestamp) this.startProbes(pod, c, cur.id);
+      const inst = cur ? this.instances.get(cur.id) : undefined;
+      const started = running && (!inst?.startup || inst.startup.result);
+      const ready = started && (!inst?.readiness || inst.readiness.result);
       // A waiting reason only overrides a container that is not running.
-      if (running) waiting = undefined;
-      void inst;
+      const waiting = running ? undefined : this.waiting.get(c.name);
       return {
         name: c.name,
         current: cur,

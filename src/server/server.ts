@@ -7,7 +7,8 @@ import { createServer, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { homedir, hostname } from 'node:os';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { ensurePki, Pki } from '../apiserver/auth/pki.js';
 import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn.js';
@@ -24,6 +25,7 @@ import { DynamicClient } from '../client/dynamic.js';
 import type { Logger } from '../client/log.js';
 import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../scheduler/index.js';
+import { startAgent, type RunningAgent } from '../kubelet/agent.js';
 
 /** Adapts the server's pino logger to the client library's Logger for one component. */
 function childLogger(log: pino.Logger, component: string): Logger {
@@ -32,6 +34,10 @@ function childLogger(log: pino.Logger, component: string): Logger {
 }
 
 export interface ServerOptions {
+  /** Labels and taints of the in-process node, and fake GPUs to advertise (tests and demos). */
+  nodeLabels?: Record<string, string>;
+  nodeTaints?: Array<{ key: string; value?: string; effect: string }>;
+  fakeGpus?: number;
   /** Do not run the scheduler in this process (run `skiff scheduler` elsewhere). */
   disableScheduler?: boolean;
   /** Do not run the controller-manager in this process (run `skiff controller-manager` elsewhere). */
@@ -46,6 +52,8 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
+  /** The join token agents pass to `skiff agent --token`. */
+  nodeToken: string;
   url: string;
   port: number;
   dataDir: string;
@@ -54,6 +62,25 @@ export interface RunningServer {
   core: ApiServerCore;
   backend: Backend;
   close(): Promise<void>;
+}
+
+/** The node join token: created once in DATA_DIR/tls/node-token, kept across restarts. */
+export function ensureNodeToken(dataDir: string, caPem: string): { token: string; secret: string } {
+  const path = join(dataDir, 'tls', 'node-token');
+  let secret: string;
+  if (existsSync(path)) {
+    secret = readFileSync(path, 'utf8').trim().split('::').pop()!;
+  } else {
+    secret = randomBytes(24).toString('hex');
+  }
+  const token = `SKIFF10${caHash(caPem)}::${secret}`;
+  writeFileSync(path, token + '\n', { mode: 0o600 });
+  return { token, secret };
+}
+
+/** sha256 (hex) of the CA certificate PEM, as embedded in join tokens. */
+export function caHash(caPem: string): string {
+  return createHash('sha256').update(caPem).digest('hex');
 }
 
 export function defaultDataDir(): string {
@@ -71,9 +98,15 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   await backend.start();
   const pki = await ensurePki(dataDir, { bindAddress });
   const authn = createAuthenticator(pki);
+  // Node join token (k3s-style): SKIFF10<sha256 of the CA>::<secret>. Agents check the CA they fetch from /cacerts
+  // against the hash, then authenticate with the secret as a bearer token (user system:node:<name> comes later with
+  // RBAC; for now the group system:nodes).
+  const nodeToken = ensureNodeToken(dataDir, pki.caCertPem);
+  authn.addToken(nodeToken.secret, { username: 'system:node-bootstrap', groups: ['system:nodes', 'system:authenticated'] });
   const certUsers = new WeakMap<object, ReturnType<typeof authn.authenticate> | null>();
   const core = new ApiServerCore({
     backend,
+    caCertPem: pki.caCertPem,
     authenticate: (req) => {
       // A TLS connection's client certificate cannot change, so its identity is computed once per socket
       // (getPeerCertificate is expensive); bearer tokens are checked on every request.
@@ -148,15 +181,21 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
     scheduler = await startScheduler({ client, leaderElection: { identity }, logger: childLogger(log, 'scheduler') });
   }
+  let agent: RunningAgent | undefined;
+  if (!o.disableAgent) {
+    client ??= new DynamicClient({ server: url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem }, { rateLimit: false });
+    agent = await startAgent({ client, dataDir: join(dataDir, 'agent'), labels: o.nodeLabels, taints: o.nodeTaints, fakeGpus: o.fakeGpus, log: childLogger(log, 'kubelet') });
+  }
   core.ready = true;
   log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');
 
   let closing: Promise<void> | undefined;
   return {
-    url, port: actualPort, dataDir, kubeconfigPath, pki, core, backend,
+    url, port: actualPort, dataDir, kubeconfigPath, pki, core, backend, nodeToken: nodeToken.token,
     close() {
       closing ??= (async () => {
         core.ready = false;
+        await agent?.stop();
         await manager?.stop();
         await scheduler?.stop();
         client?.close();

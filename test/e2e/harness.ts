@@ -47,6 +47,8 @@ export interface TestServer {
 }
 
 export interface StartOptions {
+  /** Run the in-process node agent (default: off, tests simulate nodes). */
+  withAgent?: boolean;
   datastore?: string;
   dataDir?: string;
   extraArgs?: string[];
@@ -79,7 +81,9 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kcache-'));
   let port = o.port ?? 0;
   const launch = async () => {
-    const proc = spawn(process.execPath, [SKIFF_BIN, 'server', '--data-dir', dataDir, '--https-port', String(port), '--datastore', o.datastore ?? 'memory://', '--log-level', 'warn', ...(o.extraArgs ?? [])], {
+    // Tests play the node themselves unless they ask for the in-process agent (`withAgent`).
+    const agentArgs = o.withAgent || (o.extraArgs ?? []).includes('--disable-agent') ? [] : ['--disable-agent'];
+    const proc = spawn(process.execPath, [SKIFF_BIN, 'server', '--data-dir', dataDir, '--https-port', String(port), '--datastore', o.datastore ?? 'memory://', '--log-level', 'warn', ...agentArgs, ...(o.extraArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env },
     });

@@ -76,7 +76,7 @@ test('kubectl get nodes shows the agent Ready', { skip: NO_KUBECTL }, async () =
 });
 
 test('kubectl run gives a Running 1/1 pod', { skip: NO_KUBECTL }, async () => {
-  await s.k(['run', 'hello', '--image=busybox', '--', 'sh', '-c', 'echo hello from skiff; sleep 30']);
+  await s.k(['run', 'hello', '--image=busybox', '--command', '--', 'sh', '-c', 'echo hello from skiff; sleep 30']);
   const w = await s.kubectl(['wait', '--for=condition=Ready', 'pod/hello', '--timeout=20s']);
   assert.equal(w.code, 0, `${w.stderr}\n${await s.k(['get', 'pod', 'hello', '-o', 'yaml'])}`);
   const out = await s.k(['get', 'pod', 'hello']);
