@@ -227,6 +227,10 @@ async function main(): Promise<void> {
       }
     }
 
+    // Scheduling cycles and the nodes they evaluated (Filter) — the per-pod work the adaptive percentage bounds.
+    let cycles = 0;
+    let evaluated = 0;
+    sched.scheduler!.onScheduled = (r) => { cycles++; evaluated += r.evaluatedNodes ?? 0; };
     const t0 = performance.now();
     await pool(PODS, CONC, async (i) => {
       const pod = measuredPod(i);
@@ -258,6 +262,7 @@ async function main(): Promise<void> {
       podsPerSecond: Math.round(PODS / elapsed),
       p50Ms: Math.round(pct(lat, 50)), p99Ms: Math.round(pct(lat, 99)),
       ...extra,
+      cycles, evaluatedNodesPerCycle: Math.round(evaluated / Math.max(1, cycles)),
       loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
     }));
   } finally {

@@ -126,8 +126,8 @@ test('a pod deleted while waiting on Permit never binds', async () => {
 test('the framework sorts plugins into extension points and validates the profile', () => {
   const handle = {} as Omit<Handle, 'getWaitingPod' | 'iterateWaitingPods' | 'rejectWaitingPod'>;
   const fw = new Framework({ profile: defaultProfile(), registry: inTreeRegistry(), handle, clock: new FakeClock() });
-  assert.deepEqual(fw.filter.map((p) => p.name), ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodeResourcesFit']);
-  assert.deepEqual(fw.score.map((p) => `${p.plugin.name}:${p.weight}`), ['TaintToleration:3', 'NodeAffinity:2', 'NodeResourcesFit:1', 'NodeResourcesBalancedAllocation:1']);
+  assert.deepEqual(fw.filter.map((p) => p.name), ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity']);
+  assert.deepEqual(fw.score.map((p) => `${p.plugin.name}:${p.weight}`), ['TaintToleration:3', 'NodeAffinity:2', 'NodeResourcesFit:1', 'PodTopologySpread:2', 'InterPodAffinity:2', 'NodeResourcesBalancedAllocation:1']);
   assert.throws(() => new Framework({ profile: { schedulerName: 'x', plugins: [{ name: 'Nope' }] }, registry: inTreeRegistry(), handle, clock: new FakeClock() }), /does not exist/);
   assert.throws(() => new Framework({ profile: { schedulerName: 'x', plugins: [{ name: 'NodeName' }] }, registry: inTreeRegistry(), handle, clock: new FakeClock() }), /QueueSort/);
 });

@@ -176,8 +176,12 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       } catch (err) {
         return { status: Status.unresolvable(`parsing pod: ${err instanceof Error ? err.message : String(err)}`) };
       }
-      const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const scanAll = affinityTerms.length > 0 || antiTerms.length > 0;
+      // Only nodes holding pods with required anti-affinity contribute to the existing-pods counts (upstream walks
+      // `HavePodsWithRequiredAntiAffinityList`); with none and no terms of its own the pod skips the plugin at once.
+      const antiNodes = handle ? handle.snapshot().havePodsWithRequiredAntiAffinityList() : nodes;
+      if (antiNodes.length === 0 && !scanAll) return { status: Status.skip() };
+      const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const existing = cache.get(`E\0${podKey(pod, nsLabels)}`, () => {
         const selectsPod = termMemo(pod, nsLabels);
         return new IncrementalPairCounts(1, (ni, labels) => {
@@ -190,7 +194,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
           }
           return out;
         });
-      }).sync(nodes);
+      }).sync(antiNodes);
       const incoming = scanAll ? cache.get(`I\0${termsKey(affinityTerms)}\0${termsKey(antiTerms)}`, () => new IncrementalPairCounts(2, (ni, labels) => {
         let out: Contribution[] | undefined;
         for (const epi of ni.pods) {
@@ -232,9 +236,11 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       } catch (err) {
         return Status.error(err);
       }
-      // Without preferred terms of its own, only pods with affinity terms can contribute (upstream visits only the
-      // nodes holding such pods; the incremental counts visit changed nodes only, so they walk the full list).
-      const all = handle?.snapshot().list() ?? nodes;
+      // Without preferred terms of its own, only pods with affinity terms can contribute: walk only the nodes holding
+      // such pods, as upstream (`HavePodsWithAffinityList`); none at all means nothing to score.
+      const snap = handle?.snapshot();
+      const all = hasConstraints ? snap?.list() ?? nodes : snap?.havePodsWithAffinityList() ?? nodes;
+      if (all.length === 0) return Status.skip();
       const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const key = `S\0${podKey(pod, nsLabels)}\0${hasConstraints}\0${termsKey(prefAffinity)}\0${termsKey(prefAnti)}`;
       const scores = cache.get(key, () => {

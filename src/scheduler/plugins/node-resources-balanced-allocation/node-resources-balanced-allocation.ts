@@ -9,7 +9,7 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { CycleState, MAX_NODE_SCORE, Status, type NodeInfo, type PreScorePlugin, type ScorePlugin } from '../../framework/interface.js';
 import { PodInfo } from '../../framework/node-info.js';
-import { allocatableAndRequested, DEFAULT_RESOURCES, podRequestList, type ResourceSpec } from '../node-resources-fit/index.js';
+import { DEFAULT_RESOURCES, fillAllocatableAndRequested, podRequestList, type ResourceSpec } from '../node-resources-fit/index.js';
 
 export const NAME = 'NodeResourcesBalancedAllocation';
 const PRE_SCORE_KEY = `PreScore${NAME}`;
@@ -22,21 +22,30 @@ export interface BalancedAllocationArgs {
 
 /** Upstream `balancedResourceScorer`. */
 export function balancedScore(requested: readonly number[], allocatable: readonly number[]): number {
-  const fractions: number[] = [];
+  // Two passes over the resources instead of a fractions array: this runs once per node per pod.
   let total = 0;
+  let count = 0;
+  let f0 = 0;
+  let f1 = 0;
   for (let i = 0; i < requested.length; i++) {
     if (allocatable[i] === 0) continue;
     const f = Math.min(1, requested[i]! / allocatable[i]!);
+    if (count === 0) f0 = f;
+    else if (count === 1) f1 = f;
     total += f;
-    fractions.push(f);
+    count++;
   }
   let std = 0;
-  if (fractions.length === 2) std = Math.abs((fractions[0]! - fractions[1]!) / 2);
-  else if (fractions.length > 2) {
-    const mean = total / fractions.length;
+  if (count === 2) std = Math.abs((f0 - f1) / 2);
+  else if (count > 2) {
+    const mean = total / count;
     let sum = 0;
-    for (const f of fractions) sum += (f - mean) * (f - mean);
-    std = Math.sqrt(sum / fractions.length);
+    for (let i = 0; i < requested.length; i++) {
+      if (allocatable[i] === 0) continue;
+      const f = Math.min(1, requested[i]! / allocatable[i]!);
+      sum += (f - mean) * (f - mean);
+    }
+    std = Math.sqrt(sum / count);
   }
   return Math.trunc((1 - std) * MAX_NODE_SCORE);
 }
@@ -44,6 +53,8 @@ export function balancedScore(requested: readonly number[], allocatable: readonl
 /** Builds the plugin. */
 export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
   const resources = args.resources ?? DEFAULT_RESOURCES;
+  const scratchReq = new Array<number>(resources.length).fill(0);
+  const scratchAlloc = new Array<number>(resources.length).fill(0);
   return {
     name: NAME,
     preScore(state: CycleState, pod: Pod): Status | null {
@@ -54,14 +65,9 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
     },
     score(state: CycleState, pod: Pod, ni: NodeInfo): number {
       const podReq = state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, true);
-      const req: number[] = [];
-      const alloc: number[] = [];
-      for (let i = 0; i < resources.length; i++) {
-        const [a, r] = allocatableAndRequested(ni, resources[i]!.name, podReq[i]!, true);
-        alloc.push(a);
-        req.push(r);
-      }
-      return balancedScore(req, alloc);
+      // Scratch arrays reused across nodes (scoring is synchronous). Where alloc is 0 balancedScore skips the pair.
+      for (let i = 0; i < resources.length; i++) fillAllocatableAndRequested(ni, resources[i]!.name, podReq[i]!, true, scratchAlloc, scratchReq, i);
+      return balancedScore(scratchReq, scratchAlloc);
     },
   } satisfies PreScorePlugin & ScorePlugin;
 }
