@@ -3,10 +3,10 @@
  * as one JSON line `{"workload","nodes","pods","podsPerSecond","p50Ms","p99Ms"}` (issue "Scheduler", targets: basic
  * 5,000 nodes / 10,000 pods ≥ 2,000 pods/s on 2 cores; kube-scheduler's scheduler_perf gate is 680).
  *
- * An apiserver runs in this process on the memory store (as `src/controllers/testing.ts` does); N simulated Node
- * objects with capacity are created through the API, then the scheduler is started and M pods are created through the
- * API while it runs. A pod watch records when each pod gets `spec.nodeName`; latency is creation request → binding
- * seen on the watch; throughput is M / (last binding − first creation).
+ * The apiserver runs in a child process on the memory store (`--in-process` keeps it here); N simulated Node objects
+ * with capacity are created through the API, then the scheduler is started in this process and M pods are created
+ * through the API by a load-generator thread while it runs; bindings go through `pods/binding`. A pod watch records
+ * when each pod gets `spec.nodeName`; throughput is M / (last binding seen − first create request sent).
  *
  * Workloads (each mirrors a scheduler_perf test case):
  * - `basic`: one container with small requests (SchedulingBasic).
@@ -31,9 +31,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { loadKubeconfig } from '../src/client/config.js';
 import { DynamicClient } from '../src/client/dynamic.js';
+import { InformerFactory } from '../src/controllers/informer-factory.js';
 import { startScheduler } from '../src/scheduler/index.js';
 import { startServer } from '../src/server/server.js';
 
@@ -113,6 +115,27 @@ async function pool<T>(n: number, conc: number, fn: (i: number) => Promise<T>): 
   }));
 }
 
+/** Milliseconds on a clock shared by the threads (the creator thread stamps creations, this one bindings). */
+const now = () => performance.timeOrigin + performance.now();
+
+/** The creator thread: creates the M measured pods through the API, reporting when each request was sent. */
+async function createPods(kubeconfig: string): Promise<void> {
+  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
+  const pods = client.resource<Pod>('v1', 'Pod');
+  let batch: Array<[string, number]> = [];
+  await pool(PODS, CONC, async (i) => {
+    const pod = measuredPod(i);
+    batch.push([pod.metadata!.name!, now()]);
+    if (batch.length >= 256) {
+      parentPort!.postMessage({ created: batch });
+      batch = [];
+    }
+    await pods.create('bench', pod);
+  });
+  parentPort!.postMessage({ created: batch, done: true });
+  client.close();
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -165,7 +188,6 @@ async function main(): Promise<void> {
 
     await client.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     const extra: Record<string, number> = {};
-    let victimsDeleted = 0;
     if (WORKLOAD === 'preemption') {
       // PriorityClasses through the API: the apiserver's admission resolves priorityClassName → spec.priority.
       const pcs = client.resource('scheduling.k8s.io/v1', 'PriorityClass');
@@ -195,25 +217,29 @@ async function main(): Promise<void> {
     const bound = new Map<string, number>();
     let resolveAll!: () => void;
     const all = new Promise<void>((r) => { resolveAll = r; });
-    const watch = pods.watch('bench', { resourceVersion: '0' }, (ev) => {
-      if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED') return;
-      const p = ev.object as Pod;
+    // Bindings are observed on the scheduler's own (shared) pod informer, as `skiff server` shares informers between
+    // components: a second watch just for measuring would add its fan-out to the apiserver's load.
+    const informers = new InformerFactory(client, { logger: quiet });
+    const observe = (p: Pod) => {
       const name = p.metadata?.name ?? '';
+      if (p.metadata?.namespace !== 'bench') return;
       if (!name.startsWith('pod-')) {
         // Play the kubelet for preemption victims: their containers stop at once.
-        if (p.metadata?.deletionTimestamp && ev.type === 'MODIFIED') {
-          victimsDeleted++;
+        if (p.metadata?.deletionTimestamp && !victims.has(name)) {
+          victims.add(name);
           pods.delete('bench', name, { gracePeriodSeconds: 0 }).catch(() => {});
         }
         return;
       }
       if (p.spec?.nodeName && !bound.has(name)) {
-        bound.set(name, performance.now());
+        bound.set(name, now());
         if (bound.size === PODS) resolveAll();
       }
-    }, () => {});
+    };
+    const victims = new Set<string>();
+    informers.for<Pod>('v1', 'Pod').addEventHandler({ onAdd: observe, onUpdate: (_o, p) => observe(p) });
 
-    const sched = startScheduler({ client, leaderElection: false, logger: quiet });
+    const sched = startScheduler({ client, informers, leaderElection: false, logger: quiet });
     for (let i = 0; sched.scheduler?.cache.nodeCount() !== NODES; i++) {
       if (i > 6000) throw new Error(`scheduler did not see all nodes (${sched.scheduler?.cache.nodeCount()}/${NODES})`);
       await new Promise((r) => setTimeout(r, 10));
@@ -231,20 +257,29 @@ async function main(): Promise<void> {
     let cycles = 0;
     let evaluated = 0;
     sched.scheduler!.onScheduled = (r) => { cycles++; evaluated += r.evaluatedNodes ?? 0; };
-    const t0 = performance.now();
-    await pool(PODS, CONC, async (i) => {
-      const pod = measuredPod(i);
-      created.set(pod.metadata!.name!, performance.now());
-      await pods.create('bench', pod);
+    // The pods are created by a load generator on its own thread (its own event loop and client), as in a cluster
+    // where controllers or users — not the scheduler's process — create them; the scheduler's loop only schedules.
+    const creator = import.meta.url.endsWith('.ts')
+      // Run from source (tsx): the worker registers tsx's loader before loading this file.
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: { kubeconfig: server.kubeconfig } })
+      : new Worker(new URL(import.meta.url), { workerData: { kubeconfig: server.kubeconfig } });
+    await new Promise<void>((resolve, reject) => {
+      creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean }) => {
+        for (const [name, t] of m.created ?? []) created.set(name, t);
+        if (m.done) resolve();
+      });
+      creator.once('error', reject);
     });
+    await creator.terminate();
+    const t0 = [...created.values()].reduce((a, b) => Math.min(a, b), Infinity);
     await all;
-    const elapsed = (performance.now() - t0) / 1000;
+    const elapsed = ([...bound.values()].reduce((a, b) => Math.max(a, b), 0) - t0) / 1000;
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);
-    watch.abort();
     await sched.stop();
+    await informers.stop();
     if (WORKLOAD === 'preemption') {
-      extra.preemptions = victimsDeleted;
-      extra.preemptionsPerSecond = Math.round(victimsDeleted / elapsed);
+      extra.preemptions = victims.size;
+      extra.preemptionsPerSecond = Math.round(victims.size / elapsed);
     }
     if (WORKLOAD === 'gang') {
       const groups = Math.ceil(PODS / GANG);
@@ -272,7 +307,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (values.serve) {
+if (!isMainThread) {
+  void createPods((workerData as { kubeconfig: string }).kubeconfig);
+} else if (values.serve) {
   void serve(values.serve);
 } else {
   main().then(() => process.exit(0), (err) => {

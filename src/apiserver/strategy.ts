@@ -6,6 +6,7 @@
 import { KObject, StatusCause, errors } from '../api/errors.js';
 import { ResourceInfo } from '../api/resources.js';
 import { applyDefaults } from '../api/defaults.js';
+import { podQOS } from '../api/qos.js';
 import { validateObject, validateStatusUpdate } from '../api/validation/index.js';
 import { newUid, nowRFC3339 } from './registry.js';
 
@@ -47,6 +48,8 @@ export function prepareForCreate(info: ResourceInfo, obj: KObject): void {
   if (hasStatus(info) && !KEEP_STATUS_ON_CREATE.has(`${info.group}/${info.kind}`)) {
     delete obj.status;
   }
+  // Pod PrepareForCreate: a new pod is Pending with its QoS class.
+  if (info.group === '' && info.kind === 'Pod') obj.status = { phase: 'Pending', qosClass: podQOS(obj as Parameters<typeof podQOS>[0]) };
   // namespaceStrategy.PrepareForCreate: a new namespace is always Active; persistentvolumeStrategy: Pending with
   // lastPhaseTransitionTime (PersistentVolumeLastPhaseTransitionTime is GA in 1.31).
   if (info.group === '' && info.kind === 'Namespace') obj.status = { phase: 'Active' };

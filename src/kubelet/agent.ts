@@ -13,6 +13,7 @@ import { Kubelet } from './kubelet.js';
 import { NodeStatusManager } from './node-status.js';
 import { ProcessRuntime } from './runtime/process/process-runtime.js';
 import type { RuntimeService } from './runtime/types.js';
+import { GpuManager } from './devices/gpu-manager.js';
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -45,6 +46,8 @@ export interface RunningAgent {
   runtime: RuntimeService;
   kubelet: Kubelet;
   node: NodeStatusManager;
+  /** The GPU allocator when the node has GPUs (real or `fakeGpus`). */
+  gpus?: GpuManager;
   /** Stops the agent; with `drain`, pods are stopped gracefully first (node shutdown). */
   stop(drain?: boolean): Promise<void>;
 }
@@ -88,6 +91,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     log,
   });
   await node.start();
+  const gpus = node.gpus.length ? new GpuManager({ devices: node.gpus, dataDir: o.dataDir, log }) : undefined;
   const kubelet = new Kubelet({
     client: o.client,
     nodeName,
@@ -100,6 +104,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     imageBackoffBaseMs: o.imageBackoffBaseMs,
     relistMs: o.relistMs,
     nodeAllocatable: node.status().allocatable as Record<string, string>,
+    gpus,
   });
   await kubelet.start();
   let stopping: Promise<void> | undefined;
@@ -112,6 +117,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     runtime,
     kubelet,
     node,
+    gpus,
     stop(drain = false) {
       stopping ??= (async () => {
         if (o.handleSignals) process.off('SIGTERM', onSigterm);

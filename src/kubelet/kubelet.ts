@@ -16,6 +16,7 @@ import type { Logger } from '../client/log.js';
 import { isNotFound } from '../client/rest.js';
 import { CrashBackoff, LABEL_POD_UID, PodWorker } from './pod-worker.js';
 import type { RuntimeService } from './runtime/types.js';
+import type { GpuManager } from './devices/gpu-manager.js';
 
 /** Options of the {@link Kubelet}. */
 export interface KubeletOptions {
@@ -38,6 +39,8 @@ export interface KubeletOptions {
   /** tmpfs emptyDirs need root. */
   root?: boolean;
   nodeAllocatable?: Record<string, string>;
+  /** Whole-GPU allocation; absent on a node without GPUs. */
+  gpus?: GpuManager;
 }
 
 /** See the module comment. */
@@ -80,6 +83,7 @@ export class Kubelet {
         recorder: this.recorder,
         log: this.o.log,
         nodeAllocatable: this.o.nodeAllocatable,
+        gpus: this.o.gpus,
         onDone: (id) => {
           if (this.workers.get(id) === w) this.workers.delete(id);
         },
@@ -145,6 +149,8 @@ export class Kubelet {
         }
       }
       this.lastSeen = sig;
+      // Devices of pods neither bound here nor still handled by a worker go back (upstream UpdateAllocatedDevices).
+      this.o.gpus?.retain((uid) => known.has(uid) || this.workers.has(uid));
     } finally {
       this.relisting = false;
     }

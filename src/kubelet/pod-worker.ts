@@ -19,8 +19,9 @@ import { parseQuantity, quantityToNumber } from '../api/quantity.js';
 import { buildEnv, ContainerConfigError, expand, ObjectSource, type DownwardContext } from './env.js';
 import { ProbeWorker, type ProbeTarget } from './probes.js';
 import { ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxContainerResources, type RuntimeService } from './runtime/types.js';
-import { computePodStatus, isSidecar, type ContainerView } from './status.js';
+import { computePodStatus, isSidecar, podQOS, type ContainerView } from './status.js';
 import { PodVolumes } from './volumes.js';
+import { ADMISSION_ERROR_REASON, DeviceAdmissionError, type GpuManager } from './devices/gpu-manager.js';
 
 /** Labels the kubelet puts on sandboxes and containers (the names dockershim/CRI kubelets use). */
 export const LABEL_POD_UID = 'io.kubernetes.pod.uid';
@@ -78,6 +79,8 @@ export interface PodWorkerDeps {
   recorder: EventRecorder;
   log: Logger;
   nodeAllocatable?: Record<string, string>;
+  /** Whole-GPU allocation (admission, env, release); absent: GPU requests are ignored. */
+  gpus?: GpuManager;
   /** Called once the worker has finished with a pod (removed from the node). */
   onDone(uid: string): void;
 }
@@ -211,11 +214,15 @@ export class PodWorker {
     }
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
-      // Terminal pods never run again (upstream); make sure nothing is left running.
+      // Terminal pods never run again (upstream); make sure nothing is left running, then give devices back.
       await this.stopAll(pod, 0, false);
+      this.d.gpus?.release(this.uid);
+      // A pod rejected at admission keeps the status the rejection wrote (it never had containers).
+      if (pod.status?.reason === ADMISSION_ERROR_REASON) return;
       await this.writeStatus(pod, await this.containersByName(), true);
       return;
     }
+    if (!(await this.admit(pod))) return;
     let byName = await this.containersByName();
     await this.ensureSandbox(pod);
     const src = new ObjectSource(this.d.client, pod.metadata!.namespace!);
@@ -292,10 +299,32 @@ export class PodWorker {
     }
     if (terminal) {
       await this.stopAll(pod, pod.spec?.terminationGracePeriodSeconds ?? 30, false);
+      this.d.gpus?.release(this.uid);
       byName = await this.containersByName();
     }
     await this.writeStatus(pod, byName, terminal);
     if (terminal && this.sandboxId) await this.d.runtime.stopPodSandbox(this.sandboxId);
+  }
+
+  /**
+   * Device admission (upstream kubelet canAdmitPod → device manager Allocate). A pod whose devices cannot be
+   * allocated is rejected as upstream's rejectPod does: a Warning event and status phase Failed with the reason
+   * and "Pod was rejected: <message>"; its containers never start.
+   */
+  private async admit(pod: Pod): Promise<boolean> {
+    if (!this.d.gpus) return true;
+    try {
+      this.d.gpus.admit(pod);
+      return true;
+    } catch (e) {
+      if (!(e instanceof DeviceAdmissionError)) throw e;
+      this.d.recorder.event(pod, 'Warning', e.reason, e.message);
+      const updated = await this.d.client.resource<Pod>('v1', 'Pod').patch(pod.metadata!.namespace, pod.metadata!.name!, 'merge', {
+        status: { phase: 'Failed', reason: e.reason, message: `Pod was rejected: ${e.message}`, qosClass: podQOS(pod) },
+      }, { subresource: 'status' });
+      this.update0(updated);
+      return false;
+    }
   }
 
   private downward(): DownwardContext {
@@ -374,7 +403,8 @@ export class PodWorker {
     const attempt = cur ? (cur.metadata.attempt ?? 0) + 1 : 0;
     let id: string;
     try {
-      const envs = await buildEnv(pod, c, ctx, src);
+      // Device env first: as upstream, the container's own env comes after it and wins on a clash.
+      const envs = [...(this.d.gpus?.envFor(this.uid, c.name) ?? []), ...(await buildEnv(pod, c, ctx, src))];
       const lookup = (n: string) => envs.find((e) => e.key === n)?.value;
       const config: ContainerConfig = {
         metadata: { name: c.name, attempt },
@@ -608,6 +638,7 @@ export class PodWorker {
     for (const s of sbs) await this.d.runtime.removePodSandbox(s.id);
     for (const c of await this.d.runtime.listContainers({ labelSelector: { [LABEL_POD_UID]: this.uid } })) await this.d.runtime.removeContainer(c.id);
     (this.volumes ?? new PodVolumes(this.podDir(), this.d.client, this.d.root)).teardown();
+    this.d.gpus?.release(this.uid);
     this.d.backoff.forget(`${this.uid}/`);
     this.d.imageBackoff.forget(`${this.uid}/`);
     this.done = true;
@@ -629,6 +660,7 @@ export class PodWorker {
     if (this.timer) clearTimeout(this.timer);
     if (!pod) return;
     await this.terminate(pod, pod.spec?.terminationGracePeriodSeconds ?? 30);
+    this.d.gpus?.release(this.uid);
   }
 
   private views(pod: Pod, byName: Map<string, ContainerStatus[]>, specs: Container[]): ContainerView[] {

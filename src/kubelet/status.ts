@@ -6,7 +6,7 @@
  * flips), container statuses with state/lastState/restartCount/started/ready, IPs, startTime and qosClass.
  */
 import type { Container, ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
-import { parseQuantity, quantityToNumber } from '../api/quantity.js';
+import { podQOS } from '../api/qos.js';
 import type { ContainerStatus } from './runtime/types.js';
 
 /** What the pod worker knows about one container name of a pod. */
@@ -148,35 +148,7 @@ export function getPhase(pod: Pod, init: ApiContainerStatus[], containers: ApiCo
   return 'Pending';
 }
 
-function requestsAndLimits(c: Container): { req: Record<string, number>; lim: Record<string, number> } {
-  const num = (m: Record<string, unknown> | undefined) => {
-    const out: Record<string, number> = {};
-    for (const r of ['cpu', 'memory']) {
-      const v = m?.[r];
-      if (v !== undefined && v !== null) out[r] = quantityToNumber(parseQuantity(String(v)));
-    }
-    return out;
-  };
-  const lim = num(c.resources?.limits as Record<string, unknown> | undefined);
-  const req = { ...lim, ...num(c.resources?.requests as Record<string, unknown> | undefined) };
-  return { req, lim };
-}
-
-/** Upstream qos.GetPodQOS: Guaranteed, Burstable or BestEffort from cpu/memory requests and limits. */
-export function podQOS(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  let any = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const { req, lim } = requestsAndLimits(c);
-    if (Object.values(req).some((v) => v > 0) || Object.values(lim).some((v) => v > 0)) any = true;
-    for (const r of ['cpu', 'memory']) {
-      if (!(lim[r]! > 0) || req[r] !== lim[r]) guaranteed = false;
-    }
-  }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}
+export { podQOS };
 
 /** Condition types the kubelet owns (others, e.g. readiness gates or DisruptionTarget, are kept as they are). */
 const KUBELET_CONDITIONS = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);

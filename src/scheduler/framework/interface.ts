@@ -147,6 +147,11 @@ export class CycleState {
   readonly skipFilterPlugins = new Set<string>();
   /** Plugins whose PreScore returned Skip: their Score is not called (upstream `SkipScorePlugins`). */
   readonly skipScorePlugins = new Set<string>();
+  /**
+   * The Filter plugins left after the skips, computed once per cycle by the framework (it checks `size` of
+   * skipFilterPlugins, which only grows) instead of one Set lookup per plugin per node. Not copied by clone().
+   */
+  activeFilters?: { skipped: number; plugins: readonly unknown[] };
 
   /** Reads a value; `undefined` when the key was never written. */
   read<T>(key: string): T | undefined {

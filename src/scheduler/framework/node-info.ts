@@ -223,6 +223,23 @@ export class NodeInfo {
   generation = 0;
   /** For image locality and host-port checks (filled by later plugins' needs; kept here as upstream does). */
   imageStates = new Map<string, { sizeBytes: number; numNodes: number }>();
+  /**
+   * Flat copies of the numbers Filter and Score read for every node of every cycle (allocatable, requested,
+   * non-zero requested, pod count, spec.unschedulable), kept in sync by setNode/addPod/removePod. Reading them touches
+   * only this object instead of five (the Resource vectors, the pods array, the Node and its spec): at 5,000 nodes
+   * those extra cache misses were most of NodeResourcesFit's and NodeUnschedulable's cost. Read-only for plugins.
+   */
+  allocMilliCPU = 0;
+  allocMemory = 0;
+  allocEphemeralStorage = 0;
+  allocPods = 0;
+  reqMilliCPU = 0;
+  reqMemory = 0;
+  reqEphemeralStorage = 0;
+  nonZeroMilliCPU = 0;
+  nonZeroMemory = 0;
+  podCount = 0;
+  unschedulable = false;
 
   constructor(node?: Node) {
     if (node) this.setNode(node);
@@ -235,6 +252,21 @@ export class NodeInfo {
   setNode(node: Node): void {
     this.node = node;
     this.allocatable = Resource.from(node.status?.allocatable as QuantityMap);
+    this.allocMilliCPU = this.allocatable.milliCPU;
+    this.allocMemory = this.allocatable.memory;
+    this.allocEphemeralStorage = this.allocatable.ephemeralStorage;
+    this.allocPods = this.allocatable.allowedPodNumber;
+    this.unschedulable = !!node.spec?.unschedulable;
+  }
+
+  /** Refreshes the flat copies of the sums after a pod came or went. */
+  private syncSums(): void {
+    this.reqMilliCPU = this.requested.milliCPU;
+    this.reqMemory = this.requested.memory;
+    this.reqEphemeralStorage = this.requested.ephemeralStorage;
+    this.nonZeroMilliCPU = this.nonZeroRequested.milliCPU;
+    this.nonZeroMemory = this.nonZeroRequested.memory;
+    this.podCount = this.pods.length;
   }
 
   addPod(pi: PodInfo): void {
@@ -244,6 +276,7 @@ export class NodeInfo {
     this.requested.add(pi.requests);
     this.nonZeroRequested.milliCPU += pi.nonZeroMilliCPU;
     this.nonZeroRequested.memory += pi.nonZeroMemory;
+    this.syncSums();
   }
 
   /** Removes the pod with this uid; false when it was not there. */
@@ -257,6 +290,7 @@ export class NodeInfo {
     this.requested.add(pi.requests, -1);
     this.nonZeroRequested.milliCPU -= pi.nonZeroMilliCPU;
     this.nonZeroRequested.memory -= pi.nonZeroMemory;
+    this.syncSums();
     return true;
   }
 
@@ -272,6 +306,12 @@ export class NodeInfo {
     c.allocatable = this.allocatable;
     c.generation = this.generation;
     c.imageStates = this.imageStates;
+    c.allocMilliCPU = this.allocMilliCPU;
+    c.allocMemory = this.allocMemory;
+    c.allocEphemeralStorage = this.allocEphemeralStorage;
+    c.allocPods = this.allocPods;
+    c.unschedulable = this.unschedulable;
+    c.syncSums();
     return c;
   }
 }

@@ -211,9 +211,14 @@ export class Framework {
   /** Runs Filter plugins on one node; the first rejection (plugin attributed), or null when the node fits. */
   runFilter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null {
     const skip = state.skipFilterPlugins;
-    for (let i = 0; i < this.filter.length; i++) {
-      const p = this.filter[i]!;
-      if (skip.size && skip.has(p.name)) continue;
+    let plugins = this.filter;
+    if (skip.size) {
+      let a = state.activeFilters;
+      if (!a || a.skipped !== skip.size) a = state.activeFilters = { skipped: skip.size, plugins: this.filter.filter((p) => !skip.has(p.name)) };
+      plugins = a.plugins as FilterPlugin[];
+    }
+    for (let i = 0; i < plugins.length; i++) {
+      const p = plugins[i]!;
       let s: Status | null;
       try {
         s = p.filter(state, pod, nodeInfo);

@@ -85,9 +85,9 @@ export function fillAllocatableAndRequested(ni: NodeInfo, resource: string, podR
   let a = 0;
   let r = 0;
   switch (resource) {
-    case CPU: a = ni.allocatable.milliCPU; r = (useRequested ? ni.requested.milliCPU : ni.nonZeroRequested.milliCPU) + podRequest; break;
-    case MEMORY: a = ni.allocatable.memory; r = (useRequested ? ni.requested.memory : ni.nonZeroRequested.memory) + podRequest; break;
-    case EPHEMERAL_STORAGE: a = ni.allocatable.ephemeralStorage; r = ni.requested.ephemeralStorage + podRequest; break;
+    case CPU: a = ni.allocMilliCPU; r = (useRequested ? ni.reqMilliCPU : ni.nonZeroMilliCPU) + podRequest; break;
+    case MEMORY: a = ni.allocMemory; r = (useRequested ? ni.reqMemory : ni.nonZeroMemory) + podRequest; break;
+    case EPHEMERAL_STORAGE: a = ni.allocEphemeralStorage; r = ni.reqEphemeralStorage + podRequest; break;
     default:
       if (podRequest !== 0 && isScalar(resource)) {
         a = ni.allocatable.scalar.get(resource) ?? 0;
@@ -199,15 +199,14 @@ export interface InsufficientResource {
  * "look closer" — {@link fitsRequest} then lists what is lacking, honouring ignored resources.
  */
 function fitsQuickly(req: Resource, ni: NodeInfo): boolean {
-  const alloc = ni.allocatable;
-  const used = ni.requested;
-  if (ni.pods.length + 1 > alloc.allowedPodNumber) return false;
-  if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) return false;
-  if (req.memory > 0 && req.memory > alloc.memory - used.memory) return false;
-  if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) return false;
+  // The flat copies on NodeInfo: one object per node touched (see NodeInfo.allocMilliCPU).
+  if (ni.podCount + 1 > ni.allocPods) return false;
+  if (req.milliCPU > 0 && req.milliCPU > ni.allocMilliCPU - ni.reqMilliCPU) return false;
+  if (req.memory > 0 && req.memory > ni.allocMemory - ni.reqMemory) return false;
+  if (req.ephemeralStorage > 0 && req.ephemeralStorage > ni.allocEphemeralStorage - ni.reqEphemeralStorage) return false;
   if (req.scalar.size) {
     for (const [name, q] of req.scalar) {
-      if (q > 0 && q > (alloc.scalar.get(name) ?? 0) - (used.scalar.get(name) ?? 0)) return false;
+      if (q > 0 && q > (ni.allocatable.scalar.get(name) ?? 0) - (ni.requested.scalar.get(name) ?? 0)) return false;
     }
   }
   return true;

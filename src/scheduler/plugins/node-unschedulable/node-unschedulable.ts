@@ -23,7 +23,7 @@ export function newNodeUnschedulable() {
     filter(_state: CycleState, pod: Pod, ni: NodeInfo): Status | null {
       const node = ni.node;
       if (!node) return Status.unresolvable(REASON_UNKNOWN_CONDITION);
-      if (!node.spec?.unschedulable) return null;
+      if (!ni.unschedulable) return null; // NodeInfo's copy of spec.unschedulable: no Node/spec dereference per node
       return tolerationsTolerateTaint(pod.spec?.tolerations, TAINT_NODE_UNSCHEDULABLE) ? null : Status.unresolvable(REASON_UNSCHEDULABLE);
     },
     eventsToRegister(): ClusterEventWithHint[] {

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench:pod-startup -- [--runs 50] [--burst 100]`: pod startup latency on a real `skiff server` with its
+ * in-process agent (process runtime, scheduler and controllers as shipped), printed as one JSON object (issue "Node
+ * agent", Benchmarks; targets: single pod p50 ≤ 30 ms, 100-pod burst ≤ 2 s; upstream's SLO is p99 ≤ 5 s per pod).
+ *
+ * - `single`: `--runs` times, one pod (`sleep 3600`, grace 1 s) is created and the time until a pod watch shows
+ *   `status.phase: Running` is recorded (create request sent → Running seen), then the pod is deleted and its
+ *   removal awaited (not timed). p50/p99/mean/max.
+ * - `burst`: `--burst` pods are created at once (all requests in flight together); time from the first create
+ *   request to the last pod seen Running, plus the per-pod p50/p99 of that run.
+ * - `spawn`: the same machine's raw process cost measured in the same run: `child_process.spawn('/bin/true')` to
+ *   its exit, and `node -e 0` to its exit — the process runtime starts one Node shim per container, so the second
+ *   is the floor a container start pays there.
+ *
+ * The server runs as a child process (`bin/skiff.js server`, memory datastore) so it has its own event loop, as it
+ * would in production; this process only drives the API and watches. Run as root for the full runtime (namespaces,
+ * cgroups); otherwise the runtime's host-mode fallback is measured. `--cpu-prof DIR` passes `--cpu-prof
+ * --cpu-prof-dir DIR` to the server for profiling.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { loadKubeconfig } from '../src/client/config.js';
+import { DynamicClient } from '../src/client/dynamic.js';
+import { Informer } from '../src/client/informer.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    burst: { type: 'string', default: '100' },
+    'cpu-prof': { type: 'string' },
+    'timeout-s': { type: 'string', default: '120' },
+  },
+});
+const RUNS = Number(values.runs);
+const BURST = Number(values.burst);
+const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+const NS = 'default';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** bin/skiff.js from dist/bench (npm script) or bench/ (tsx). */
+const SKIFF = [join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => existsSync(p))!;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const stats = (xs: number[]) => ({ p50Ms: r1(pct(xs, 50)), p99Ms: r1(pct(xs, 99)), meanMs: r1(xs.reduce((a, b) => a + b, 0) / xs.length), maxMs: r1(Math.max(...xs)) });
+
+/** Starts `skiff server` as a child process; resolves with its URL once it prints that it is running. */
+function startSkiff(dataDir: string, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [...nodeArgs, SKIFF, 'server', '--data-dir', dataDir, '--https-port', '0', '--datastore', 'memory://', '--log-level', 'error'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    proc.stderr!.on('data', (d) => (err = (err + d).slice(-20_000)));
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /Skiff is running at (\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]! });
+    });
+    proc.on('exit', (code) => reject(new Error(`skiff server exited with ${code}: ${err}`)));
+  });
+}
+
+/** Spawns a process and times spawn → exit (ms). */
+function timeSpawn(cmd: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('exit', () => resolve(performance.now() - t0));
+  });
+}
+
+async function spawnLatency(n: number) {
+  const trueMs: number[] = [];
+  const nodeMs: number[] = [];
+  for (let i = 0; i < n; i++) trueMs.push(await timeSpawn('/bin/true', []));
+  for (let i = 0; i < Math.min(n, 20); i++) nodeMs.push(await timeSpawn(process.execPath, ['-e', '0']));
+  return { binTrueP50Ms: r1(pct(trueMs, 50)), nodeP50Ms: r1(pct(nodeMs, 50)) };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-pods-'));
+  const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const { proc } = await startSkiff(dataDir, nodeArgs);
+  const client = new DynamicClient(loadKubeconfig(join(dataDir, 'kubeconfig.yaml')), { rateLimit: false });
+  const pods = client.resource<Pod>('v1', 'Pod');
+  const runningAt = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const goneWaiters = new Map<string, () => void>();
+  const inf = new Informer<Pod>(pods, { namespace: NS, logger: quiet });
+  const seen = (p: Pod) => {
+    const n = p.metadata!.name!;
+    if (p.status?.phase === 'Running' && !runningAt.has(n)) {
+      runningAt.set(n, performance.now());
+      waiters.get(n)?.();
+    }
+  };
+  inf.addEventHandler({ onAdd: seen, onUpdate: (_o, p) => seen(p), onDelete: (p) => goneWaiters.get(p.metadata!.name!)?.() });
+  inf.start();
+  await inf.waitForSync();
+  const withTimeout = <T>(p: Promise<T>, what: string) =>
+    Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`timed out: ${what}`)), TIMEOUT_MS).unref())]);
+  // The in-process node must be Ready before anything is measured.
+  await withTimeout((async () => {
+    for (;;) {
+      const nodes = await client.resource<Node>('v1', 'Node').list(undefined);
+      if (nodes.items.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })(), 'node Ready');
+
+  const pod = (name: string): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS },
+    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+  });
+  const untilRunning = (name: string) => new Promise<void>((resolve) => {
+    if (runningAt.has(name)) return resolve();
+    waiters.set(name, resolve);
+  });
+  const untilGone = (name: string) => new Promise<void>((resolve) => goneWaiters.set(name, resolve));
+  const createAndWait = async (name: string) => {
+    const t0 = performance.now();
+    const running = untilRunning(name);
+    await pods.create(NS, pod(name));
+    await withTimeout(running, `${name} Running`);
+    return runningAt.get(name)! - t0;
+  };
+  const deleteAll = async (names: string[]) => {
+    const gone = names.map(untilGone);
+    await Promise.all(names.map((n) => pods.delete(NS, n)));
+    await withTimeout(Promise.all(gone), 'pods deleted');
+  };
+
+  const spawnBefore = await spawnLatency(50);
+  // Warm-up (first container start writes the shim, first requests JIT-compile): not measured.
+  await createAndWait('warmup');
+  await deleteAll(['warmup']);
+
+  const single: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    single.push(await createAndWait(`single-${i}`));
+    await deleteAll([`single-${i}`]);
+  }
+
+  const names = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
+  const t0 = performance.now();
+  const per = await Promise.all(names.map((n) => createAndWait(n)));
+  const burstMs = Math.max(...names.map((n) => runningAt.get(n)!)) - t0;
+  const spawnAfter = await spawnLatency(20);
+  await deleteAll(names);
+
+  await inf.stop();
+  await new Promise<void>((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+  rmSync(dataDir, { recursive: true, force: true });
+  const result = {
+    bench: 'pod-startup',
+    root: process.getuid?.() === 0,
+    single: { runs: RUNS, ...stats(single) },
+    burst: { pods: BURST, allRunningMs: r1(burstMs), ...stats(per) },
+    spawn: { idle: spawnBefore, afterBurst: spawnAfter },
+    targets: { singleP50Ms: 30, burstMs: 2000 },
+    pass: { single: pct(single, 50) <= 30, burst: burstMs <= 2000 },
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench:pod-startup failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);
