@@ -55,6 +55,8 @@ const { values } = parseArgs({
     'node-cpu': { type: 'string', default: '4' },
     /** Internal: run only the apiserver on this data dir (the child process). */
     serve: { type: 'string' },
+    /** Print the distinct reasons of failed scheduling cycles to stderr. */
+    verbose: { type: 'boolean', default: false },
     /** Run the apiserver in this process instead of a child process. */
     'in-process': { type: 'boolean', default: false },
   },
@@ -256,13 +258,23 @@ async function main(): Promise<void> {
     // Scheduling cycles and the nodes they evaluated (Filter) — the per-pod work the adaptive percentage bounds.
     let cycles = 0;
     let evaluated = 0;
-    sched.scheduler!.onScheduled = (r) => { cycles++; evaluated += r.evaluatedNodes ?? 0; };
+    const failures = new Map<string, number>();
+    sched.scheduler!.onScheduled = (r) => {
+      cycles++;
+      evaluated += r.evaluatedNodes ?? 0;
+      if (r.status) {
+        const m = `${r.status.plugin ?? ''}: ${r.status.message()}`.slice(0, 200);
+        failures.set(m, (failures.get(m) ?? 0) + 1);
+      }
+    };
     // The pods are created by a load generator on its own thread (its own event loop and client), as in a cluster
     // where controllers or users — not the scheduler's process — create them; the scheduler's loop only schedules.
+    // The worker parses the same flags (workload, pods, …): pass them, as workers do not inherit process.argv.
+    const wopts = { argv: process.argv.slice(2), workerData: { kubeconfig: server.kubeconfig } };
     const creator = import.meta.url.endsWith('.ts')
       // Run from source (tsx): the worker registers tsx's loader before loading this file.
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: { kubeconfig: server.kubeconfig } })
-      : new Worker(new URL(import.meta.url), { workerData: { kubeconfig: server.kubeconfig } });
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
+      : new Worker(new URL(import.meta.url), wopts);
     await new Promise<void>((resolve, reject) => {
       creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean }) => {
         for (const [name, t] of m.created ?? []) created.set(name, t);
@@ -297,9 +309,10 @@ async function main(): Promise<void> {
       podsPerSecond: Math.round(PODS / elapsed),
       p50Ms: Math.round(pct(lat, 50)), p99Ms: Math.round(pct(lat, 99)),
       ...extra,
-      cycles, evaluatedNodesPerCycle: Math.round(evaluated / Math.max(1, cycles)),
+      cycles, failedCycles: [...failures.values()].reduce((a, b) => a + b, 0), evaluatedNodesPerCycle: Math.round(evaluated / Math.max(1, cycles)),
       loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
     }));
+    if (failures.size && values.verbose) for (const [m, n] of failures) console.error(`${n}× ${m}`);
   } finally {
     client.close();
     await server.close();

@@ -308,6 +308,7 @@ async function agentCommand(args: string[]): Promise<void> {
     labels: parseLabels(values['node-labels']),
     taints: parseTaints(values['node-taints']),
     fakeGpus: values['fake-gpus'] ? Number(values['fake-gpus']) : undefined,
+    clientCa: ca,
     handleSignals: true,
   });
   process.stdout.write(`skiff agent running as node ${agent.nodeName}\n`);

@@ -11,6 +11,9 @@ import type { DynamicClient } from '../client/dynamic.js';
 import { defaultLogger, type Logger } from '../client/log.js';
 import { Kubelet } from './kubelet.js';
 import { NodeStatusManager } from './node-status.js';
+import { startStreamingServer, type StreamingServer } from './server/streaming-server.js';
+import { runtimeStreamingBackend } from './streaming-backend.js';
+import { selfSignedCertificate } from '../apiserver/auth/pki.js';
 import { ProcessRuntime } from './runtime/process/process-runtime.js';
 import type { RuntimeService } from './runtime/types.js';
 import { GpuManager } from './devices/gpu-manager.js';
@@ -38,6 +41,12 @@ export interface AgentOptions {
   leaseIntervalMs?: number;
   /** Install a SIGTERM handler that drains the node and then exits (the standalone `skiff agent`). */
   handleSignals?: boolean;
+  /** false: no streaming server (logs/exec/port-forward unavailable). */
+  streaming?: boolean;
+  /** Serving certificate for the streaming server; self-signed when absent. */
+  servingCert?: { cert: string; key: string };
+  /** The cluster CA: callers of the streaming server must present a client certificate it signed. */
+  clientCa?: string;
 }
 
 /** A running agent. */
@@ -78,6 +87,27 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const nodeName = (o.nodeName ?? hostname()).toLowerCase();
   const log = o.log ?? defaultLogger('kubelet');
   const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime') });
+  // The streaming server (logs, exec, attach, port-forward) the apiserver proxies to: HTTPS on the kubelet port
+  // (10250, or a free port when that is taken, e.g. several agents on one machine); advertised in the Node status.
+  let streaming: StreamingServer | undefined;
+  if (o.streaming !== false) {
+    let own: { cert: string; key: string };
+    if (o.servingCert) own = o.servingCert;
+    else {
+      const c = await selfSignedCertificate();
+      own = { cert: c.certPem, key: c.keyPem };
+    }
+    // Only the apiserver may use it: a client certificate signed by the cluster CA is required, as upstream's
+    // --client-ca-file does. Listens on all interfaces, like the kubelet's 10250.
+    const tls: { cert: string; key: string; clientCa?: string } = { cert: own.cert, key: own.key, ...(o.clientCa ? { clientCa: o.clientCa } : {}) };
+    try {
+      streaming = await startStreamingServer({ runtime, backend: runtimeStreamingBackend(runtime), tls, host: '0.0.0.0', port: o.kubeletPort ?? 10250 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      streaming = await startStreamingServer({ runtime, backend: runtimeStreamingBackend(runtime), tls, host: '0.0.0.0', port: 0 });
+      log.warn({ port: streaming.port }, 'kubelet port in use; serving logs/exec/port-forward on a free port');
+    }
+  }
   const node = new NodeStatusManager({
     client: o.client,
     nodeName,
@@ -85,7 +115,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     labels: o.labels,
     taints: o.taints,
     fakeGpus: o.fakeGpus,
-    kubeletPort: o.kubeletPort,
+    kubeletPort: streaming?.port ?? o.kubeletPort,
     statusIntervalMs: o.statusIntervalMs,
     leaseIntervalMs: o.leaseIntervalMs,
     log,
@@ -123,6 +153,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         if (o.handleSignals) process.off('SIGTERM', onSigterm);
         node.stop();
         await kubelet.stop(drain);
+        await streaming?.close();
         if (!o.runtime) await runtime.close();
       })();
       return stopping;

@@ -16,6 +16,7 @@ import { issueServiceAccountToken, verifyServiceAccountToken } from '../apiserve
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
 import { ApiServerCore } from '../apiserver/core.js';
 import { handleUpgradeRequest } from '../apiserver/proxy/index.js';
+import { configureKubeletClient } from '../apiserver/proxy/kubelet.js';
 import { admissionChain } from '../apiserver/admission/index.js';
 import { newBackend } from '../store/index.js';
 import { startCompactor } from '../store/compactor.js';
@@ -159,6 +160,9 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   core.opts.serverAddress = `${host}:${actualPort}`;
 
+  // The apiserver presents the admin client certificate to kubelets (their streaming servers require one signed by
+  // the cluster CA); it does not verify kubelet serving certificates yet (no --kubelet-certificate-authority).
+  configureKubeletClient(core, { cert: pki.adminCertPem, key: pki.adminKeyPem });
   await bootstrapCluster(core);
   const compactor = startCompactor(backend, { log: (msg: string, f?: Record<string, unknown>) => log.warn(f ?? {}, msg) });
 
@@ -184,7 +188,11 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   let agent: RunningAgent | undefined;
   if (!o.disableAgent) {
     client ??= new DynamicClient({ server: url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem }, { rateLimit: false });
-    agent = await startAgent({ client, dataDir: join(dataDir, 'agent'), labels: o.nodeLabels, taints: o.nodeTaints, fakeGpus: o.fakeGpus, log: childLogger(log, 'kubelet') });
+    agent = await startAgent({
+      client, dataDir: join(dataDir, 'agent'), labels: o.nodeLabels, taints: o.nodeTaints, fakeGpus: o.fakeGpus, log: childLogger(log, 'kubelet'),
+      servingCert: { cert: pki.serverCertPem, key: pki.serverKeyPem },
+      clientCa: pki.caCertPem,
+    });
   }
   core.ready = true;
   log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');

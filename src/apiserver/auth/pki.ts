@@ -582,3 +582,12 @@ async function createLeaf(ca: KeyedCert, now: Date, spec: LeafSpec): Promise<Key
   const certPem = cert.toString('pem') + '\n';
   return { certPem, keyPem: subjectKeys.keyPem, cert: new X509Certificate(certPem) };
 }
+
+/**
+ * A throwaway self-signed certificate (ECDSA P-256) for a node agent's streaming server when no cluster-issued one
+ * is given — upstream's kubelet self-signs its serving certificate by default too.
+ */
+export async function selfSignedCertificate(): Promise<{ certPem: string; keyPem: string }> {
+  const c = await createCa(new Date());
+  return { certPem: c.certPem, keyPem: c.keyPem };
+}

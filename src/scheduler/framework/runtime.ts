@@ -321,11 +321,18 @@ export class Framework {
   runScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): { totals?: number[]; perPlugin?: Map<string, number[]>; status: Status | null } {
     const totals = new Array<number>(nodes.length).fill(0);
     const perPlugin = new Map<string, number[]>();
+    // One NodeScore list reused by every plugin (its scores are overwritten each time; normalizeScore only changes
+    // `score`): scoring allocates per node once per cycle instead of once per plugin, which cut GC time noticeably.
+    let scores: NodeScore[] | undefined;
     for (const { plugin, weight } of this.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue;
-      const scores: NodeScore[] = new Array(nodes.length);
       try {
-        for (let i = 0; i < nodes.length; i++) scores[i] = { name: nodes[i]!.name, score: plugin.score(state, pod, nodes[i]!) };
+        if (!scores) {
+          scores = new Array(nodes.length);
+          for (let i = 0; i < nodes.length; i++) scores[i] = { name: nodes[i]!.name, score: plugin.score(state, pod, nodes[i]!) };
+        } else {
+          for (let i = 0; i < nodes.length; i++) scores[i]!.score = plugin.score(state, pod, nodes[i]!);
+        }
         if (plugin.normalizeScore) {
           const s = plugin.normalizeScore(state, pod, scores);
           if (s && s.code !== Code.Success) return { status: s.withPlugin(plugin.name) };

@@ -178,9 +178,10 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       }
       const scanAll = affinityTerms.length > 0 || antiTerms.length > 0;
       // Only nodes holding pods with required anti-affinity contribute to the existing-pods counts (upstream walks
-      // `HavePodsWithRequiredAntiAffinityList`); with none and no terms of its own the pod skips the plugin at once.
-      const antiNodes = handle ? handle.snapshot().havePodsWithRequiredAntiAffinityList() : nodes;
-      if (antiNodes.length === 0 && !scanAll) return { status: Status.skip() };
+      // `HavePodsWithRequiredAntiAffinityList`): with none and no terms of its own the pod skips the plugin at once.
+      // Otherwise the incremental counts walk the full list, whose positions are stable (the filtered list shifts
+      // whenever a node gains its first such pod, which would recompute every later position).
+      if (!scanAll && handle && handle.snapshot().havePodsWithRequiredAntiAffinityList().length === 0) return { status: Status.skip() };
       const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const existing = cache.get(`E\0${podKey(pod, nsLabels)}`, () => {
         const selectsPod = termMemo(pod, nsLabels);
@@ -194,7 +195,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
           }
           return out;
         });
-      }).sync(antiNodes);
+      }).sync(nodes);
       const incoming = scanAll ? cache.get(`I\0${termsKey(affinityTerms)}\0${termsKey(antiTerms)}`, () => new IncrementalPairCounts(2, (ni, labels) => {
         let out: Contribution[] | undefined;
         for (const epi of ni.pods) {
@@ -236,11 +237,12 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       } catch (err) {
         return Status.error(err);
       }
-      // Without preferred terms of its own, only pods with affinity terms can contribute: walk only the nodes holding
-      // such pods, as upstream (`HavePodsWithAffinityList`); none at all means nothing to score.
+      // Without preferred terms of its own, only pods with affinity terms can contribute (upstream walks
+      // `HavePodsWithAffinityList`): none at all means nothing to score. Otherwise the incremental counts walk the
+      // full list, whose positions are stable, and revisit only the nodes that changed.
       const snap = handle?.snapshot();
-      const all = hasConstraints ? snap?.list() ?? nodes : snap?.havePodsWithAffinityList() ?? nodes;
-      if (all.length === 0) return Status.skip();
+      if (!hasConstraints && snap && snap.havePodsWithAffinityList().length === 0) return Status.skip();
+      const all = snap?.list() ?? nodes;
       const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const key = `S\0${podKey(pod, nsLabels)}\0${hasConstraints}\0${termsKey(prefAffinity)}\0${termsKey(prefAnti)}`;
       const scores = cache.get(key, () => {
