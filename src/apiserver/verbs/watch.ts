@@ -11,7 +11,7 @@
 import { KObject, errors } from '../../api/errors.js';
 import { apiVersionOf } from '../../api/resources.js';
 import { toTable } from '../../api/tables/index.js';
-import { CompactedError, Watcher } from '../../store/types.js';
+import { CompactedError, Watcher, type WatchEvent } from '../../store/types.js';
 import { RequestContext } from '../context.js';
 import { negotiate } from '../negotiation.js';
 import { mapStoreError, parseResourceVersion } from '../registry.js';
@@ -115,23 +115,12 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   try {
     watcher = core.backend.watch(prefix, afterRev, {
       onEvents: (events) => {
-        for (const ev of events) {
-          if (closed) return;
-          // A namespaced-resource watch across all namespaces sees every key under the prefix; the prefix of a
-          // cluster-wide list already ends in '/', so nothing else slips in.
-          const d = core.registry.decodeEvent(info, ev);
-          lastRev = ev.kv.modRevision;
-          if (!filter) {
-            send(d.type, encodeObject(d.obj));
-            continue;
-          }
-          const now = filter(d.obj);
-          const before = d.prev ? filter(d.prev) : false;
-          if (d.type === 'DELETED') {
-            if (now) send('DELETED', encodeObject(d.obj));
-          } else if (now && before) send('MODIFIED', encodeObject(d.obj));
-          else if (now && !before) send('ADDED', encodeObject(d.obj));
-          else if (!now && before) send('DELETED', encodeObject(d.obj));
+        // One socket write per delivered batch, not one per event.
+        res.cork();
+        try {
+          deliver(events);
+        } finally {
+          res.uncork();
         }
       },
       onError: (err) => sendError(err),
@@ -139,6 +128,26 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   } catch (err) {
     sendError(err);
     return;
+  }
+  function deliver(events: readonly WatchEvent[]): void {
+    for (const ev of events) {
+      if (closed) return;
+      // A namespaced-resource watch across all namespaces sees every key under the prefix; the prefix of a
+      // cluster-wide list already ends in '/', so nothing else slips in.
+      const d = core.registry.decodeEvent(info, ev);
+      lastRev = ev.kv.modRevision;
+      if (!filter) {
+        send(d.type, encodeObject(d.obj));
+        continue;
+      }
+      const now = filter(d.obj);
+      const before = d.prev ? filter(d.prev) : false;
+      if (d.type === 'DELETED') {
+        if (now) send('DELETED', encodeObject(d.obj));
+      } else if (now && before) send('MODIFIED', encodeObject(d.obj));
+      else if (now && !before) send('ADDED', encodeObject(d.obj));
+      else if (!now && before) send('DELETED', encodeObject(d.obj));
+    }
   }
 
   if (bookmarks) {
