@@ -18,11 +18,12 @@ import { definition as endpointslice } from './endpointslice/index.js';
 import { definition as nodeLifecycle } from './node-lifecycle/index.js';
 import { definition as resourcequota } from './resourcequota/index.js';
 import { definition as disruption } from './disruption/index.js';
+import { definition as podgroup } from './podgroup/index.js';
 
 export const ALL_CONTROLLERS: ControllerDefinition[] = [
   deployment, replicaset, statefulset, daemonset, job, cronjob,
   garbageCollector, namespace, serviceaccount, ttlAfterFinished,
-  endpoints, endpointslice, nodeLifecycle, resourcequota, disruption,
+  endpoints, endpointslice, nodeLifecycle, resourcequota, disruption, podgroup,
 ];
 
 export { ControllerManager } from './manager.js';
