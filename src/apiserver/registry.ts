@@ -10,6 +10,7 @@ import {
 import { ResourceInfo, apiVersionOf } from '../api/resources.js';
 import { ApiError, KObject, errors } from '../api/errors.js';
 import { convert, storageVersion } from '../api/conversion.js';
+import { rfc3339 } from '../api/time.js';
 
 /** Continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after which to resume>"} as upstream. */
 export interface ContinueToken {
@@ -32,7 +33,7 @@ export function decodeContinue(s: string): ContinueToken {
 }
 
 export function nowRFC3339(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(d);
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';

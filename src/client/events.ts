@@ -11,6 +11,7 @@ import { realClock, type Clock } from './clock.js';
 import { DynamicClient, type ResourceClient } from './dynamic.js';
 import { defaultLogger, type Logger } from './log.js';
 import { isNotFound } from './rest.js';
+import { rfc3339 } from '../api/time.js';
 
 /** Event severity (`corev1.EventTypeNormal` / `EventTypeWarning`). */
 export type EventType = 'Normal' | 'Warning';
@@ -66,10 +67,6 @@ interface Seen {
   lastSeen: number;
 }
 
-/** Upstream `metav1.Time` text: RFC 3339 with second precision. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** See the module comment. */
 export class EventRecorder {

@@ -16,6 +16,7 @@ import { realClock, sleep, type Clock } from './clock.js';
 import { DynamicClient, type ResourceClient } from './dynamic.js';
 import { defaultLogger, type Logger } from './log.js';
 import { isNotFound } from './rest.js';
+import { microTime } from '../api/time.js';
 
 /** The `spec` of a coordination.k8s.io/v1 Lease (client-go `LeaderElectionRecord` maps onto it). */
 export interface LeaseSpec {
@@ -63,10 +64,6 @@ export interface LeaderElectionOptions {
   logger?: Logger;
 }
 
-/** Upstream `metav1.MicroTime` text: RFC 3339 with microseconds. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
-}
 
 const sameRecord = (a?: LeaseSpec, b?: LeaseSpec) =>
   (a?.holderIdentity ?? '') === (b?.holderIdentity ?? '') &&

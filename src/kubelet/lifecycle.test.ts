@@ -42,25 +42,25 @@ test('readiness probes (exec and httpGet) flip Ready', async () => {
       ],
     }),
   );
-  await k.env.eventually(async () => cond(await k.getPod('ready'), 'Ready') === 'True', 10_000, 'Ready');
+  await k.env.eventually(async () => cond(await k.getPod('ready'), 'Ready') === 'True', 30_000, 'Ready');
   const { writeFileSync, rmSync } = await import('node:fs');
   writeFileSync('/tmp/unready-exec-ready', '');
   try {
     const p = await k.env.eventually(async () => {
       const p = await k.getPod('ready');
       return cond(p, 'Ready') === 'False' && p;
-    }, 10_000, 'exec readiness failure → not Ready');
+    }, 30_000, 'exec readiness failure → not Ready');
     assert.match(p.status!.conditions!.find((c) => c.type === 'Ready')!.message!, /unready status: \[side\]/);
   } finally {
     rmSync('/tmp/unready-exec-ready', { force: true });
   }
-  await k.env.eventually(async () => cond(await k.getPod('ready'), 'Ready') === 'True', 10_000, 'Ready again');
+  await k.env.eventually(async () => cond(await k.getPod('ready'), 'Ready') === 'True', 30_000, 'Ready again');
   writeFileSync('/tmp/unready-ready', '');
   try {
     const p = await k.env.eventually(async () => {
       const p = await k.getPod('ready');
       return cond(p, 'Ready') === 'False' && p;
-    }, 10_000, 'http readiness failure → not Ready');
+    }, 30_000, 'http readiness failure → not Ready');
     assert.equal(p.status!.containerStatuses!.find((c) => c.name === 'web')!.ready, false);
     assert.equal(p.status!.containerStatuses!.find((c) => c.name === 'web')!.restartCount, 0);
   } finally {
@@ -115,7 +115,7 @@ test('a preStop hook runs before SIGTERM on deletion', async () => {
     } catch {
       return true;
     }
-  }, 10_000, 'prestop deleted');
+  }, 30_000, 'prestop deleted');
   assert.ok(existsSync('/tmp/skiff-prestop-ran'));
   rmSync('/tmp/skiff-prestop-ran', { force: true });
 });
@@ -125,7 +125,7 @@ test('a restarted kubelet adopts a running pod without restarting it', async () 
   const before = await k.env.eventually(async () => {
     const p = await k.getPod('adopt');
     return cond(p, 'Ready') === 'True' && p;
-  }, 10_000, 'adopt Ready');
+  }, 30_000, 'adopt Ready');
   const id = before.status!.containerStatuses![0]!.containerID;
   await k.agent.stop();
   // Meanwhile a pod is force-deleted: its containers are orphans the new agent must remove.
@@ -143,7 +143,7 @@ test('a restarted kubelet adopts a running pod without restarting it', async () 
     } catch {
       return true;
     }
-  }, 10_000, 'adopt deleted');
+  }, 30_000, 'adopt deleted');
 });
 
 test('orphans of pods deleted while the agent was down are removed', async () => {
@@ -151,7 +151,7 @@ test('orphans of pods deleted while the agent was down are removed', async () =>
   const p = await k.env.eventually(async () => {
     const p = await k.getPod('orphan');
     return p.status?.phase === 'Running' && p;
-  }, 10_000, 'orphan Running');
+  }, 30_000, 'orphan Running');
   await k.agent.stop();
   await k.env.client.resource('v1', 'Pod').delete('default', 'orphan', { gracePeriodSeconds: 0 });
   await k.restartAgent();
@@ -202,7 +202,7 @@ test('a sidecar (init container with restartPolicy Always) starts before the mai
   const p = await k.env.eventually(async () => {
     const p = await k.getPod('sidecar');
     return cond(p, 'Ready') === 'True' && p;
-  }, 10_000, 'sidecar pod Ready');
+  }, 30_000, 'sidecar pod Ready');
   assert.ok(p.status!.initContainerStatuses![0]!.state?.running);
   assert.equal(p.status!.initContainerStatuses![0]!.started, true);
   assert.equal(p.status?.phase, 'Running');

@@ -12,6 +12,7 @@ import type { DynamicClient } from '../client/dynamic.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../client/rest.js';
 import type { Logger } from '../client/log.js';
 import type { Lease } from '../client/leader-election.js';
+import { microTime, rfc3339 } from '../api/time.js';
 
 /** The kubelet version reported in nodeInfo (`kubectl get nodes` VERSION column). */
 export const KUBELET_VERSION = 'v1.32.0-skiff';
@@ -99,7 +100,7 @@ export interface NodeStatusOptions {
 }
 
 function nowRFC3339(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return rfc3339();
 }
 
 /** Registers the Node, updates its status periodically and renews its Lease (see the module comment). */
@@ -258,7 +259,7 @@ export class NodeStatusManager {
   /** Creates or renews the node Lease (holderIdentity = node, 40 s duration, renewTime a MicroTime). */
   async renewLease(): Promise<void> {
     const leases = this.o.client.resource<Lease>('coordination.k8s.io/v1', 'Lease');
-    const renewTime = new Date().toISOString().replace('Z', '000Z');
+    const renewTime = microTime();
     const spec = { holderIdentity: this.o.nodeName, leaseDurationSeconds: 40, renewTime };
     try {
       const cur = await leases.get('kube-node-lease', this.o.nodeName);

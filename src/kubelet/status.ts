@@ -8,6 +8,7 @@
 import type { Container, ContainerState, ContainerStatus as ApiContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 import { podQOS } from '../api/qos.js';
 import type { ContainerStatus } from './runtime/types.js';
+import { rfc3339 } from '../api/time.js';
 
 /** What the pod worker knows about one container name of a pod. */
 export interface ContainerView {
@@ -38,7 +39,7 @@ export interface PodRuntimeView {
 
 /** RFC 3339 (seconds) from nanoseconds since the epoch. */
 export function nsToTime(ns: number): string {
-  return new Date(Math.floor(ns / 1e6)).toISOString().replace(/\.\d+Z$/, 'Z');
+  return rfc3339(Math.floor(ns / 1e6));
 }
 
 /** The container ID kubectl shows (`<runtime>://<id>`). */
@@ -169,7 +170,7 @@ function cond(type: string, ok: boolean, old: PodCondition[] | undefined, now: s
 /** Computes the pod's status (see the module comment); `now` is used for new transitions and startTime. */
 export function computePodStatus(pod: Pod, view: PodRuntimeView, now = new Date()): PodStatus {
   const old = pod.status ?? {};
-  const nowS = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const nowS = rfc3339(now);
   const hasInit = (pod.spec?.initContainers?.length ?? 0) > 0;
   const byName = (vs: ContainerView[]) => new Map(vs.map((v) => [v.name, v]));
   const initViews = byName(view.init);

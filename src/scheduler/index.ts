@@ -22,6 +22,7 @@ import type { InformerFactory } from '../controllers/informer-factory.js';
 import { ActionType, type ClusterApi, type PluginConfig } from './framework/interface.js';
 import { defaultProfile } from './plugins/registry.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { rfc3339 } from '../api/time.js';
 
 export { Scheduler, fitErrorMessage, numFeasibleNodesToFind, type SchedulerOptions } from './scheduler.js';
 export { defaultProfile, inTreeRegistry, DEFAULT_SCHEDULER_NAME } from './plugins/registry.js';
@@ -69,7 +70,7 @@ export function apiClusterApi(client: DynamicClient, recorder: EventRecorder): C
     async updatePodStatus(pod, condition, nominatedNodeName) {
       const m = pod.metadata!;
       const status: Record<string, unknown> = {
-        conditions: [{ ...condition, lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+        conditions: [{ ...condition, lastProbeTime: null, lastTransitionTime: rfc3339() }],
       };
       if (nominatedNodeName !== undefined) status.nominatedNodeName = nominatedNodeName || null;
       await pods.patch(m.namespace, m.name!, 'strategic', { status }, { subresource: 'status' });
@@ -83,7 +84,7 @@ export function apiClusterApi(client: DynamicClient, recorder: EventRecorder): C
         // Upstream preemption marks the victim first, so controllers and `kubectl describe` see why it goes.
         const cond = {
           type: 'DisruptionTarget', status: 'True', reason, message: `${pod.spec?.schedulerName || 'default-scheduler'}: preempting to accommodate a higher priority pod`,
-          lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          lastTransitionTime: rfc3339(),
         };
         await pods.patch(m.namespace, m.name!, 'strategic', { status: { conditions: [cond] } }, { subresource: 'status' });
       }

@@ -12,6 +12,7 @@ import { OTHER_PRINTERS } from './other.js';
 import type { Printer, Table, TableColumnDefinition, TableRow } from './types.js';
 import { col, NAME_COL, s } from './util.js';
 import { WORKLOAD_PRINTERS } from './workloads.js';
+import { rfc3339 } from '../time.js';
 
 export type { Printer, PrintedRow, Table, TableColumnDefinition, TableRow, TableRowCondition } from './types.js';
 export { humanDuration, since } from './duration.js';
@@ -37,7 +38,7 @@ const DEFAULT_PRINTER: Printer = {
   print: (o) => {
     const t = Date.parse(s(o.metadata?.creationTimestamp));
     // Go formats the zero time when the timestamp is unset.
-    const created = Number.isNaN(t) ? '0001-01-01T00:00:00Z' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const created = Number.isNaN(t) ? '0001-01-01T00:00:00Z' : rfc3339(t);
     return { cells: [s(o.metadata?.name), created] };
   },
 };

@@ -6,6 +6,7 @@
 
 import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import type { Pki } from './pki.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** The issuer (and default audience) upstream uses for in-cluster tokens with the default service DNS domain. */
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -115,7 +116,7 @@ export function issueServiceAccountToken(
   const signature = sign('sha256', Buffer.from(signingInput), privateKeyOf(pki.saPrivateKeyPem));
   return {
     token: `${signingInput}.${signature.toString('base64url')}`,
-    expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    expirationTimestamp: rfc3339(exp * 1000),
   };
 }
 

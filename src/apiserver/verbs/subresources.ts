@@ -16,6 +16,7 @@ import { readBody, RequestContext, writeObject } from '../context.js';
 import { mediaType, negotiate } from '../negotiation.js';
 import { decodeObjectBody, isDryRun, updateObject } from './write.js';
 import { handlePodLog, proxyUpgrade } from '../proxy/index.js';
+import { rfc3339 } from '../../api/time.js';
 
 const VIRTUAL = new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'subjectaccessreviews', 'selfsubjectreviews', 'tokenreviews']);
 
@@ -111,7 +112,7 @@ async function handleBinding(ctx: RequestContext): Promise<void> {
   next.spec.nodeName = target.name;
   const conds: Array<Record<string, unknown>> = next.status?.conditions ?? [];
   const idx = conds.findIndex((c) => c.type === 'PodScheduled');
-  const cond = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const cond = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() };
   if (idx >= 0) conds[idx] = cond; else conds.push(cond);
   next.status = { ...(next.status ?? {}), conditions: conds };
   if (binding.metadata && typeof binding.metadata === 'object' && (binding.metadata as KObject['metadata']).annotations) {

@@ -16,13 +16,13 @@ import type { Informer } from '../../client/informer.js';
 import { isAlreadyExists, isNotFound } from '../../client/rest.js';
 import type { ControllerContext, ControllerDefinition, Runnable } from '../types.js';
 import { parseSchedule, type Schedule } from './schedule.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Annotation with the run's scheduled time (RFC 3339 in the CronJob's time zone), as upstream sets it. */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** Upstream `nextScheduleDelta`: requeue a little after the scheduled time so it has certainly passed. */
 const NEXT_SCHEDULE_DELTA_MS = 100;
 
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** `t` as RFC 3339 with the UTC offset of `tz` at that instant (Go `t.In(loc).Format(time.RFC3339)`). */
 export function formatInZone(ms: number, tz: string | undefined | null): string {

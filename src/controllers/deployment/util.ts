@@ -5,6 +5,7 @@
  */
 import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Label that ties a ReplicaSet and its pods to one template (upstream `DefaultDeploymentUniqueLabelKey`). */
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
@@ -360,10 +361,7 @@ export function deploymentTimedOut(d: Deployment, s: DeploymentStatus, nowMs: nu
   return from + d.spec!.progressDeadlineSeconds! * 1000 < nowMs;
 }
 
-/** Upstream `metav1.Time` text (second precision). */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { rfc3339 };
 
 /** Upstream `NewDeploymentCondition`. */
 export function newCondition(type: string, status: string, reason: string, message: string, nowMs: number): DeploymentCondition {

@@ -20,6 +20,7 @@ import { selectorFromLabelSelectorObject, matches } from '../../api/labels.js';
 import type { MetaObject } from '../../client/cache.js';
 import type { ControllerDefinition, ControllerContext, Runnable } from '../types.js';
 import { isPodReady, stableStringify } from '../endpoints/pod-util.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Upstream `DeletionTimeout`: how long a pod in `disruptedPods` is assumed to be on its way out. */
 const DELETION_TIMEOUT_MS = 2 * 60_000;
@@ -154,7 +155,7 @@ export function setupDisruptionController(ctx: ControllerContext): Runnable {
           status: condStatus,
           reason: disruptionsAllowed > 0 ? 'SufficientPods' : 'InsufficientPods',
           message: '',
-          lastTransitionTime: prevCond && prevCond.status === condStatus ? prevCond.lastTransitionTime : new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          lastTransitionTime: prevCond && prevCond.status === condStatus ? prevCond.lastTransitionTime : rfc3339(now),
         };
         const status: PodDisruptionBudgetStatus = {
           ...(pdb.status ?? {}),

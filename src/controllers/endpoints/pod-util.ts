@@ -5,11 +5,9 @@
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
+import { isPodReady } from '../pod-utils.js';
 
-/** `podutil.IsPodReady`: the pod's `Ready` condition is `True`. */
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
+export { isPodReady };
 
 /** `podutil.IsPodTerminal`: phase `Succeeded` or `Failed` — the pod will never run again. */
 export function isPodTerminal(pod: Pod): boolean {

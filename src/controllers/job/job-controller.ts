@@ -22,6 +22,7 @@ import type { ControllerContext, ControllerDefinition, Runnable } from '../types
 import { formatIndexes, parseIndexes } from './indexes.js';
 import { matchPodFailurePolicy } from './pod-failure-policy.js';
 import { BackoffStore, FinalizerExpectations, PodExpectations, finishedTime, remainingBackoff, type BackoffRecord } from './tracking.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Finalizer that keeps a Job's Pod until the controller has counted it (`batch.JobTrackingFinalizer`). */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
@@ -74,7 +75,6 @@ interface SyncCtx {
   requeueAfter?: number;
 }
 
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const uidOf = (p: Pod) => p.metadata?.uid ?? '';
 const hasFinalizer = (p: Pod) => (p.metadata?.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';

@@ -24,6 +24,7 @@ import type { Logger } from '../../client/log.js';
 import { isConflict, isNotFound } from '../../client/rest.js';
 import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import type { ControllerContext, Runnable } from '../types.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** The controller's name in kube-controller-manager (`--controllers=namespace`). */
 export const NAME = 'namespace';
@@ -221,7 +222,7 @@ export class NamespaceDeleter {
   private async updateConditions(ns: Namespace, failing: Map<ConditionType, { reason: string; message: string }>): Promise<Namespace> {
     const conditions: NamespaceCondition[] = [...(ns.status?.conditions ?? [])].map((c) => ({ ...c }));
     let changed = false;
-    const nowIso = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const nowIso = rfc3339(this.now());
     for (const type of CONDITION_TYPES) {
       const bad = failing.get(type);
       const want = { type, status: bad ? 'True' : 'False', reason: (bad ?? OK[type]).reason, message: (bad ?? OK[type]).message };

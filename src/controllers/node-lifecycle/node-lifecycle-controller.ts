@@ -27,6 +27,7 @@ import { controllerFor, type ReconcileRequest } from '../../client/controller.js
 import { isNotFound } from '../../client/rest.js';
 import type { ControllerDefinition, ControllerContext, Runnable } from '../types.js';
 import { desiredTaints, effectiveTolerations, noExecuteDecision, reconcileTaints } from './taints.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Namespace of the kubelets' heartbeat Leases (`v1.NamespaceNodeLease`). */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -38,10 +39,6 @@ const NEVER_MESSAGE = 'Kubelet never posted node status.';
 /** Conditions set to Unknown with Ready (upstream `remainingNodeConditionTypes`). */
 const OTHER_CONDITIONS = ['MemoryPressure', 'DiskPressure', 'PIDPressure'];
 
-/** Metav1.Time text (RFC 3339, seconds). */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** What the controller remembers per node (upstream `nodeHealthData`). */
 interface NodeHealth {

@@ -7,6 +7,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { controllerFor } from '../../client/controller.js';
 import { POD_GROUP_LABEL, podGroupStatus, type PodGroup } from '../../scheduler/plugins/coscheduling/coscheduling.js';
 import type { ControllerDefinition } from '../types.js';
+import { rfc3339 } from '../../api/time.js';
 
 export const definition: ControllerDefinition = {
   name: 'podgroup',
@@ -26,7 +27,7 @@ export const definition: ControllerDefinition = {
           const members = pods.lister.list(namespace, `${POD_GROUP_LABEL}=${name}`);
           const status = podGroupStatus(pg, members);
           if (!pg.status?.scheduleStartTime && status.phase !== 'Pending') {
-            (status as Record<string, unknown>).scheduleStartTime = new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+            (status as Record<string, unknown>).scheduleStartTime = rfc3339(ctx.clock.now());
           }
           if (JSON.stringify(status) === JSON.stringify(pg.status ?? {})) return;
           await client.updateStatus(namespace, { ...pg, status });

@@ -25,7 +25,8 @@ import { isConflict, isNotFound } from '../../client/rest.js';
 import type { ControllerContext, Runnable } from '../types.js';
 import { claim, controllerOf, newControllerRef, recheckOwnerWith } from './controller-ref.js';
 import { ControllerExpectations } from './expectations.js';
-import { availableAt, compareForDeletion, isPodActive, isPodAvailable, isPodReady, podKey } from './pod-utils.js';
+import { availableAt, compareForDeletion, isPodActive, isPodAvailable, isPodReady, podKey } from '../pod-utils.js';
+import { rfc3339 } from '../../api/time.js';
 
 /** Upstream `BurstReplicas`: the most pods one sync creates or deletes. */
 export const BURST_REPLICAS = 500;
@@ -287,6 +288,3 @@ export function newReplicaSetController(ctx: ControllerContext): Runnable {
     .complete({ reconcile });
 }
 
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

@@ -4,6 +4,9 @@
  */
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { isPodAvailable, isPodReady } from '../pod-utils.js';
+
+export { isPodAvailable, isPodReady };
 
 /** What ownership needs to know about an owner. */
 export interface OwnerLike {
@@ -20,23 +23,6 @@ export function controllerRef(owner: OwnerLike, apiVersion: string, kind: string
 /** The owner reference with `controller: true`, if any (upstream `metav1.GetControllerOf`). */
 export function controllerOf(obj: { metadata?: { ownerReferences?: readonly unknown[] } }): OwnerReference | undefined {
   return (obj.metadata?.ownerReferences as OwnerReference[] | undefined)?.find((r) => r.controller === true);
-}
-
-/** The Ready condition is True (upstream `podutil.IsPodReady`). */
-export function isPodReady(pod: Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-/**
- * Ready for at least `minReadySeconds` at `now` (upstream `podutil.IsPodAvailable`): the Ready condition's
- * lastTransitionTime is the start of readiness.
- */
-export function isPodAvailable(pod: Pod, minReadySeconds: number, now: number): boolean {
-  if (!isPodReady(pod)) return false;
-  if (!minReadySeconds) return true;
-  const c = pod.status?.conditions?.find((x) => x.type === 'Ready');
-  const since = c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
-  return !Number.isNaN(since) && since + minReadySeconds * 1000 <= now;
 }
 
 /**
