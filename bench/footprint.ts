@@ -4,8 +4,10 @@
  *
  * The server runs as a child process (`bin/skiff.js server`, memory datastore). Its RSS is `VmRSS` from
  * `/proc/PID/status`; its descendants (the process runtime's per-container shims, the containers' processes and the
- * sandboxes' infra processes, found through the ppid tree of `/proc`) are summed separately, and the shims (Node
- * processes running the runtime's shim script) are broken out. Measured twice: idle (node Ready, then a few seconds
+ * sandboxes' infra processes, found through the ppid tree of `/proc`) are summed separately, and the shims (the
+ * native `skiff-shim`, or Node processes running the runtime's shim script when no native one was built) and the
+ * infra processes (`skiff-shim pause`, or `sleep infinity` under the Node shim) are broken out. `$SKIFF_SHIM`
+ * (native|node) is passed to the server, so both shims can be compared. Measured twice: idle (node Ready, then a few seconds
  * of quiet) and with `--pods` running pods (`sleep 3600`), after they are all Running and a settle time. Pods are
  * deleted before the server stops, so no container outlives the benchmark.
  */
@@ -30,8 +32,8 @@ const PODS = Number(values.pods);
 const SETTLE_MS = Number(values['settle-s']) * 1000;
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** bin/skiff.js from dist/bench (npm script) or bench/ (tsx). */
-const SKIFF = [join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => existsSync(p))!;
+/** bin/skiff.js from dist/bench (npm script) or bench/ (tsx); `$SKIFF_BIN` overrides (a private build elsewhere). */
+const SKIFF = [process.env.SKIFF_BIN ?? '', join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => p && existsSync(p))!;
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,7 +86,8 @@ function sample(pid: number) {
     desc.push(p);
     stack.push(...(children.get(p) ?? []));
   }
-  const shims = desc.filter((p) => /\bnode\b.*shim/.test(cmd.get(p) ?? ''));
+  const shims = desc.filter((p) => /\bnode\b.*shim|skiff-shim (?!pause)/.test(cmd.get(p) ?? ''));
+  const infra = desc.filter((p) => /skiff-shim pause|^\S*sleep infinity/.test(cmd.get(p) ?? ''));
   const sum = (ps: number[]) => ps.reduce((a, p) => a + rssOf(p), 0);
   const shimBytes = sum(shims);
   const descBytes = sum(desc);
@@ -95,6 +98,9 @@ function sample(pid: number) {
     shims: shims.length,
     shimsRssMB: Math.round((shimBytes / MB) * 10) / 10,
     shimRssAvgMB: shims.length ? Math.round((shimBytes / shims.length / MB) * 10) / 10 : 0,
+    shimKind: shims.some((p) => /skiff-shim/.test(cmd.get(p) ?? '')) ? 'native' : shims.length ? 'node' : '',
+    infra: infra.length,
+    infraRssMB: Math.round((sum(infra) / MB) * 10) / 10,
   };
 }
 

@@ -9,8 +9,9 @@
  * - `burst`: `--burst` pods are created at once (all requests in flight together); time from the first create
  *   request to the last pod seen Running, plus the per-pod p50/p99 of that run.
  * - `spawn`: the same machine's raw process cost measured in the same run: `child_process.spawn('/bin/true')` to
- *   its exit, and `node -e 0` to its exit — the process runtime starts one Node shim per container, so the second
- *   is the floor a container start pays there.
+ *   its exit (about what a pod start pays per process: the native infra process and the native shim), and `node -e 0`
+ *   to its exit (the floor per container under the Node shim fallback). `$SKIFF_SHIM` (native|node) is passed to the
+ *   server, so both shims can be compared back to back; `shim` in the output says which one ran.
  *
  * The server runs as a child process (`bin/skiff.js server`, memory datastore) so it has its own event loop, as it
  * would in production; this process only drives the API and watches. Run as root for the full runtime (namespaces,
@@ -42,8 +43,8 @@ const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 const NS = 'default';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** bin/skiff.js from dist/bench (npm script) or bench/ (tsx). */
-const SKIFF = [join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => existsSync(p))!;
+/** bin/skiff.js from dist/bench (npm script) or bench/ (tsx); `$SKIFF_BIN` overrides (a private build elsewhere). */
+const SKIFF = [process.env.SKIFF_BIN ?? '', join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => p && existsSync(p))!;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
   const result = {
     bench: 'pod-startup',
     root: process.getuid?.() === 0,
+    shim: process.env.SKIFF_SHIM ?? 'auto',
     single: { runs: RUNS, ...stats(single) },
     burst: { pods: BURST, allRunningMs: r1(burstMs), ...stats(per) },
     spawn: { idle: spawnBefore, afterBurst: spawnAfter },

@@ -148,7 +148,7 @@ function pct(xs: number[], p: number): number {
  * The apiserver runs in a child process by default — as in a real cluster, where the scheduler is its own process
  * (or its own core inside `skiff server`) — so the two event loops use the two cores. `--in-process` keeps one loop.
  */
-async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; close(): Promise<void> }> {
+async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cpuMs?: () => Promise<number>; close(): Promise<void> }> {
   if (values['in-process']) {
     const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
     return { kubeconfig: server.kubeconfigPath, close: () => server.close() };
@@ -159,8 +159,14 @@ async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cl
     child.stdout!.on('data', (d) => { out += d; const m = /^KUBECONFIG (\S+)$/m.exec(out); if (m) resolve(m[1]!); });
     child.on('exit', (c) => reject(new Error(`apiserver child exited ${c}`)));
   });
+  // CPU accounting: on SIGUSR2 the child prints its cumulative CPU time (ms) as a `CPU <ms>` line.
+  const cpuWaiters: Array<(ms: number) => void> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const m of String(d).matchAll(/^CPU (\d+)$/gm)) cpuWaiters.shift()?.(Number(m[1]));
+  });
   return {
     kubeconfig,
+    cpuMs: () => new Promise<number>((r) => { cpuWaiters.push(r); child.kill('SIGUSR2'); }),
     close: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
   };
 }
@@ -168,6 +174,10 @@ async function startApiserver(dataDir: string): Promise<{ kubeconfig: string; cl
 async function serve(dataDir: string): Promise<void> {
   const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
   console.log(`KUBECONFIG ${server.kubeconfigPath}`);
+  process.on('SIGUSR2', () => {
+    const u = process.cpuUsage();
+    console.log(`CPU ${Math.round((u.user + u.system) / 1000)}`);
+  });
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
 
@@ -271,6 +281,10 @@ async function main(): Promise<void> {
     // where controllers or users — not the scheduler's process — create them; the scheduler's loop only schedules.
     // The worker parses the same flags (workload, pods, …): pass them, as workers do not inherit process.argv.
     const wopts = { argv: process.argv.slice(2), workerData: { kubeconfig: server.kubeconfig } };
+    // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
+    // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
+    const cpu0 = process.cpuUsage();
+    const apiCpu0 = await server.cpuMs?.();
     const creator = import.meta.url.endsWith('.ts')
       // Run from source (tsx): the worker registers tsx's loader before loading this file.
       ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
@@ -287,6 +301,12 @@ async function main(): Promise<void> {
     await all;
     const elapsed = ([...bound.values()].reduce((a, b) => Math.max(a, b), 0) - t0) / 1000;
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);
+    const cpu = process.cpuUsage(cpu0);
+    const apiCpu1 = await server.cpuMs?.();
+    const cpuFields = {
+      schedProcCpuMsPerPod: Number(((cpu.user + cpu.system) / 1000 / PODS).toFixed(3)),
+      ...(apiCpu0 !== undefined && apiCpu1 !== undefined ? { apiserverCpuMsPerPod: Number(((apiCpu1 - apiCpu0) / PODS).toFixed(3)) } : {}),
+    };
     await sched.stop();
     await informers.stop();
     if (WORKLOAD === 'preemption') {
@@ -309,6 +329,7 @@ async function main(): Promise<void> {
       podsPerSecond: Math.round(PODS / elapsed),
       p50Ms: Math.round(pct(lat, 50)), p99Ms: Math.round(pct(lat, 99)),
       ...extra,
+      ...cpuFields,
       cycles, failedCycles: [...failures.values()].reduce((a, b) => a + b, 0), evaluatedNodesPerCycle: Math.round(evaluated / Math.max(1, cycles)),
       loadAvg1m: Number(loadavg()[0]!.toFixed(2)),
     }));

@@ -20,6 +20,7 @@ import { handleCreate, handleUpdate, handlePatch } from './verbs/write.js';
 import { handleDelete, handleDeleteCollection } from './verbs/delete.js';
 import { handleSubresource, handleVirtualCreate, isVirtualResource } from './verbs/subresources.js';
 import { handleOpenapi } from '../api/openapi/index.js';
+import { METRICS_GROUP, serveMetricsApi } from './metrics-api/index.js';
 
 export interface CoreOptions {
   /** PEM of the cluster CA, served at /cacerts for joining agents. */
@@ -37,6 +38,24 @@ export interface CoreOptions {
   /** True once a garbage collector runs: only then do Foreground/Orphan deletions add their finalizers. */
   garbageCollectorEnabled?: () => boolean;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Work a storage hook began: `commit` once the write is stored, `revert` when it is not (or was a dry run). */
+export interface WriteTxn {
+  commit(): Promise<void>;
+  revert(): Promise<void>;
+}
+
+/**
+ * Per-resource storage hooks, upstream's registry `BeginCreate`/`BeginUpdate`/`AfterDelete` (the service registry
+ * allocates ClusterIPs and NodePorts with them). `beginCreate` runs after validation, `beginUpdate` after the update
+ * strategy and before validation (it may drop or patch fields); both must leave nothing behind on a dry run.
+ */
+export interface StorageHooks {
+  beginCreate?(obj: KObject, dryRun: boolean): Promise<WriteTxn | undefined>;
+  beginUpdate?(next: KObject, current: KObject, dryRun: boolean): Promise<WriteTxn | undefined>;
+  /** After the object left the store (any path: DELETE, finalizer removal, namespace cleanup). */
+  afterDelete?(obj: KObject): Promise<void>;
 }
 
 export const KUBE_VERSION = {
@@ -60,6 +79,8 @@ export class ApiServerCore {
   readonly namespaces: NamespaceCache;
   /** Extra create-time admission (priority classes, service IPs…), set by the components that own it. */
   admitCreate?: (ctx: RequestContext, obj: KObject) => Promise<void>;
+  /** Storage hooks keyed `group/resource` (e.g. `/services`), installed by the components that own them. */
+  readonly storageHooks = new Map<string, StorageHooks>();
 
   constructor(readonly opts: CoreOptions) {
     this.backend = this.metrics.instrumentBackend(opts.backend);
@@ -69,6 +90,21 @@ export class ApiServerCore {
 
   log(msg: string, fields?: Record<string, unknown>): void {
     this.opts.log?.(msg, fields);
+  }
+
+  hooksFor(info: ResourceInfo): StorageHooks | undefined {
+    return this.storageHooks.size ? this.storageHooks.get(`${info.group}/${info.resource}`) : undefined;
+  }
+
+  /** Runs the resource's `afterDelete` hook for an object just removed; a failure is logged, never thrown. */
+  async afterRemove(info: ResourceInfo, obj: KObject): Promise<void> {
+    const h = this.hooksFor(info)?.afterDelete;
+    if (!h) return;
+    try {
+      await h(obj);
+    } catch (e) {
+      this.log('afterDelete hook failed', { resource: info.resource, name: obj.metadata?.name, err: String(e) });
+    }
   }
 
   /** Entry point for every HTTP request. Never throws: failures become Status responses. */
@@ -155,6 +191,8 @@ export class ApiServerCore {
       writeObject(res, 200, rl);
       return;
     }
+    // metrics.k8s.io is computed from kubelet scrapes, not stored (metrics-api/).
+    if (ri.group === METRICS_GROUP) return serveMetricsApi(this, req, res, ri, query);
     const info = findResource(ri.group, ri.version, ri.resource);
     if (!info) throw errors.notFoundPath();
     await this.serveResource(req, res, url, ri, info, user);

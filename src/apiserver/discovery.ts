@@ -2,13 +2,25 @@
  * API discovery as kube-apiserver 1.32 serves it: aggregated (`apidiscovery.k8s.io/v2`, KEP-3352, with its exact
  * Content-Type) and the legacy APIVersions/APIGroupList/APIResourceList documents.
  */
-import { RESOURCES, ResourceInfo, groupVersions } from '../api/resources.js';
+import { RESOURCES, ResourceInfo, groupVersions as storedGroupVersions } from '../api/resources.js';
+import { METRICS_RESOURCES } from './metrics-api/resources.js';
 
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
-/** Extra resources registered at runtime (e.g. metrics.k8s.io from the kubelet issue) can be appended here. */
+/** The stored kinds of a group-version plus the computed metrics.k8s.io kinds (metrics-api/resources.ts). */
 function resourcesOf(group: string, version: string): ResourceInfo[] {
-  return RESOURCES.filter((r) => r.group === group && r.version === version);
+  return [...RESOURCES, ...METRICS_RESOURCES].filter((r) => r.group === group && r.version === version);
+}
+
+/** Group → versions of the stored kinds, then the computed ones (metrics.k8s.io, listed last as an aggregated API is). */
+function groupVersions(): Map<string, string[]> {
+  const m = storedGroupVersions();
+  for (const r of METRICS_RESOURCES) {
+    const vs = m.get(r.group) ?? [];
+    if (!vs.includes(r.version)) vs.push(r.version);
+    m.set(r.group, vs);
+  }
+  return m;
 }
 
 function aggregatedResource(r: ResourceInfo) {

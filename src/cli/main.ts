@@ -10,6 +10,7 @@ import { defaultDataDir, startServer } from '../server/server.js';
 import { KUBE_VERSION } from '../apiserver/core.js';
 import { newBackend } from '../store/index.js';
 import { parseLabels, parseTaints } from '../kubelet/agent.js';
+import { parsePortRange } from '../apiserver/allocators/index.js';
 
 const USAGE = `Usage: skiff <command> [flags]
 
@@ -19,6 +20,7 @@ Commands:
   controller-manager  Run the controllers against a cluster (with leader election)
   scheduler Run the scheduler against a cluster (with leader election)
   agent     Join a cluster as a node: kubelet on this machine (skiff agent --server URL --token T)
+  network-cleanup  Remove a stopped node's pods and its pod network, Service rules (like kube-proxy --cleanup)
   compact   Compact the store of a stopped server (drops history up to a revision, like etcdctl compact)
   version   Print the version
 
@@ -36,12 +38,29 @@ skiff server flags:
   --node-labels k=v,…  labels of the in-process node (e.g. a node pool: skiff.dev/pool=gpu)
   --node-taints k=v:Effect,…  taints of the in-process node
   --fake-gpus N         advertise N fake nvidia.com/gpu devices (tests and demos)
+  --service-cidr CIDR   Service ClusterIP range (default 10.43.0.0/16; 10.43.0.1 is the kubernetes Service)
+  --service-node-port-range MIN-MAX
+                        NodePort range (default 30000-32767)
+  --cluster-dns IP      the kube-dns Service IP (default 10.43.0.10)
+  --cluster-cidr CIDR   pod network; each node gets a /24 of it (default 10.42.0.0/16)
+  --cluster-domain D    cluster DNS domain (default cluster.local)
+  --pod-network MODE    bridge (pods get IPs through the CNI bridge plugin; needs root and
+                        containernetworking-plugins) or none (pods share the host network); default
+                        bridge when possible
+  --bridge-name NAME    the node bridge of the pod network (default skiff0)
+  --disable-kube-proxy  no iptables Service proxy on this node
+  --proxy-chain-prefix P  prefix of the Service proxy's iptables chains (default SKIFF)
+  --disable-ingress     no built-in Ingress controller on this node
+  --ingress-http-port N, --ingress-https-port N
+                        ports of the Ingress controller (default 80 and 443; 0 = any free port)
 
 skiff agent flags:
   --server URL          the apiserver (https://HOST:PORT)
   --token T             the join token printed by skiff server (DATA_DIR/tls/node-token)
   --node-name N         node name (default: hostname)
   --node-labels, --node-taints, --fake-gpus  as for skiff server
+  --cluster-cidr, --cluster-dns, --cluster-domain, --pod-network, --bridge-name, --disable-kube-proxy,
+  --proxy-chain-prefix, --disable-ingress, --ingress-http-port, --ingress-https-port  as for skiff server
   --data-dir DIR        agent state (default ~/.skiff-agent)
 
 skiff scheduler flags:
@@ -52,6 +71,7 @@ skiff controller-manager flags:
   --kubeconfig PATH     cluster to manage (default DATA_DIR/kubeconfig.yaml)
   --leader-elect        elect a leader on kube-system/skiff-controller-manager (default true; =false to disable)
   --controllers LIST    comma-separated controller names, or * (default *)
+  --cluster-cidr CIDR   pod network the nodeipam controller splits into one /24 per node (default 10.42.0.0/16)
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -63,6 +83,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'controller-manager': return controllerManagerCommand(rest);
     case 'scheduler': return schedulerCommand(rest);
     case 'agent': return agentCommand(rest);
+    case 'network-cleanup': return networkCleanupCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -96,6 +117,18 @@ async function serverCommand(args: string[]): Promise<void> {
         'node-taints': { type: 'string' },
         'fake-gpus': { type: 'string' },
         'log-level': { type: 'string' },
+        'service-cidr': { type: 'string' },
+        'service-node-port-range': { type: 'string' },
+        'cluster-dns': { type: 'string' },
+        'cluster-cidr': { type: 'string' },
+        'cluster-domain': { type: 'string' },
+        'pod-network': { type: 'string' },
+        'bridge-name': { type: 'string' },
+        'disable-kube-proxy': { type: 'boolean', default: false },
+        'disable-ingress': { type: 'boolean', default: false },
+        'proxy-chain-prefix': { type: 'string' },
+        'ingress-http-port': { type: 'string' },
+        'ingress-https-port': { type: 'string' },
       },
       strict: true,
     }));
@@ -107,6 +140,14 @@ async function serverCommand(args: string[]): Promise<void> {
   const port = Number(values['https-port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`skiff server: invalid --https-port "${values['https-port']}"\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let serviceNodePortRange: { min: number; max: number } | undefined;
+  try {
+    serviceNodePortRange = values['service-node-port-range'] ? parsePortRange(values['service-node-port-range']) : undefined;
+  } catch (e) {
+    process.stderr.write(`skiff server: --service-node-port-range: ${(e as Error).message}\n`);
     process.exitCode = 2;
     return;
   }
@@ -123,6 +164,10 @@ async function serverCommand(args: string[]): Promise<void> {
     nodeTaints: parseTaints(values['node-taints']),
     fakeGpus: values['fake-gpus'] ? Number(values['fake-gpus']) : undefined,
     logLevel: values['log-level'],
+    serviceCIDR: values['service-cidr'],
+    serviceNodePortRange,
+    clusterDNS: values['cluster-dns'],
+    ...networkFlags(values),
   });
   process.stdout.write(
     `Skiff is running at ${srv.url}\n` +
@@ -219,16 +264,19 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
       'leader-elect': { type: 'string', default: 'true' },
       controllers: { type: 'string', default: '*' },
       'lease-duration': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
     },
     strict: true,
   });
   const { DynamicClient } = await import('../client/dynamic.js');
   const { loadKubeconfig } = await import('../client/config.js');
-  const { ALL_CONTROLLERS, ControllerManager } = await import('../controllers/index.js');
+  const { ALL_CONTROLLERS, ControllerManager, nodeIpamDefinition } = await import('../controllers/index.js');
+  const clusterCIDR = networkFlags({ 'cluster-cidr': values['cluster-cidr'] }).clusterCIDR;
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? join(values['data-dir'] ?? defaultDataDir(), 'kubeconfig.yaml');
   const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
   const wanted = values.controllers === '*' ? undefined : new Set(values.controllers!.split(',').map((s) => s.trim()));
-  const controllers = ALL_CONTROLLERS.filter((c) => !wanted || wanted.has(c.name));
+  const controllers = ALL_CONTROLLERS.filter((c) => !wanted || wanted.has(c.name))
+    .map((c) => (c.name === 'nodeipam' && clusterCIDR ? nodeIpamDefinition({ clusterCIDR }) : c));
   if (wanted) for (const n of wanted) if (!ALL_CONTROLLERS.some((c) => c.name === n)) throw new Error(`unknown controller "${n}"; known: ${ALL_CONTROLLERS.map((c) => c.name).join(', ')}`);
   const leaseMs = values['lease-duration'] ? Number(values['lease-duration']) * 1000 : undefined;
   const manager = new ControllerManager({
@@ -276,6 +324,10 @@ async function agentCommand(args: string[]): Promise<void> {
     options: {
       server: { type: 'string' }, token: { type: 'string' }, 'node-name': { type: 'string' }, 'node-labels': { type: 'string' },
       'node-taints': { type: 'string' }, 'fake-gpus': { type: 'string' }, 'data-dir': { type: 'string' },
+      'cluster-cidr': { type: 'string' }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' },
+      'pod-network': { type: 'string' }, 'bridge-name': { type: 'string' },
+      'disable-kube-proxy': { type: 'boolean', default: false }, 'disable-ingress': { type: 'boolean', default: false },
+      'proxy-chain-prefix': { type: 'string' }, 'ingress-http-port': { type: 'string' }, 'ingress-https-port': { type: 'string' },
     },
     strict: true,
   });
@@ -310,8 +362,90 @@ async function agentCommand(args: string[]): Promise<void> {
     fakeGpus: values['fake-gpus'] ? Number(values['fake-gpus']) : undefined,
     clientCa: ca,
     handleSignals: true,
+    ...networkFlags(values),
+    clusterDNS: values['cluster-dns'],
   });
   process.stdout.write(`skiff agent running as node ${agent.nodeName}\n`);
+}
+
+/** The pod network flags shared by `skiff server` and `skiff agent` (bad values exit 2 via the thrown error). */
+function networkFlags(v: {
+  'cluster-cidr'?: string; 'cluster-domain'?: string; 'pod-network'?: string; 'bridge-name'?: string;
+  'disable-kube-proxy'?: boolean; 'disable-ingress'?: boolean; 'proxy-chain-prefix'?: string; 'ingress-http-port'?: string; 'ingress-https-port'?: string;
+}): {
+  clusterCIDR?: string; clusterDomain?: string; podNetwork?: 'bridge' | 'none'; bridgeName?: string;
+  kubeProxy?: boolean; proxyChainPrefix?: string; ingress?: false | { httpPort?: number; httpsPort?: number };
+} {
+  const port = (name: 'ingress-http-port' | 'ingress-https-port') => {
+    const x = v[name];
+    if (x === undefined) return undefined;
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} ${JSON.stringify(x)} is not a port`);
+    return n;
+  };
+  const prefix = v['proxy-chain-prefix'];
+  if (prefix !== undefined && !/^[A-Z][A-Z0-9_]{0,6}$/.test(prefix)) throw new Error(`--proxy-chain-prefix ${JSON.stringify(prefix)}: 1-7 of [A-Z0-9_], starting with a letter`);
+  const httpPort = port('ingress-http-port');
+  const httpsPort = port('ingress-https-port');
+  const mode = v['pod-network'];
+  if (mode !== undefined && mode !== 'bridge' && mode !== 'none') throw new Error(`--pod-network must be bridge or none, not ${JSON.stringify(mode)}`);
+  const br = v['bridge-name'];
+  if (br !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(br)) throw new Error(`--bridge-name ${JSON.stringify(br)}: at most 15 of [A-Za-z0-9_.-]`);
+  const cidr = v['cluster-cidr'];
+  if (cidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr)) throw new Error(`--cluster-cidr ${JSON.stringify(cidr)} is not an IPv4 CIDR`);
+  return {
+    ...(cidr ? { clusterCIDR: cidr } : {}),
+    ...(v['cluster-domain'] ? { clusterDomain: v['cluster-domain'] } : {}),
+    ...(mode ? { podNetwork: mode } : {}),
+    ...(br ? { bridgeName: br } : {}),
+    ...(v['disable-kube-proxy'] ? { kubeProxy: false } : {}),
+    ...(prefix ? { proxyChainPrefix: prefix } : {}),
+    ...(v['disable-ingress'] ? { ingress: false as const } : httpPort !== undefined || httpsPort !== undefined ? { ingress: { httpPort, httpsPort } } : {}),
+  };
+}
+
+/**
+ * `skiff network-cleanup --data-dir DIR [--bridge-name B] [--cluster-cidr C] [--proxy-chain-prefix P]`: for a node
+ * whose agent is stopped (decommissioning, tests, benchmarks): stops the pods its runtime state still knows (with a
+ * CNI DEL each), then removes the bridge, host-gw routes, masquerade rules and the Service proxy's chains. DIR is a
+ * `skiff server` data dir (its agent lives in DIR/agent) or a `skiff agent` data dir.
+ */
+async function networkCleanupCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, 'bridge-name': { type: 'string' }, 'cluster-cidr': { type: 'string' }, 'proxy-chain-prefix': { type: 'string' } },
+    strict: true,
+  });
+  const { existsSync } = await import('node:fs');
+  const { homedir } = await import('node:os');
+  const base = values['data-dir'] ?? defaultDataDir();
+  const agentDir = existsSync(join(base, 'agent')) ? join(base, 'agent') : values['data-dir'] ? base : join(homedir(), '.skiff-agent');
+  const net = networkFlags(values);
+  const bridgeName = net.bridgeName ?? 'skiff0';
+  const { CniPodNetwork } = await import('../kubelet/network/pod-network.js');
+  const { cleanupNodeNetwork } = await import('../kubelet/network/node-network.js');
+  const { ProcessRuntime } = await import('../kubelet/runtime/process/process-runtime.js');
+  const { cleanupKubeProxy } = await import('../proxy/kube-proxy/index.js');
+  const netDir = join(agentDir, 'network');
+  let failed = false;
+  if (existsSync(join(agentDir, 'runtime'))) {
+    const network = new CniPodNetwork({ dataDir: netDir, bridgeName });
+    const runtime = new ProcessRuntime({ stateDir: join(agentDir, 'runtime'), network });
+    try {
+      await runtime.purge();
+    } catch (e) {
+      failed = true;
+      process.stderr.write(`skiff network-cleanup: stopping pods: ${(e as Error).message}\n`);
+    }
+    await runtime.close();
+  }
+  await cleanupNodeNetwork({ bridgeName, dataDir: netDir, clusterCIDR: net.clusterCIDR ?? '10.42.0.0/16' });
+  await cleanupKubeProxy({ chainPrefix: net.proxyChainPrefix }).catch((e) => {
+    failed = true;
+    process.stderr.write(`skiff network-cleanup: iptables: ${(e as Error).message}\n`);
+  });
+  process.stdout.write(`removed the pod network ${bridgeName} and the Service proxy chains${failed ? ' (with errors)' : ''}\n`);
+  if (failed) process.exitCode = 1;
 }
 
 /** Fetches the cluster CA without trusting the server yet (it is verified against the join token's hash). */

@@ -19,12 +19,15 @@ import { definition as nodeLifecycle } from './node-lifecycle/index.js';
 import { definition as resourcequota } from './resourcequota/index.js';
 import { definition as disruption } from './disruption/index.js';
 import { definition as podgroup } from './podgroup/index.js';
+import { definition as serviceLB } from './servicelb/index.js';
+import { definition as nodeipam } from './nodeipam/index.js';
 
 export const ALL_CONTROLLERS: ControllerDefinition[] = [
   deployment, replicaset, statefulset, daemonset, job, cronjob,
   garbageCollector, namespace, serviceaccount, ttlAfterFinished,
-  endpoints, endpointslice, nodeLifecycle, resourcequota, disruption, podgroup,
+  endpoints, endpointslice, nodeLifecycle, resourcequota, disruption, podgroup, nodeipam, serviceLB,
 ];
 
 export { ControllerManager } from './manager.js';
+export { nodeIpamDefinition, type NodeIpamOptions } from './nodeipam/index.js';
 export type { ControllerDefinition, ControllerContext, ControllerManagerConfig, Runnable } from './types.js';

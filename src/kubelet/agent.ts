@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Taint } from 'kubernetes-types/core/v1.js';
+import type { NodeCondition, Taint } from 'kubernetes-types/core/v1.js';
+import { rfc3339 } from '../api/time.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { defaultLogger, type Logger } from '../client/log.js';
 import { Kubelet } from './kubelet.js';
@@ -17,6 +18,19 @@ import { selfSignedCertificate } from '../apiserver/auth/pki.js';
 import { ProcessRuntime } from './runtime/process/process-runtime.js';
 import type { RuntimeService } from './runtime/types.js';
 import { GpuManager } from './devices/gpu-manager.js';
+import { existsSync } from 'node:fs';
+import { CniPodNetwork, DEFAULT_CNI_BIN_DIR } from './network/pod-network.js';
+import { cleanupNodeNetwork, ensureBridge, NodeNetwork } from './network/node-network.js';
+import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from './network/dns-config.js';
+import { startNodeProxy, type NodeProxy } from '../proxy/index.js';
+
+/** The first address of a pod CIDR: the bridge's own address, the pods' gateway (CNI bridge `isGateway`). */
+function gatewayOf(cidr: string): string {
+  const [ip] = cidr.split('/');
+  const o = ip!.split('.').map(Number);
+  o[3] = o[3]! + 1;
+  return o.join('.');
+}
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -47,6 +61,40 @@ export interface AgentOptions {
   servingCert?: { cert: string; key: string };
   /** The cluster CA: callers of the streaming server must present a client certificate it signed. */
   clientCa?: string;
+  /**
+   * Pod network: 'bridge' (CNI bridge + host-local over the node's podCIDR, host-gw routes, masquerade) or 'none'
+   * (pods without their own IP, today's behaviour). Default: 'bridge' when root and the CNI plugins are installed.
+   */
+  podNetwork?: 'bridge' | 'none';
+  /** Node bridge of the pod network (default skiff0). */
+  bridgeName?: string;
+  /** The cluster's pod CIDR (default 10.42.0.0/16): traffic leaving it is masqueraded. */
+  clusterCIDR?: string;
+  /** Cluster DNS server IP (default 10.43.0.10); '' disables ClusterFirst DNS (pods get the host's resolv.conf). */
+  clusterDNS?: string;
+  /** Cluster domain (default cluster.local). */
+  clusterDomain?: string;
+  /** CNI plugin directory (default /usr/lib/cni). */
+  cniBinDir?: string;
+  /** Cgroup directory of the agent's process runtime (default skiff; tests use their own). */
+  cgroupRoot?: string;
+  /** How long startup waits for the node's spec.podCIDR before starting pods anyway (default 60 s). */
+  podCIDRWaitMs?: number;
+  /** false: no iptables service proxy on this node (`--disable-kube-proxy`). */
+  kubeProxy?: boolean;
+  /** iptables chain prefix of the service proxy (default SKIFF). */
+  proxyChainPrefix?: string;
+  /** Ingress controller ports (default 80/443, 0 = any free port); false: none (`--disable-ingress`). */
+  ingress?: false | { httpPort?: number; httpsPort?: number };
+}
+
+/** Options of {@link RunningAgent.stop}. */
+export interface AgentStopOptions {
+  /**
+   * Tests/decommissioning: remove every pod of this node's runtime, then the bridge, host-gw routes, masquerade
+   * rules and the network state (see cleanupNodeNetwork).
+   */
+  cleanupNetwork?: boolean;
 }
 
 /** A running agent. */
@@ -57,8 +105,10 @@ export interface RunningAgent {
   node: NodeStatusManager;
   /** The GPU allocator when the node has GPUs (real or `fakeGpus`). */
   gpus?: GpuManager;
+  /** The node's pod network ('none' when pods have no own IP). */
+  network: { mode: 'bridge' | 'none'; bridgeName?: string; podCIDR?: string };
   /** Stops the agent; with `drain`, pods are stopped gracefully first (node shutdown). */
-  stop(drain?: boolean): Promise<void>;
+  stop(drain?: boolean, opts?: AgentStopOptions): Promise<void>;
 }
 
 /** Parses `k=v:Effect,…` (the `--register-with-taints` / `--node-taints` syntax). */
@@ -86,7 +136,26 @@ export function parseLabels(s: string | undefined): Record<string, string> {
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const nodeName = (o.nodeName ?? hostname()).toLowerCase();
   const log = o.log ?? defaultLogger('kubelet');
-  const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime') });
+  // The pod network (CNI bridge) is attached by the process runtime; it needs root and the CNI plugins.
+  const cniBinDir = o.cniBinDir ?? DEFAULT_CNI_BIN_DIR;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // A runtime given by the caller (tests, a CRI runtime) attaches pods itself: no bridge unless asked for.
+  let netMode: 'bridge' | 'none' = o.podNetwork ?? (o.runtime ? 'none' : isRoot && existsSync(join(cniBinDir, 'bridge')) ? 'bridge' : 'none');
+  if (netMode === 'bridge' && o.runtime) {
+    log.warn({}, 'pod network: a runtime was given; it must attach pods itself (no CNI bridge from the agent)');
+    netMode = 'none';
+  }
+  if (netMode === 'bridge' && (!isRoot || !existsSync(join(cniBinDir, 'bridge')))) {
+    throw new Error(`--pod-network=bridge needs root and the CNI plugins in ${cniBinDir} (apt-get install containernetworking-plugins)`);
+  }
+  if (netMode === 'none' && !o.podNetwork && !o.runtime) {
+    log.warn({ cniBinDir, root: isRoot }, 'POD NETWORK DISABLED: not root or no CNI plugins; pods have no IP of their own (only hostNetwork-style access, port-forward)');
+  }
+  const bridgeName = o.bridgeName ?? 'skiff0';
+  const clusterCIDR = o.clusterCIDR ?? '10.42.0.0/16';
+  const netDir = join(o.dataDir, 'network');
+  const podNet = netMode === 'bridge' ? new CniPodNetwork({ dataDir: netDir, bridgeName, pluginDirs: [cniBinDir], log }) : undefined;
+  const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime'), ...(o.cgroupRoot ? { cgroupRoot: o.cgroupRoot } : {}), ...(podNet ? { network: podNet } : {}) });
   // The streaming server (logs, exec, attach, port-forward) the apiserver proxies to: HTTPS on the kubelet port
   // (10250, or a free port when that is taken, e.g. several agents on one machine); advertised in the Node status.
   let streaming: StreamingServer | undefined;
@@ -120,7 +189,45 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     leaseIntervalMs: o.leaseIntervalMs,
     log,
   });
+  // NetworkUnavailable=False once the pod network is ready (upstream's route controller sets it); carried in every
+  // status write, which replaces the conditions list.
+  let netCondition: NodeCondition | undefined;
+  const baseStatus = node.status.bind(node);
+  node.status = () => {
+    const st = baseStatus();
+    return netCondition ? { ...st, conditions: [...(st.conditions ?? []).filter((c) => c.type !== 'NetworkUnavailable'), netCondition] } : st;
+  };
   await node.start();
+  let nodeNet: NodeNetwork | undefined;
+  if (podNet) {
+    let marked = false;
+    const markReady = () => {
+      if (marked) return;
+      marked = true;
+      const now = rfc3339();
+      netCondition = { type: 'NetworkUnavailable', status: 'False', reason: 'RouteCreated', message: 'Skiff bridge network is up', lastHeartbeatTime: now, lastTransitionTime: now };
+      node.updateStatus().catch((err) => {
+        marked = false;
+        log.error({ err: String(err) }, 'cannot set NetworkUnavailable=False on the node');
+      });
+    };
+    nodeNet = new NodeNetwork({
+      client: o.client, nodeName, nodeIP: node.ip, bridgeName, clusterCIDR, dataDir: netDir, log,
+      onPodCIDR: (cidr) => {
+        podNet.setPodCIDR(cidr);
+        if (nodeNet) markReady();
+      },
+    });
+    await nodeNet.start();
+    const waitMs = o.podCIDRWaitMs ?? 60_000;
+    const cidr = await nodeNet.waitForPodCIDR(waitMs);
+    if (cidr) {
+      log.info({ podCIDR: cidr, bridge: bridgeName, clusterCIDR }, 'pod network ready');
+      markReady();
+    } else {
+      log.error({ waitedMs: waitMs, clusterCIDR }, 'node has no spec.podCIDR yet (is the nodeipam controller running with this --cluster-cidr?); pods cannot start until it is assigned');
+    }
+  }
   const gpus = node.gpus.length ? new GpuManager({ devices: node.gpus, dataDir: o.dataDir, log }) : undefined;
   const kubelet = new Kubelet({
     client: o.client,
@@ -135,8 +242,29 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     relistMs: o.relistMs,
     nodeAllocatable: node.status().allocatable as Record<string, string>,
     gpus,
+    // Cluster DNS for ClusterFirst pods: only with the pod network (the DNS server listens on the bridge gateway).
+    ...(podNet && o.clusterDNS !== '' ? { dns: { clusterDNS: [o.clusterDNS ?? DEFAULT_CLUSTER_DNS], clusterDomain: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN } } : {}),
   });
   await kubelet.start();
+  // Service proxy, cluster DNS and ingress ride on the pod network: without it pods have no IPs to route to.
+  let proxy: NodeProxy | undefined;
+  if (podNet && nodeNet?.podCIDR) {
+    const gateway = gatewayOf(nodeNet.podCIDR);
+    await ensureBridge(bridgeName, `${gateway}/${nodeNet.podCIDR.split('/')[1]}`);
+    proxy = await startNodeProxy({
+      client: o.client,
+      nodeName,
+      nodeIPs: [node.ip],
+      clusterCIDR,
+      clusterDomain: o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      kubeProxy: o.kubeProxy === false ? false : { chainPrefix: o.proxyChainPrefix },
+      dns: o.clusterDNS === '' ? false : { host: gateway },
+      ingress: o.ingress === false ? false : { httpPort: o.ingress?.httpPort ?? 80, httpsPort: o.ingress?.httpsPort ?? 443 },
+      log,
+    });
+  } else if (podNet) {
+    log.error({}, 'no podCIDR: kube-proxy, cluster DNS and the ingress controller are not started');
+  }
   let stopping: Promise<void> | undefined;
   const onSigterm = () => {
     log.info({ node: nodeName }, 'SIGTERM: draining the node');
@@ -148,13 +276,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     kubelet,
     node,
     gpus,
-    stop(drain = false) {
+    network: { mode: netMode, ...(podNet ? { bridgeName } : {}), get podCIDR() { return nodeNet?.podCIDR; } },
+    stop(drain = false, opts: AgentStopOptions = {}) {
       stopping ??= (async () => {
         if (o.handleSignals) process.off('SIGTERM', onSigterm);
         node.stop();
         await kubelet.stop(drain);
+        await proxy?.stop({ cleanup: opts.cleanupNetwork });
+        await nodeNet?.stop();
+        if (opts.cleanupNetwork && !o.runtime) await (runtime as ProcessRuntime).purge();
         await streaming?.close();
         if (!o.runtime) await runtime.close();
+        if (opts.cleanupNetwork && podNet) await cleanupNodeNetwork({ bridgeName, dataDir: netDir, clusterCIDR, log });
       })();
       return stopping;
     },

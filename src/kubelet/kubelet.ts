@@ -17,6 +17,7 @@ import { isNotFound } from '../client/rest.js';
 import { CrashBackoff, LABEL_POD_UID, PodWorker } from './pod-worker.js';
 import type { RuntimeService } from './runtime/types.js';
 import type { GpuManager } from './devices/gpu-manager.js';
+import type { ClusterDnsSettings } from './network/dns-config.js';
 
 /** Options of the {@link Kubelet}. */
 export interface KubeletOptions {
@@ -41,6 +42,8 @@ export interface KubeletOptions {
   nodeAllocatable?: Record<string, string>;
   /** Whole-GPU allocation; absent on a node without GPUs. */
   gpus?: GpuManager;
+  /** Cluster DNS for ClusterFirst pods (`--cluster-dns`/`--cluster-domain`); absent: the host's resolv.conf. */
+  dns?: ClusterDnsSettings;
 }
 
 /** See the module comment. */
@@ -84,6 +87,7 @@ export class Kubelet {
         log: this.o.log,
         nodeAllocatable: this.o.nodeAllocatable,
         gpus: this.o.gpus,
+        dns: this.o.dns,
         onDone: (id) => {
           if (this.workers.get(id) === w) this.workers.delete(id);
         },

@@ -22,6 +22,7 @@ import { ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxC
 import { computePodStatus, isSidecar, podQOS, type ContainerView } from './status.js';
 import { PodVolumes } from './volumes.js';
 import { ADMISSION_ERROR_REASON, DeviceAdmissionError, type GpuManager } from './devices/gpu-manager.js';
+import { DEFAULT_CLUSTER_DOMAIN, podDnsConfig, type ClusterDnsSettings } from './network/dns-config.js';
 
 /** Labels the kubelet puts on sandboxes and containers (the names dockershim/CRI kubelets use). */
 export const LABEL_POD_UID = 'io.kubernetes.pod.uid';
@@ -81,6 +82,8 @@ export interface PodWorkerDeps {
   nodeAllocatable?: Record<string, string>;
   /** Whole-GPU allocation (admission, env, release); absent: GPU requests are ignored. */
   gpus?: GpuManager;
+  /** Cluster DNS (`--cluster-dns`/`--cluster-domain`); absent: ClusterFirst pods get the host's resolv.conf. */
+  dns?: ClusterDnsSettings;
   /** Called once the worker has finished with a pod (removed from the node). */
   onDone(uid: string): void;
 }
@@ -344,24 +347,31 @@ export class PodWorker {
     const ready = list.filter((s) => s.state === 'SANDBOX_READY').pop();
     if (ready) {
       this.sandboxId = ready.id;
-      this.podIP = ready.network.ip;
       this.hostNetworkSandbox = ready.namespaces.network === 'NODE';
+      this.podIP = this.hostNetworkSandbox ? this.d.hostIP : ready.network.ip;
       return;
     }
     // A dead sandbox means every container restarts in a new one (upstream: sandbox changed → kill pod, recreate).
     for (const s of list) await this.d.runtime.removePodSandbox(s.id);
     const labels = { [LABEL_POD_UID]: this.uid, [LABEL_POD_NAME]: pod.metadata!.name!, [LABEL_POD_NAMESPACE]: pod.metadata!.namespace! };
+    // hostPorts of pods on the pod network (the CNI portmap plugin publishes them), as kubelet's sandbox config.
+    const portMappings = pod.spec?.hostNetwork ? [] : (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? [])
+      .filter((p) => p.hostPort)
+      .map((p) => ({ protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' | 'SCTP', containerPort: p.containerPort, hostPort: p.hostPort, ...(p.hostIP ? { hostIp: p.hostIP } : {}) })));
     const id = await this.d.runtime.runPodSandbox({
       metadata: { name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, uid: this.uid, attempt: list.length },
       hostname: pod.spec?.hostname ?? pod.metadata!.name!,
       logDirectory: this.logDir(pod),
+      dnsConfig: podDnsConfig(pod, this.d.dns ?? { clusterDNS: [], clusterDomain: DEFAULT_CLUSTER_DOMAIN }),
+      ...(portMappings.length ? { portMappings } : {}),
       labels,
       linux: { namespaceOptions: { network: pod.spec?.hostNetwork ? 'NODE' : 'POD', ipc: pod.spec?.hostIPC ? 'NODE' : 'POD' } },
     });
     const st = await this.d.runtime.podSandboxStatus(id);
     this.sandboxId = id;
-    this.podIP = st.network.ip;
     this.hostNetworkSandbox = st.namespaces.network === 'NODE';
+    // hostNetwork pods report the node IP (kubelet uses the node's address, not the runtime's guess).
+    this.podIP = this.hostNetworkSandbox ? this.d.hostIP : st.network.ip;
   }
 
   private isStarted(cur: ContainerStatus): boolean {

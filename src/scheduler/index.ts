@@ -8,7 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Namespace, Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { selectorFromSet } from '../api/labels.js';
 import { POD_GROUP_LABEL, type PodGroup } from './plugins/coscheduling/index.js';
@@ -120,9 +120,15 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
         listGroupPods: (ns: string, name: string) => podInf.lister.list(ns, selectorFromSet({ [POD_GROUP_LABEL]: name })),
       },
     };
+    // InterPodAffinity resolves namespaceSelector terms against Namespace labels (upstream's namespace lister).
+    const nsInf: Informer<Namespace> = opts.informers
+      ? opts.informers.for<Namespace>('v1', 'Namespace')
+      : new Informer<Namespace>(opts.client.resource<Namespace>('v1', 'Namespace'), { logger: log, clock });
+    const userIpa = opts.plugins?.find((p) => p.name === 'InterPodAffinity');
+    const ipa: PluginConfig = { ...userIpa, name: 'InterPodAffinity', args: { ...(userIpa?.args as object | undefined), namespaceLister: nsInf.lister } };
     const scheduler = new Scheduler({
       cluster: apiClusterApi(opts.client, recorder),
-      profile: defaultProfile({ plugins: [preemption, gang, ...(opts.plugins ?? [])], percentageOfNodesToScore: opts.percentageOfNodesToScore }),
+      profile: defaultProfile({ plugins: [preemption, gang, ...(opts.plugins ?? []).filter((p) => p.name !== 'InterPodAffinity'), ipa], percentageOfNodesToScore: opts.percentageOfNodesToScore }),
       clock,
       logger: log,
       ...opts.scheduler,
@@ -141,6 +147,11 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
         onUpdate: (o, p) => scheduler.onPodUpdate(o, p),
         onDelete: (p) => scheduler.onPodDelete(p),
       }),
+      // A namespace's labels decide which pods namespaceSelector terms match: pods rejected by InterPodAffinity retry.
+      nsInf.addEventHandler({
+        onAdd: (n) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'Namespace', actionType: ActionType.Add, label: 'NamespaceAdd' }, undefined, n),
+        onUpdate: (o, n) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'Namespace', actionType: ActionType.Update, label: 'NamespaceUpdate' }, o, n),
+      }),
       pgInf.addEventHandler({
         onAdd: (g) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'PodGroup', actionType: ActionType.Add, label: 'PodGroupAdd' }, undefined, g),
         onUpdate: (o, g) => scheduler.queue.moveAllToActiveOrBackoffQueue({ resource: 'PodGroup', actionType: ActionType.Update, label: 'PodGroupUpdate' }, o, g),
@@ -152,6 +163,7 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
       podInf.start();
       pdbInf.start();
       pgInf.start();
+      nsInf.start();
     } else {
       opts.informers!.start();
     }
@@ -167,7 +179,7 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
         stopped = true;
         for (const off of offs) off();
         await scheduler.stop();
-        if (own) await Promise.all([nodeInf.stop(), podInf.stop(), pdbInf.stop(), pgInf.stop()]);
+        if (own) await Promise.all([nodeInf.stop(), podInf.stop(), pdbInf.stop(), pgInf.stop(), nsInf.stop()]);
         await recorder.close();
       },
     };

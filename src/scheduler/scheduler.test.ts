@@ -5,6 +5,7 @@ import { Code, Status } from './framework/interface.js';
 import { defaultProfile } from './plugins/registry.js';
 import { fitErrorMessage, numFeasibleNodesToFind, Scheduler, type Diagnosis } from './scheduler.js';
 import { FakeCluster, makeNode, makePod, seededRng } from './testing.js';
+import { matches } from '../api/labels.js';
 
 function harness(opts: { profile?: ReturnType<typeof defaultProfile> } = {}) {
   const clock = new FakeClock();
@@ -211,4 +212,40 @@ test('the loop runs on start() and stops cleanly', async () => {
   for (let i = 0; i < 50 && !cluster.bindings.size; i++) await new Promise((r) => setImmediate(r));
   assert.equal(cluster.bindings.get('default/p'), 'n');
   await s.stop();
+});
+
+test('InterPodAffinity namespaceSelector through the profile: the namespace lister decides which pods a term sees', async () => {
+  const namespaces = [
+    { metadata: { name: 'team-a', labels: { team: 'a' } } },
+    { metadata: { name: 'team-b', labels: { team: 'b' } } },
+  ];
+  const namespaceLister = {
+    get: (_ns: undefined, name: string) => namespaces.find((n) => n.metadata.name === name),
+    list: (_ns?: undefined, sel?: Parameters<typeof matches>[0]) => namespaces.filter((n) => !sel || matches(sel, n.metadata.labels)),
+  };
+  const profile = defaultProfile({ plugins: [{ name: 'InterPodAffinity', args: { namespaceLister } }] });
+  const { s, cluster, drain } = harness({ profile });
+  for (const n of ['n1', 'n2', 'n3']) s.onNodeAdd(makeNode(n, { labels: { 'kubernetes.io/hostname': n } }));
+  // Existing pods labelled app=db: one in team-a on n1, one in team-b on n2.
+  for (const [ns, node] of [['team-a', 'n1'], ['team-b', 'n2']] as const) {
+    const p = makePod(`db-${ns}`, { namespace: ns, labels: { app: 'db' } });
+    p.spec!.nodeName = node;
+    s.onPodAdd(p);
+  }
+  const anti = (name: string, namespaceSelector: Record<string, unknown>) => makePod(name, {
+    namespace: 'default',
+    affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, namespaceSelector, topologyKey: 'kubernetes.io/hostname' }] } },
+  });
+  // Selector team=a: only the team-a pod repels, so n1 is out and n2 is allowed.
+  s.onPodAdd(anti('x', { matchLabels: { team: 'a' } }));
+  await drain();
+  assert.notEqual(cluster.bindings.get('default/x'), 'n1');
+  // Empty selector: every namespace, so both n1 and n2 are out.
+  for (let i = 0; i < 3; i++) s.onPodAdd(anti(`all-${i}`, {}));
+  await drain();
+  for (let i = 0; i < 3; i++) assert.equal(cluster.bindings.get(`default/all-${i}`), 'n3', `all-${i}`);
+  // Affinity with selector team=b must land next to the team-b pod (n2).
+  s.onPodAdd(makePod('near-b', { namespace: 'default', affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, namespaceSelector: { matchLabels: { team: 'b' } }, topologyKey: 'kubernetes.io/hostname' }] } } }));
+  await drain();
+  assert.equal(cluster.bindings.get('default/near-b'), 'n2');
 });

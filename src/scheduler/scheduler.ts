@@ -406,16 +406,16 @@ export class Scheduler {
   private schedulePod(state: CycleState, pod: Pod): { node?: string; status?: Status; diagnosis?: Diagnosis; evaluated?: number; feasible?: number } {
     const all = this.snapshot.list();
     if (all.length === 0) return { status: Status.error(new Error(NO_NODES_AVAILABLE)) };
-    const { feasible, diagnosis, error } = this.findNodesThatFitPod(state, pod, all);
+    const { feasible, diagnosis, error, rejected } = this.findNodesThatFitPod(state, pod, all);
     if (error) return { status: error };
-    const evaluated = feasible.length + diagnosis.statuses.size;
+    const evaluated = feasible.length + (rejected ?? diagnosis.statuses.size);
     if (feasible.length === 0) {
       return { status: new Status(Code.Unschedulable), diagnosis, evaluated };
     }
     if (feasible.length === 1) return { node: feasible[0]!.name, evaluated, feasible: 1 };
     const pre = this.framework.runPreScore(state, pod, feasible);
     if (pre) return { status: pre };
-    const scored = this.framework.score.length ? this.framework.runScore(state, pod, feasible) : { totals: feasible.map(() => 1), status: null };
+    const scored = this.framework.score.length ? this.framework.runScore(state, pod, feasible, { perPlugin: false }) : { totals: feasible.map(() => 1), status: null };
     if (scored.status) return { status: scored.status };
     return { node: this.selectHost(feasible, scored.totals!), evaluated, feasible: feasible.length };
   }
@@ -438,7 +438,7 @@ export class Scheduler {
   }
 
   /** Upstream `findNodesThatFitPod` + `findNodesThatPassFilters`. */
-  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status } {
+  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status; rejected?: number } {
     const diagnosis: Diagnosis = { statuses: new Map(), absentNodesStatus: new Status(Code.UnschedulableAndUnresolvable), unschedulablePlugins: new Set() };
     const pre = this.framework.runPreFilter(state, pod, all);
     if (pre.status) {
@@ -464,26 +464,43 @@ export class Scheduler {
     if (n === 0) return { feasible, diagnosis };
     const start = this.nextStartNodeIndex % n;
     let processed = 0;
+    let rejected = 0;
     if (!this.framework.hasFilters()) {
       for (let i = 0; i < want; i++) feasible.push(nodes[(start + i) % n]!);
       processed = want;
     } else {
-      for (let i = 0; i < n && feasible.length < want; i++) {
-        const ni = nodes[(start + i) % n]!;
+      // Rejections are collected in flat arrays; the per-node status map of the diagnosis is built only when no node
+      // fits (a placed pod never reads it — with a DoNotSchedule spread constraint about half the evaluated nodes are
+      // rejected every cycle, and building the map for them was a tenth of the cycle).
+      const rejectedNodes: NodeInfo[] = [];
+      const rejectedStatuses: Status[] = [];
+      const withNominated = this.nominator.size > 0;
+      let i = start;
+      for (let k = 0; k < n && feasible.length < want; k++) {
+        const ni = nodes[i]!;
+        if (++i === n) i = 0;
         processed++;
         // With nominated pods around, Filter keeps their room (upstream RunFilterPluginsWithNominatedPods).
-        const s = this.nominator.size ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
+        const s = withNominated ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
         if (!s) {
           feasible.push(ni);
           continue;
         }
         if (!s.isRejected()) return { feasible: [], diagnosis, error: s };
-        diagnosis.statuses.set(ni.name, s);
-        if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
+        rejectedNodes.push(ni);
+        rejectedStatuses.push(s);
+      }
+      rejected = rejectedNodes.length;
+      if (feasible.length === 0) {
+        for (let k = 0; k < rejectedNodes.length; k++) {
+          const s = rejectedStatuses[k]!;
+          diagnosis.statuses.set(rejectedNodes[k]!.name, s);
+          if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
+        }
       }
     }
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
-    return { feasible, diagnosis };
+    return { feasible, diagnosis, rejected };
   }
 
   /** Reserve/Permit failed after the pod was assumed: unreserve, forget, report (upstream `handleSchedulingFailure`). */

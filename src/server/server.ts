@@ -18,13 +18,14 @@ import { ApiServerCore } from '../apiserver/core.js';
 import { handleUpgradeRequest } from '../apiserver/proxy/index.js';
 import { configureKubeletClient } from '../apiserver/proxy/kubelet.js';
 import { admissionChain } from '../apiserver/admission/index.js';
+import { advertiseAddress, installServiceNetworking } from '../apiserver/allocators/index.js';
 import { newBackend } from '../store/index.js';
 import { startCompactor } from '../store/compactor.js';
 import type { Backend } from '../store/types.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { DynamicClient } from '../client/dynamic.js';
 import type { Logger } from '../client/log.js';
-import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
+import { ALL_CONTROLLERS, ControllerManager, nodeIpamDefinition } from '../controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../scheduler/index.js';
 import { startAgent, type RunningAgent } from '../kubelet/agent.js';
 
@@ -50,6 +51,26 @@ export interface ServerOptions {
   disableAgent?: boolean;
   /** Log level for pino (default info; SKIFF_LOG_LEVEL overrides). */
   logLevel?: string;
+  /** `--service-cidr` (default 10.43.0.0/16). */
+  serviceCIDR?: string;
+  /** `--service-node-port-range` (default 30000-32767). */
+  serviceNodePortRange?: { min: number; max: number };
+  /** `--cluster-dns`: the kube-dns Service IP (default 10.43.0.10). */
+  clusterDNS?: string;
+  /** Address the `kubernetes` Service's endpoints advertise (default: see `advertiseAddress`). */
+  advertiseAddress?: string;
+  /** `--cluster-cidr`: the pod network, one /24 per node (default 10.42.0.0/16). */
+  clusterCIDR?: string;
+  /** `--cluster-domain` (default cluster.local). */
+  clusterDomain?: string;
+  /** `--pod-network`: the in-process agent's pod network (default: bridge when root with CNI plugins, else none). */
+  podNetwork?: 'bridge' | 'none';
+  /** `--bridge-name`: the node bridge (default skiff0). */
+  bridgeName?: string;
+  /** `--disable-kube-proxy` (false), `--proxy-chain-prefix`, Ingress ports or `--disable-ingress` (false). */
+  kubeProxy?: boolean;
+  proxyChainPrefix?: string;
+  ingress?: false | { httpPort?: number; httpsPort?: number };
 }
 
 export interface RunningServer {
@@ -132,6 +153,10 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   });
 
   core.admitCreate = admissionChain(core); // Priority admission (and later create-time admission plugins)
+  // Service ClusterIP/NodePort allocation (storage hooks), before the first request can create a Service.
+  const serviceNet = installServiceNetworking(core, {
+    serviceCIDR: o.serviceCIDR, nodePortRange: o.serviceNodePortRange, clusterDNS: o.clusterDNS,
+  });
 
   const server: Server = createServer({
     key: pki.serverKeyPem,
@@ -164,6 +189,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   // the cluster CA); it does not verify kubelet serving certificates yet (no --kubelet-certificate-authority).
   configureKubeletClient(core, { cert: pki.adminCertPem, key: pki.adminKeyPem });
   await bootstrapCluster(core);
+  // Allocation repair, the `kubernetes` and `kube-dns` Services and the default IngressClass.
+  await serviceNet.start({ address: o.advertiseAddress ?? advertiseAddress(bindAddress), port: actualPort });
   const compactor = startCompactor(backend, { log: (msg: string, f?: Record<string, unknown>) => log.warn(f ?? {}, msg) });
 
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
@@ -176,7 +203,9 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     // A stable identity per host and data dir: after a crash the restarted server renews its own Lease at once
     // instead of waiting for it to expire.
     const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
-    manager = new ControllerManager({ client, controllers: ALL_CONTROLLERS, leaderElection: { identity }, logger: (name) => childLogger(log, name) });
+    // nodeipam allocates node podCIDRs from --cluster-cidr.
+    const controllers = ALL_CONTROLLERS.map((d) => (d.name === 'nodeipam' && o.clusterCIDR ? nodeIpamDefinition({ clusterCIDR: o.clusterCIDR }) : d));
+    manager = new ControllerManager({ client, controllers, leaderElection: { identity }, logger: (name) => childLogger(log, name) });
     manager.start();
   }
   let scheduler: RunningScheduler | undefined;
@@ -192,6 +221,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       client, dataDir: join(dataDir, 'agent'), labels: o.nodeLabels, taints: o.nodeTaints, fakeGpus: o.fakeGpus, log: childLogger(log, 'kubelet'),
       servingCert: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       clientCa: pki.caCertPem,
+      podNetwork: o.podNetwork, bridgeName: o.bridgeName, clusterCIDR: o.clusterCIDR, clusterDNS: o.clusterDNS, clusterDomain: o.clusterDomain,
+      kubeProxy: o.kubeProxy, proxyChainPrefix: o.proxyChainPrefix, ingress: o.ingress,
     });
   }
   core.ready = true;
@@ -206,6 +237,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
         await agent?.stop();
         await manager?.stop();
         await scheduler?.stop();
+        await serviceNet.stop();
         client?.close();
         compactor.stop();
         await new Promise<void>((resolve) => {

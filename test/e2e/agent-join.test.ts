@@ -23,7 +23,7 @@ after(async () => {
 function agent(token: string, name: string): { proc: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
   dirs.push(dir);
-  const proc = spawn(process.execPath, [SKIFF_BIN, 'agent', '--server', s.url, '--token', token, '--node-name', name, '--data-dir', dir, '--node-labels', 'skiff.dev/pool=workers'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
+  const proc = spawn(process.execPath, [SKIFF_BIN, 'agent', '--server', s.url, '--token', token, '--node-name', name, '--data-dir', dir, '--node-labels', 'skiff.dev/pool=workers', '--pod-network=none'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
   procs.push(proc);
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });

@@ -83,6 +83,9 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const launch = async () => {
     // Tests play the node themselves unless they ask for the in-process agent (`withAgent`).
     const agentArgs = o.withAgent || (o.extraArgs ?? []).includes('--disable-agent') ? [] : ['--disable-agent'];
+    // No pod network (bridge, routes, iptables) unless the test opts in with its own --pod-network, --cluster-cidr
+    // and --bridge-name, so tests never touch the host's network by accident.
+    if (!(o.extraArgs ?? []).some((a) => a === '--pod-network' || a.startsWith('--pod-network='))) agentArgs.push('--pod-network=none');
     const proc = spawn(process.execPath, [SKIFF_BIN, 'server', '--data-dir', dataDir, '--https-port', String(port), '--datastore', o.datastore ?? 'memory://', '--log-level', 'warn', ...agentArgs, ...(o.extraArgs ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env },

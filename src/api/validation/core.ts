@@ -75,9 +75,8 @@ export function validateService(o: KObject, errs: Errs): void {
     const np = int(sp.nodePort, `${p}.nodePort`, errs) ?? 0;
     if (np !== 0) {
       if (type === 'ClusterIP' || type === 'ExternalName') errs.push(forbidden(`${p}.nodePort`, `may not be used when \`type\` is '${type}'`));
-      else if (np < NODE_PORT_RANGE.min || np > NODE_PORT_RANGE.max) {
-        errs.push(invalid(`${p}.nodePort`, np, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`));
-      }
+      // Upstream validation only checks the port number; the range (--service-node-port-range) is the allocator's.
+      else if (np < 1 || np > 65535) errs.push(invalid(`${p}.nodePort`, np, 'must be between 1 and 65535, inclusive'));
       const key2 = `${np}/${proto}`;
       if (nodePorts.has(key2)) errs.push(duplicate(`${p}.nodePort`, np));
       nodePorts.add(key2);

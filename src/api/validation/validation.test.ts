@@ -163,7 +163,7 @@ const CASES: Case[] = [
   ['v1/Service', (o) => { delete o.spec.ports[1].name; }, 'spec.ports[1].name', 'FieldValueRequired'],
   ['v1/Service', (o) => { o.spec.ports[1].name = 'http'; }, 'spec.ports[1].name', 'FieldValueDuplicate'],
   ['v1/Service', (o) => { o.spec.type = 'Magic'; }, 'spec.type', 'FieldValueNotSupported'],
-  ['v1/Service', (o) => { o.spec.type = 'NodePort'; o.spec.ports[0].nodePort = 80; }, 'spec.ports[0].nodePort', 'FieldValueInvalid', 'Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767'],
+  ['v1/Service', (o) => { o.spec.type = 'NodePort'; o.spec.ports[0].nodePort = 70000; }, 'spec.ports[0].nodePort', 'FieldValueInvalid', 'Invalid value: 70000: must be between 1 and 65535, inclusive'],
   ['v1/Service', (o) => { o.spec.clusterIP = '300.1.1.1'; }, 'spec.clusterIP', 'FieldValueInvalid'],
   ['v1/Service', (o) => { o.spec.selector = { 'a b': 'c' }; }, 'spec.selector', 'FieldValueInvalid'],
   // ConfigMap / Secret

@@ -98,6 +98,7 @@ export async function deleteObject(ctx: RequestContext, info: ResourceInfo, name
       if (dryRun) return { obj: cur, deleted: true };
       try {
         const gone = await reg.remove(info, namespace, name, Number(cur.metadata.resourceVersion));
+        await ctx.core.afterRemove(info, gone);
         return { obj: gone, deleted: true };
       } catch (e) {
         if ((e as { code?: number }).code === 409 && attempt < 4) continue;
@@ -151,7 +152,9 @@ export async function finalizeIfDeletable(ctx: RequestContext, info: ResourceInf
     return obj;
   }
   try {
-    return await ctx.core.registry.remove(info, m.namespace, m.name!, Number(m.resourceVersion));
+    const gone = await ctx.core.registry.remove(info, m.namespace, m.name!, Number(m.resourceVersion));
+    await ctx.core.afterRemove(info, gone);
+    return gone;
   } catch (e) {
     if ((e as { code?: number }).code === 404 || (e as { code?: number }).code === 409) return obj;
     throw e;

@@ -142,13 +142,23 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
   prepareForCreate(info, obj);
   await ctx.core.admitCreate?.(ctx, obj);
   validateOrThrow(info, obj);
-  if (dryRun) return obj;
+  // Storage hooks (service IP/port allocation) run after validation and are undone when the write fails.
+  const txn = await ctx.core.hooksFor(info)?.beginCreate?.(obj, dryRun);
+  if (dryRun) {
+    await txn?.revert();
+    return obj;
+  }
   // RetryGenerateName (on by default since 1.30): a generated name that collides is regenerated, up to 7 tries.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.core.registry.create(info, obj);
+      const created = await ctx.core.registry.create(info, obj);
+      await txn?.commit();
+      return created;
     } catch (e) {
-      if (!generated || attempt >= 7 || !(e instanceof ApiError) || e.reason !== 'AlreadyExists') throw e;
+      if (!generated || attempt >= 7 || !(e instanceof ApiError) || e.reason !== 'AlreadyExists') {
+        await txn?.revert();
+        throw e;
+      }
       m.name = generate();
     }
   }
@@ -171,16 +181,29 @@ export async function updateObject(ctx: RequestContext, info: ResourceInfo, next
   }
   if (!info.namespaced && next.metadata) delete next.metadata.namespace; // cleared, as upstream's create/update path does
   const merged = prepareForUpdate(info, next, current, subresource);
-  validateOrThrow(info, merged, current, subresource);
-  merged.metadata.resourceVersion = current.metadata.resourceVersion;
-  if (JSON.stringify(merged) === JSON.stringify(current)) return current; // no-op: no write, same resourceVersion
-  if (dryRun) return merged;
-  if (deletesOnUpdate(info, merged)) {
-    // The last finalizer went: delete (at the revision we read) instead of writing.
-    return ctx.core.registry.remove(info, current.metadata.namespace, current.metadata.name!, Number(current.metadata.resourceVersion));
+  // Storage hooks (service IP/port allocation) see the merged object before validation; undone on any failure.
+  const txn = subresource ? undefined : await ctx.core.hooksFor(info)?.beginUpdate?.(merged, current, dryRun);
+  let out: KObject;
+  try {
+    validateOrThrow(info, merged, current, subresource);
+    merged.metadata.resourceVersion = current.metadata.resourceVersion;
+    if (JSON.stringify(merged) === JSON.stringify(current)) out = current; // no-op: no write, same resourceVersion
+    else if (dryRun) out = merged;
+    else if (deletesOnUpdate(info, merged)) {
+      // The last finalizer went: delete (at the revision we read) instead of writing.
+      out = await ctx.core.registry.remove(info, current.metadata.namespace, current.metadata.name!, Number(current.metadata.resourceVersion));
+      await ctx.core.afterRemove(info, out);
+    } else {
+      const stored = await ctx.core.registry.update(info, merged, Number(current.metadata.resourceVersion));
+      out = await finalizeIfDeletable(ctx, info, stored);
+    }
+  } catch (e) {
+    await txn?.revert();
+    throw e;
   }
-  const stored = await ctx.core.registry.update(info, merged, Number(current.metadata.resourceVersion));
-  return finalizeIfDeletable(ctx, info, stored);
+  if (dryRun) await txn?.revert();
+  else await txn?.commit();
+  return out;
 }
 
 export async function handleUpdate(ctx: RequestContext): Promise<void> {

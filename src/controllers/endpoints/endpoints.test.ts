@@ -40,6 +40,18 @@ function ips(ep: Endpoints | undefined, field: 'addresses' | 'notReadyAddresses'
   return (ep?.subsets ?? []).flatMap((s) => (s[field] ?? []).map((a) => a.ip)).sort();
 }
 
+test('desiredSubsets publishes hostname only for pods whose subdomain names the service', () => {
+  const running = (p: Pod, ip: string): Pod => ({ ...p, status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] } });
+  const s = svc('workers', { clusterIP: 'None' });
+  const { subsets } = desiredSubsets(s, [
+    running(pod('w-0', { hostname: 'w-0', subdomain: 'workers' }), '10.0.0.1'),
+    running(pod('w-1', { hostname: 'w-1', subdomain: 'elsewhere' }), '10.0.0.2'),
+    running(pod('w-2', { subdomain: 'workers' }), '10.0.0.3'),
+  ]);
+  const byIP = Object.fromEntries(subsets.flatMap((x) => x.addresses ?? []).map((a) => [a.ip, a.hostname]));
+  assert.deepEqual(byIP, { '10.0.0.1': 'w-0', '10.0.0.2': undefined, '10.0.0.3': undefined });
+});
+
 test('desiredSubsets groups pods by port set and sorts deterministically', () => {
   const s = svc('x', { ports: [{ name: 'http', port: 80, targetPort: 'http' }] });
   const mk = (name: string, ip: string, port: number, ready: boolean): Pod => ({

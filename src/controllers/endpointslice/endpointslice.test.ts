@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { startControllerTestEnv, type ControllerTestEnv } from '../testing.js';
-import { CONTROLLER_NAME, definition, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, planSlices, sliceLabels } from './index.js';
+import { CONTROLLER_NAME, definition, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, planSlices, podToEndpoint, sliceLabels } from './index.js';
 
 const NS = 'default';
 
@@ -36,6 +36,23 @@ const desiredOf = (eps: Endpoint[]) => [{ ports: PORTS, endpoints: new Map(eps.m
 const slice = (name: string, eps: Endpoint[]): EndpointSlice => ({
   metadata: { name, namespace: NS, labels: sliceLabels(svc), ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'svc-uid', controller: true }] },
   addressType: 'IPv4', endpoints: eps, ports: PORTS,
+});
+
+test('podToEndpoint: hostname only when subdomain names the service; publishNotReadyAddresses marks ready', () => {
+  const running = (p: Pod, ready: boolean): Pod => ({ ...p, status: { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
+  const cases: Array<{ name: string; pod: Pod; svc: Service; hostname?: string; ready: boolean }> = [
+    { name: 'hostname + matching subdomain (Indexed Job / StatefulSet pod)', pod: running(pod('w-0', { hostname: 'w-0', subdomain: 'web' }), true), svc, hostname: 'w-0', ready: true },
+    { name: 'subdomain names another service', pod: running(pod('w-0', { hostname: 'w-0', subdomain: 'other' }), true), svc, ready: true },
+    { name: 'subdomain without hostname', pod: running(pod('w-0', { subdomain: 'web' }), true), svc, ready: true },
+    { name: 'same names in another namespace', pod: { ...running(pod('w-0', { hostname: 'w-0', subdomain: 'web' }), true), metadata: { name: 'w-0', namespace: 'other' } }, svc, ready: true },
+    { name: 'not ready', pod: running(pod('w-0', { hostname: 'w-0', subdomain: 'web' }), false), svc, hostname: 'w-0', ready: false },
+    { name: 'not ready but publishNotReadyAddresses', pod: running(pod('w-0', { hostname: 'w-0', subdomain: 'web' }), false), svc: { ...svc, spec: { ...svc.spec, publishNotReadyAddresses: true } }, hostname: 'w-0', ready: true },
+  ];
+  for (const c of cases) {
+    const e = podToEndpoint(c.pod, c.svc, '10.0.0.9');
+    assert.equal(e.hostname, c.hostname, c.name);
+    assert.equal(e.conditions?.ready, c.ready, c.name);
+  }
 });
 
 test('planSlices: table of packing decisions', () => {

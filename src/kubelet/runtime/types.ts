@@ -183,6 +183,45 @@ export interface ContainerFilter {
   labelSelector?: Record<string, string>;
 }
 
+/** CRI `ContainerAttributes`: which container a {@link ContainerStats} describes. */
+export interface ContainerAttributes {
+  id: string;
+  metadata: ContainerMetadata;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** CRI `CpuUsage`. `usageCoreNanoSeconds` is cumulative; `timestamp` in nanoseconds since the epoch. */
+export interface CpuUsage {
+  timestamp: number;
+  usageCoreNanoSeconds?: number;
+}
+
+/**
+ * CRI `MemoryUsage`. `workingSetBytes` is what the kubelet reports and evicts on: usage minus inactive file pages
+ * (cgroup v2 `memory.current` − `inactive_file`, v1 `memory.usage_in_bytes` − `total_inactive_file`).
+ */
+export interface MemoryUsage {
+  timestamp: number;
+  workingSetBytes?: number;
+  usageBytes?: number;
+  rssBytes?: number;
+}
+
+/** CRI `ContainerStats` (the subset metrics need: cpu and memory). */
+export interface ContainerStats {
+  attributes: ContainerAttributes;
+  cpu?: CpuUsage;
+  memory?: MemoryUsage;
+}
+
+/** CRI `ContainerStatsFilter`. */
+export interface ContainerStatsFilter {
+  id?: string;
+  podSandboxId?: string;
+  labelSelector?: Record<string, string>;
+}
+
 /** Options of a streaming exec/attach, as in CRI `ExecRequest`/`AttachRequest`. */
 export interface StreamOptions {
   stdin?: boolean;
@@ -282,6 +321,10 @@ export interface RuntimeService {
   listContainers(filter?: ContainerFilter): Promise<ContainerStatus[]>;
   /** Asks the runtime to reopen the container's log file (after the kubelet rotated it). */
   reopenContainerLog(containerId: string): Promise<void>;
+  /** CPU and memory usage of one container (CRI `ContainerStats`); NotFoundError for an unknown id. */
+  containerStats(containerId: string): Promise<ContainerStats>;
+  /** Usage of every running container that matches (CRI `ListContainerStats`); feeds `/metrics/resource`. */
+  listContainerStats(filter?: ContainerStatsFilter): Promise<ContainerStats[]>;
 
   /** Runs `cmd` in the container (its namespaces, cgroup, user, env and working directory) with streamed stdio. */
   exec(containerId: string, cmd: string[], opts: StreamOptions): Promise<StreamSession>;

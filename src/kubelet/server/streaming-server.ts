@@ -6,6 +6,7 @@
  * - `/exec/{ns}/{pod}[/{uid}]/{container}?command=…&stdin&stdout&stderr&tty` (WebSocket v5…v1 or SPDY/3.1)
  * - `/attach/{ns}/{pod}[/{uid}]/{container}?stdin&stdout&stderr&tty`
  * - `/portForward/{ns}/{pod}[/{uid}]` (WebSocket-tunnelled SPDY or plain SPDY/3.1)
+ * - `GET /metrics/resource`, `GET /stats/summary` (usage for metrics.k8s.io; resource-metrics.ts)
  * Pods and containers are resolved to runtime ids through a {@link StreamingBackend}, so the server runs against
  * any RuntimeService (the pod workers' state in the agent, a hand-made sandbox in tests).
  */
@@ -27,6 +28,8 @@ import {
 } from './remote-command.js';
 import { servePortForwardSpdy, servePortForwardWebSocket } from './port-forward.js';
 import { logOptionsFromQuery, streamLog } from './logs.js';
+import { resourceMetricsHandler, type ResourceStatsProvider } from './resource-metrics.js';
+import { runtimeStatsProvider, type StatsRuntime } from '../resource-stats.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -57,6 +60,13 @@ export interface StreamingServerOptions {
   host?: string;
   /** 0 = any free port (default 10250, the kubelet port). */
   port?: number;
+  /**
+   * Usage behind `/metrics/resource` and `/stats/summary` (resource-metrics.ts). Default: read from `runtime` when it
+   * has `listContainerStats`/`listContainers`; false: those endpoints answer 404.
+   */
+  stats?: ResourceStatsProvider | false;
+  /** Node name reported by `/stats/summary` with the default provider. */
+  nodeName?: string;
 }
 
 /** A listening streaming server. */
@@ -101,9 +111,15 @@ export async function startStreamingServer(o: StreamingServerOptions): Promise<S
     }
   };
 
+  const statsRuntime = o.runtime as Partial<StatsRuntime>;
+  const stats = o.stats === false ? undefined
+    : o.stats ?? (statsRuntime.listContainerStats && statsRuntime.listContainers ? runtimeStatsProvider(statsRuntime as StatsRuntime, { nodeName: o.nodeName }) : undefined);
+  const resourceMetrics = stats ? resourceMetricsHandler(stats) : undefined;
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://kubelet');
+      if (resourceMetrics && (await resourceMetrics(req.method ?? 'GET', url.pathname, res))) return;
       const p = parsePath(url.pathname);
       if (p?.verb === 'containerLogs' && p.container && req.method === 'GET') {
         let opts;

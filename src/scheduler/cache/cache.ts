@@ -32,6 +32,9 @@ interface PodState {
   deadline?: number;
 }
 
+/** Token arithmetic of the snapshot's change journal (see {@link Snapshot.changedSince}). */
+const JOURNAL_EPOCH = 2 ** 26;
+
 /** Immutable-per-cycle view of the nodes (upstream `cache.Snapshot`). */
 export class Snapshot implements SnapshotLister {
   readonly nodeInfoMap = new Map<string, NodeInfo>();
@@ -39,6 +42,13 @@ export class Snapshot implements SnapshotLister {
   private affinityList: NodeInfo[] = [];
   private antiAffinityList: NodeInfo[] = [];
   private readonly index = new Map<string, number>();
+  /**
+   * The change journal behind {@link changedSince}: positions replaced in place since the last relist. Tokens are
+   * `epoch * 2^26 + sequence`, so a token from before a relist (new epoch) or before a trim is recognisably stale.
+   */
+  private epoch = 0;
+  private journal: number[] = [];
+  private journalBase = 0;
 
   list(): readonly NodeInfo[] {
     return this.nodeInfoList;
@@ -54,6 +64,14 @@ export class Snapshot implements SnapshotLister {
 
   get(nodeName: string): NodeInfo | undefined {
     return this.nodeInfoMap.get(nodeName);
+  }
+
+  changedSince(token: number | undefined): { changed?: readonly number[]; token: number } {
+    const now = this.epoch * JOURNAL_EPOCH + this.journalBase + this.journal.length;
+    if (token === undefined || Math.floor(token / JOURNAL_EPOCH) !== this.epoch) return { token: now };
+    const seq = token % JOURNAL_EPOCH;
+    if (seq < this.journalBase || seq > this.journalBase + this.journal.length) return { token: now };
+    return { changed: this.journal.slice(seq - this.journalBase), token: now };
   }
 
   /** Applies changed NodeInfos (clones) from the cache; `relist` when nodes were added or removed. */
@@ -73,8 +91,10 @@ export class Snapshot implements SnapshotLister {
       if (!prev) relist = true;
       else if (!relist) {
         const i = this.index.get(name);
-        if (i !== undefined) this.nodeInfoList[i] = c;
-        else relist = true;
+        if (i !== undefined) {
+          this.nodeInfoList[i] = c;
+          this.journal.push(i);
+        } else relist = true;
       }
     }
     if (relist) {
@@ -82,6 +102,19 @@ export class Snapshot implements SnapshotLister {
       this.index.clear();
       this.nodeInfoList.forEach((n, i) => this.index.set(n.name, i));
       affinityChanged = true;
+      this.epoch++;
+      this.journal = [];
+      this.journalBase = 0;
+    } else if (this.journal.length > 2 * this.nodeInfoList.length + 1024) {
+      // Trim: readers further behind than the kept half rescan everything, which costs about the same.
+      const drop = this.journal.length >> 1;
+      this.journal = this.journal.slice(drop);
+      this.journalBase += drop;
+      if (this.journalBase + this.journal.length >= JOURNAL_EPOCH / 2) {
+        this.epoch++;
+        this.journal = [];
+        this.journalBase = 0;
+      }
     }
     if (affinityChanged) {
       this.affinityList = this.nodeInfoList.filter((n) => n.podsWithAffinity.length > 0);
@@ -143,6 +176,9 @@ export class SchedulerCache {
     const ni = this.nodes.get(name);
     if (!ni) return;
     ni.node = undefined;
+    ni.name = '';
+    ni.labels = {};
+    ni.taints = undefined;
     this.relist = true;
     if (ni.pods.length === 0) this.nodes.delete(name);
     this.touch(name, ni);

@@ -183,7 +183,7 @@ export class CycleState {
 // Cluster events (queueing hints)
 
 /** The kinds of objects whose changes can make a pod schedulable (upstream `framework.EventResource`). */
-export type EventResource = 'Pod' | 'AssignedPod' | 'UnschedulablePod' | 'Node' | 'PersistentVolume' | 'PersistentVolumeClaim' | 'StorageClass' | 'PodGroup' | '*';
+export type EventResource = 'Pod' | 'AssignedPod' | 'UnschedulablePod' | 'Node' | 'PersistentVolume' | 'PersistentVolumeClaim' | 'StorageClass' | 'PodGroup' | 'Namespace' | '*';
 
 /**
  * What happened to the object, as bit flags so one registration can cover several (upstream `framework.ActionType`).
@@ -442,6 +442,14 @@ export interface SnapshotLister {
   /** Nodes that have at least one pod with required anti-affinity terms. */
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[];
   get(nodeName: string): NodeInfo | undefined;
+  /**
+   * Positions in {@link list} whose NodeInfo was replaced since `token` (a value this method returned before), and the
+   * token to pass next time; `changed` is undefined when that is unknown (no token yet, the list was rebuilt, the
+   * journal was trimmed) — the caller then rescans the whole list. Lets per-plugin state that is derived from
+   * every node (PodTopologySpread's domain counts) update in O(changes) per cycle. Optional: snapshots built by
+   * tests may not keep a journal.
+   */
+  changedSince?(token: number | undefined): { changed?: readonly number[]; token: number };
 }
 
 /**

@@ -17,7 +17,7 @@ import { newNodeResourcesFit, NAME as NodeResourcesFit, type NodeResourcesFitArg
 import { newNodeUnschedulable, NAME as NodeUnschedulable } from './node-unschedulable/index.js';
 import { newPrioritySort, NAME as PrioritySort } from './priority-sort/index.js';
 import { newTaintToleration, NAME as TaintToleration } from './taint-toleration/index.js';
-import { newInterPodAffinity, NAME as InterPodAffinity, type InterPodAffinityArgs } from './inter-pod-affinity/index.js';
+import { newInterPodAffinity, NAME as InterPodAffinity, type InterPodAffinityArgs, type NamespaceLister } from './inter-pod-affinity/index.js';
 import { newPodTopologySpread, NAME as PodTopologySpread, type PodTopologySpreadArgs } from './pod-topology-spread/index.js';
 
 /** Every in-tree plugin by name. */
@@ -31,7 +31,8 @@ export function inTreeRegistry(): Registry {
     [NodeResourcesFit]: (args) => newNodeResourcesFit(args as NodeResourcesFitArgs | undefined),
     [NodeResourcesBalancedAllocation]: (args) => newBalancedAllocation(args as BalancedAllocationArgs | undefined),
     [PodTopologySpread]: (args, handle) => newPodTopologySpread(args as PodTopologySpreadArgs | undefined, handle),
-    [InterPodAffinity]: (args, handle) => newInterPodAffinity(args as InterPodAffinityArgs | undefined, handle),
+    // `namespaceLister` (upstream's shared Namespace lister, not a config field) resolves namespaceSelector terms.
+    [InterPodAffinity]: (args, handle) => newInterPodAffinity(args as InterPodAffinityArgs | undefined, handle, (args as { namespaceLister?: NamespaceLister } | undefined)?.namespaceLister),
     [DefaultBinder]: (_args, handle) => newDefaultBinder(handle),
     [DefaultPreemption]: (args, handle) => newDefaultPreemption(args, handle),
     [Coscheduling]: (args, handle) => newCoscheduling(args, handle),
@@ -40,7 +41,8 @@ export function inTreeRegistry(): Registry {
 
 /** Upstream's default multiPoint plugin list (the part Skiff implements), in order. */
 export const DEFAULT_PLUGINS: readonly PluginConfig[] = [
-  { name: PrioritySort },
+  // No PrioritySort: Coscheduling is the QueueSort (as scheduler-plugins configures it) — for pods without a group
+  // its order is PrioritySort's (priority, then queue time); members of one PodGroup sort together.
   { name: NodeUnschedulable },
   { name: NodeName },
   { name: TaintToleration, weight: 3 },

@@ -213,7 +213,16 @@ class CgroupV1 implements CgroupDriver {
     };
   }
 
-  async create(relPath: string, res: LinuxContainerResources = {}): Promise<CgroupHandle> {
+  /** Directory creation is serialized: two pods creating a shared parent must not see it before its cpuset is set. */
+  private creating: Promise<unknown> = Promise.resolve();
+
+  create(relPath: string, res: LinuxContainerResources = {}): Promise<CgroupHandle> {
+    const run = this.creating.then(() => this.createNow(relPath, res));
+    this.creating = run.catch(() => {});
+    return run;
+  }
+
+  private async createNow(relPath: string, res: LinuxContainerResources): Promise<CgroupHandle> {
     const parts = relPath.split('/').filter(Boolean);
     const cpusetRoot = this.mountOf.get('cpuset');
     for (const root of this.roots) {
@@ -221,11 +230,15 @@ class CgroupV1 implements CgroupDriver {
       for (const part of parts) {
         const parent = dir;
         dir = join(dir, part);
-        if (existsSync(dir)) continue;
-        await mkdir(dir);
+        if (!existsSync(dir)) {
+          await mkdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+        }
         if (root === cpusetRoot) {
-          // A fresh v1 cpuset has no cpus/mems and rejects tasks: inherit the parent's.
-          for (const f of ['cpuset.cpus', 'cpuset.mems']) await write(join(dir, f), (await readFile(join(parent, f), 'utf8')).trim());
+          // A fresh v1 cpuset has no cpus/mems and rejects tasks (EIO/ENOSPC): inherit the parent's, also when the
+          // directory already existed but was left empty (an agent killed between mkdir and these writes).
+          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+            if ((await readFile(join(dir, f), 'utf8')).trim() === '') await write(join(dir, f), (await readFile(join(parent, f), 'utf8')).trim());
+          }
         }
       }
     }

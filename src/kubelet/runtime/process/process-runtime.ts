@@ -22,14 +22,18 @@
  * `<stateDir>/sandboxes/<sandbox>/rootfs/<container>/<containerPath>` → hostPath, whose root the container finds
  * in `$SKIFF_ROOTFS` (readonly is not enforced there).
  *
- * Each started container runs under a detached shim (see shim-source.ts) that owns its log and records its exit
- * code. State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
+ * Each started container runs under a detached shim that owns its log and records its exit code: the native
+ * `skiff-shim` (native/shim/skiff-shim.c, built into dist/native) when present — its child does the setns/unshare/
+ * mount/cgroup/setuid steps above itself instead of the nsenter/unshare/sh/setpriv chain, and `skiff-shim pause` is
+ * then the infra process — else the Node shim (shim-source.ts). State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
  * so a new ProcessRuntime on the same directory adopts running containers (pid + start time checked against /proc)
  * and reports exited ones with their exit codes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -47,6 +51,7 @@ import {
 import net from 'node:net';
 import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
 import { DEFAULT_PATH, imageBinaryName, lookPath, resolveImageOnHost } from '../image.js';
 import {
@@ -71,6 +76,9 @@ import {
 import { detectCgroups, type CgroupDriver, type CgroupHandle } from './cgroups.js';
 import { isAlive, childrenOf, pidStartTime, shQuote, ttyOf } from './proc.js';
 import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
+import type { PodNetwork } from '../../network/pod-network.js';
+import type { ContainerStats, ContainerStatsFilter } from '../types.js';
+import { cgroupDirs, readCgroupUsage, readProcessTreeUsage } from './stats.js';
 
 /** Options of the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -86,6 +94,18 @@ export interface ProcessRuntimeOptions {
   logMaxFiles?: number;
   /** Node binary that runs shims and port-forward helpers (default: this process's). */
   nodeBinary?: string;
+  /**
+   * Which container shim: 'native' (the C skiff-shim, ~1 MB per container, also the pod infra process), 'node'
+   * (the embedded Node shim), or 'auto' (default): native when its binary exists. Default from `$SKIFF_SHIM`.
+   */
+  shim?: 'auto' | 'native' | 'node';
+  /** Path of the native shim binary; default `$SKIFF_SHIM_BINARY`, else `dist/native/skiff-shim` next to the code. */
+  shimBinary?: string;
+  /**
+   * Pod network (CNI) attached to every sandbox with its own network namespace; without it such pods have only a
+   * loopback and report no IP (reachable through portForward only).
+   */
+  network?: PodNetwork;
 }
 
 /** What the runtime could set up on this host (reported so callers and tests can explain skips). */
@@ -104,6 +124,8 @@ export interface ProcessRuntimeCapabilities {
   runAsUser: boolean;
   /** tty for exec (util-linux `script`). */
   tty: boolean;
+  /** The container shim in use (see ProcessRuntimeOptions.shim). */
+  shim: 'native' | 'node';
   /** Why features are off, for logs and test skips. */
   notes: string[];
 }
@@ -119,6 +141,8 @@ interface SandboxRecord {
   stopped?: boolean;
   cgroupPath?: string;
   hostname: string;
+  /** Pod IP from the network hook; cleared once the network was torn down. */
+  ip?: string;
 }
 
 interface ContainerRecord {
@@ -212,6 +236,8 @@ export class ProcessRuntime implements RuntimeService {
   readonly capabilities: ProcessRuntimeCapabilities;
   private readonly stateDir: string;
   private readonly shimPath: string;
+  /** The native shim copied into the state dir (running shims keep their inode when a rebuild replaces it). */
+  private readonly nativeShim?: string;
   private readonly nodeBinary: string;
   private readonly cgroupRoot: string;
   private readonly logMaxBytes: number;
@@ -219,7 +245,11 @@ export class ProcessRuntime implements RuntimeService {
   private readonly cgroups?: CgroupDriver;
   private readonly tools: { unshare?: string; nsenter?: string; setpriv?: string; ip?: string; script?: string; stty?: string; sleep?: string };
   private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly network?: PodNetwork;
   private readonly containers = new Map<string, ContainerRecord>();
+  /** started.json / exit.json contents once seen (both are written once), so listings do not re-read them. */
+  private readonly startedCache = new Map<string, StartedInfo>();
+  private readonly exitCache = new Map<string, ExitInfo>();
   private readonly live = new Set<ChildProcess>();
 
   constructor(opts: ProcessRuntimeOptions) {
@@ -228,6 +258,7 @@ export class ProcessRuntime implements RuntimeService {
     this.cgroupRoot = (opts.cgroupRoot ?? 'skiff').replace(/^\/+|\/+$/g, '');
     this.logMaxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
     this.logMaxFiles = opts.logMaxFiles ?? 5;
+    this.network = opts.network;
     const hostPath = process.env.PATH || DEFAULT_PATH;
     const tool = (n: string) => lookPath(n, `${hostPath}:${DEFAULT_PATH}`);
     this.tools = {
@@ -262,6 +293,7 @@ export class ProcessRuntime implements RuntimeService {
       cgroupControllers: this.cgroups ? [...this.cgroups.controllers] : [],
       runAsUser: root && !!this.tools.setpriv,
       tty: !!this.tools.script,
+      shim: 'node',
       notes,
     };
     mkdirSync(join(this.stateDir, 'sandboxes'), { recursive: true });
@@ -270,6 +302,19 @@ export class ProcessRuntime implements RuntimeService {
     this.shimPath = join(this.stateDir, 'shim.cjs');
     writeFileSync(`${this.shimPath}.tmp`, SHIM_SOURCE);
     renameSync(`${this.shimPath}.tmp`, this.shimPath);
+    const shimMode = opts.shim ?? (process.env.SKIFF_SHIM as ProcessRuntimeOptions['shim']) ?? 'auto';
+    if (shimMode !== 'node') {
+      const bin = opts.shimBinary ?? process.env.SKIFF_SHIM_BINARY ?? fileURLToPath(new URL('../../../../native/skiff-shim', import.meta.url));
+      if (existsSync(bin)) {
+        this.nativeShim = join(this.stateDir, 'skiff-shim');
+        copyFileSync(bin, `${this.nativeShim}.tmp`);
+        chmodSync(`${this.nativeShim}.tmp`, 0o755);
+        renameSync(`${this.nativeShim}.tmp`, this.nativeShim);
+        this.capabilities.shim = 'native';
+      } else if (shimMode === 'native') {
+        throw new Error(`native shim requested but ${bin} does not exist (npm run build compiles native/shim/skiff-shim.c with cc)`);
+      } else notes.push(`native shim not built (${bin}): using the Node shim (~40 MB per container)`);
+    }
     this.load();
   }
 
@@ -343,44 +388,15 @@ export class ProcessRuntime implements RuntimeService {
       }
       if (network === 'POD' || ipc === 'POD') {
         const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
-        const script = [
-          network === 'POD' ? `printf %s ${shQuote(hostname)} > /proc/sys/kernel/hostname` : ':',
-          network === 'POD' && this.tools.ip ? `${shQuote(this.tools.ip)} link set lo up` : ':',
-          `exec ${shQuote(this.tools.sleep!)} infinity`,
-        ].join('; ');
-        const child = spawn(this.tools.unshare!, [...flags, '--', '/bin/sh', '-c', script], {
-          detached: true,
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr!.on('data', (d) => (stderr += d));
-        const pid = child.pid;
-        if (!pid) throw new Error(`cannot start sandbox infra process: ${this.tools.unshare} failed to spawn`);
-        // Ready once the infra process exec'd sleep (namespaces exist, lo is up, hostname set).
-        const deadline = Date.now() + 5000;
-        for (;;) {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            throw new Error(`sandbox infra process exited (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
-          }
-          let comm = '';
-          try {
-            comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-          } catch {
-            /* not yet */
-          }
-          if (comm === 'sleep') break;
-          if (Date.now() > deadline) {
-            killGroup(pid, 'SIGKILL');
-            throw new Error('sandbox infra process did not become ready in 5s');
-          }
-          await sleep(5);
-        }
-        child.stderr!.destroy();
-        child.unref();
-        rec.pausePid = pid;
-        rec.pauseStart = pidStartTime(pid);
+        rec.pausePid = await this.startInfra(flags, network === 'POD' ? hostname : undefined);
+        rec.pauseStart = pidStartTime(rec.pausePid);
+      }
+      if (network === 'POD' && this.network && rec.pausePid) {
+        const { name, namespace, uid } = config.metadata;
+        rec.ip = (await this.network.setup(id, `/proc/${rec.pausePid}/ns/net`, { name, namespace, uid, portMappings: config.portMappings })).ip;
       }
     } catch (err) {
+      if (rec.pausePid) killGroup(rec.pausePid, 'SIGKILL');
       if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -390,10 +406,73 @@ export class ProcessRuntime implements RuntimeService {
     return id;
   }
 
+  /**
+   * Starts the sandbox's infra process in new namespaces (`flags`: --net/--uts/--ipc): the native shim's `pause`
+   * mode, else unshare + sh + sleep. It reports readiness (namespaces exist, lo is up, hostname set) by printing
+   * "ok" on its stdout — no polling.
+   */
+  private async startInfra(flags: string[], hostname: string | undefined): Promise<number> {
+    let child: ChildProcess;
+    if (this.nativeShim) {
+      child = spawn(this.nativeShim, ['pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } else {
+      const script = [
+        hostname !== undefined ? `printf %s ${shQuote(hostname)} > /proc/sys/kernel/hostname` : ':',
+        hostname !== undefined && this.tools.ip ? `${shQuote(this.tools.ip)} link set lo up` : ':',
+        'echo ok',
+        `exec ${shQuote(this.tools.sleep!)} infinity >/dev/null 2>&1`,
+      ].join('; ');
+      child = spawn(this.tools.unshare!, [...flags, '--', '/bin/sh', '-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    }
+    const pid = child.pid;
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('sandbox infra process did not become ready in 10s')), 10000);
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          if (out.startsWith('ok\n')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.on('error', (e) => {
+          clearTimeout(timer);
+          reject(new Error(`cannot start sandbox infra process: ${e.message}`));
+        });
+        child.on('exit', (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`sandbox infra process exited (${code ?? signal}): ${stderr.trim()}`));
+        });
+      });
+    } catch (err) {
+      if (pid) killGroup(pid, 'SIGKILL');
+      throw err;
+    }
+    child.removeAllListeners('exit');
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    child.unref();
+    return pid!;
+  }
+
   async stopPodSandbox(sandboxId: string): Promise<void> {
     const s = this.sandboxes.get(sandboxId);
     if (!s) return; // CRI: stopping an absent sandbox is not an error
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
+    if (s.network === 'POD' && this.network && (s.ip || !s.stopped)) {
+      // CNI DEL while the namespace still exists (as containerd); with a dead infra the plugins get no netns and
+      // only release the address. A failure fails the stop (the kubelet retries), as upstream.
+      const alive = !!s.pausePid && isAlive(s.pausePid, s.pauseStart);
+      await this.network.teardown(sandboxId, alive ? `/proc/${s.pausePid}/ns/net` : '');
+      delete s.ip;
+      writeJsonAtomic(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+    }
     if (s.pausePid && isAlive(s.pausePid, s.pauseStart)) {
       killGroup(s.pausePid, 'SIGKILL');
       for (let i = 0; i < 200 && isAlive(s.pausePid, s.pauseStart); i++) await sleep(5);
@@ -419,8 +498,8 @@ export class ProcessRuntime implements RuntimeService {
       metadata: s.config.metadata,
       state: ready ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY',
       createdAt: s.createdAt,
-      // No pod network plumbing (no CNI): an isolated pod is reachable only through portForward.
-      network: { ip: s.network === 'NODE' ? hostIPv4() : '' },
+      // The pod IP from the network hook (CNI); without one an isolated pod is reachable only through portForward.
+      network: { ip: s.network === 'NODE' ? hostIPv4() : ready ? s.ip ?? '' : '' },
       labels: s.config.labels ?? {},
       annotations: s.config.annotations ?? {},
       namespaces: { network: s.network, ipc: s.ipc, pid: 'NODE' },
@@ -434,9 +513,9 @@ export class ProcessRuntime implements RuntimeService {
 
   async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandboxStatus[]> {
     return [...this.sandboxes.values()]
-      .filter((s) => !filter.id || s.id === filter.id)
+      .filter((s) => (!filter.id || s.id === filter.id) && matchLabels(s.config.labels, filter.labelSelector))
       .map((s) => this.sandboxStatus(s))
-      .filter((st) => (!filter.state || st.state === filter.state) && matchLabels(st.labels, filter.labelSelector))
+      .filter((st) => !filter.state || st.state === filter.state)
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
@@ -561,19 +640,29 @@ export class ProcessRuntime implements RuntimeService {
   }
 
   private started(id: string): StartedInfo | undefined {
-    return readJson<StartedInfo>(join(this.containerDir(id), 'started.json'));
+    const cached = this.startedCache.get(id);
+    if (cached) return cached;
+    const st = readJson<StartedInfo>(join(this.containerDir(id), 'started.json'));
+    if (st) this.startedCache.set(id, st); // written once by the shim: immutable
+    return st;
   }
 
   private exited(id: string): ExitInfo | undefined {
-    return readJson<ExitInfo>(join(this.containerDir(id), 'exit.json'));
+    const cached = this.exitCache.get(id);
+    if (cached) return cached;
+    const ex = readJson<ExitInfo>(join(this.containerDir(id), 'exit.json'));
+    if (ex) this.exitCache.set(id, ex); // terminal
+    return ex;
   }
 
   private state(id: string): { state: ContainerState; started?: StartedInfo; exit?: ExitInfo } {
-    const exit = this.exited(id);
+    // Cheap path for the common case (listings per pod sync): a live main process has no exit record yet.
     const started = this.started(id);
+    if (started && !this.exitCache.has(id) && isAlive(started.pid, started.pidStart)) return { state: 'CONTAINER_RUNNING', started };
+    const exit = this.exited(id);
     if (exit) return { state: 'CONTAINER_EXITED', started, exit };
     if (!started) return { state: 'CONTAINER_CREATED' };
-    if (isAlive(started.pid, started.pidStart) || isAlive(started.shimPid, started.shimStart)) {
+    if (isAlive(started.shimPid, started.shimStart)) {
       return { state: 'CONTAINER_RUNNING', started };
     }
     // Both the process and its shim are gone without an exit record (e.g. the shim was SIGKILLed).
@@ -674,6 +763,66 @@ export class ProcessRuntime implements RuntimeService {
       failStart(`exec: "${exe}": executable file not found in $PATH`);
     }
     if (!underMount && !existsSync(rec.cwd)) failStart(`chdir to cwd ("${rec.cwd}") set in config.json failed: no such file or directory`);
+    let shimArgv: string[];
+    if (this.nativeShim) {
+      const specPath = join(dir, 'shim.spec');
+      writeFileSync(specPath, this.nativeSpec(rec, s, dir));
+      shimArgv = [this.nativeShim, specPath];
+    } else shimArgv = this.nodeShimArgv(rec, s, dir);
+    const shimLog = openSync(join(dir, 'shim.log'), 'a');
+    let shim: ChildProcess;
+    try {
+      shim = spawn(shimArgv[0]!, shimArgv.slice(1), {
+        detached: true,
+        stdio: ['ignore', 'pipe', shimLog],
+        cwd: '/',
+        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
+      });
+    } finally {
+      closeSync(shimLog);
+    }
+    await this.shimHello(shim, containerId, failStart);
+  }
+
+  /**
+   * The native shim's spec: NUL-terminated `key value…` tokens (see native/shim/skiff-shim.c). The shim's child
+   * itself joins the cgroup and the infra process's namespaces, makes its mount namespace with the bind mounts,
+   * changes to workingDir and drops to runAsUser/Group — what wrap() builds an nsenter/unshare/sh/setpriv chain for.
+   */
+  private nativeSpec(rec: ContainerRecord, s: SandboxRecord, dir: string): string {
+    const t: (string | number)[] = ['dir', dir, 'cwd', rec.cwd, 'log', rec.logPath, 'logmax', this.logMaxBytes, 'logfiles', this.logMaxFiles];
+    t.push('sock', this.sockPath(rec.id), 'stdin', rec.config.stdin ? 1 : 0);
+    const sc = rec.config.linux?.securityContext;
+    if (sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined) {
+      const uid = sc.runAsUser ?? 0;
+      if (this.capabilities.root) t.push('uid', uid, 'gid', sc.runAsGroup ?? uid);
+      else if (sc.runAsUser !== undefined && uid !== process.getuid?.()) t.push('uid', uid, 'gid', sc.runAsGroup ?? uid);
+    }
+    for (const a of rec.argv) t.push('argv', a);
+    for (const [k, v] of Object.entries(rec.env)) t.push('env', `${k}=${v}`);
+    for (const f of rec.cgroup?.oomFiles ?? []) t.push('oom', f);
+    for (const f of rec.cgroup?.procsFiles ?? []) t.push('procs', f);
+    if (s.pausePid) {
+      if (s.network === 'POD') t.push('ns', `/proc/${s.pausePid}/ns/net`, 'ns', `/proc/${s.pausePid}/ns/uts`);
+      if (s.ipc === 'POD') t.push('ns', `/proc/${s.pausePid}/ns/ipc`);
+    }
+    if (rec.mountNs) {
+      t.push('mountns', 1);
+      for (const m of rec.config.mounts ?? []) t.push('mount', m.readonly ? 'r' : 'w', m.hostPath, m.containerPath);
+      if (s.network === 'POD') {
+        const own = new Set((rec.config.mounts ?? []).map((m) => m.containerPath));
+        for (const f of ['resolv.conf', 'hosts', 'hostname']) {
+          if (!own.has(`/etc/${f}`) && existsSync(`/etc/${f}`)) t.push('mount', 'o', join(this.sandboxDir(s.id), f), `/etc/${f}`);
+        }
+      }
+    }
+    for (const x of t) if (String(x).includes('\0')) throw new InvalidStateError(`a container's command, env and paths cannot hold NUL bytes`);
+    return t.map((x) => `${x}\0`).join('');
+  }
+
+  /** The Node shim's command line, with its spec (JSON) written next to the container state. */
+  private nodeShimArgv(rec: ContainerRecord, s: SandboxRecord, dir: string): string[] {
+    const containerId = rec.id;
     const w = this.wrap(rec, s, rec.argv, { kind: 'start' });
     const spec: ShimSpec = {
       dir,
@@ -692,18 +841,12 @@ export class ProcessRuntime implements RuntimeService {
     };
     const specPath = join(dir, 'shim.json');
     writeJsonAtomic(specPath, spec);
-    const shimLog = openSync(join(dir, 'shim.log'), 'a');
-    let shim: ChildProcess;
-    try {
-      shim = spawn(this.nodeBinary, ['--max-old-space-size=64', this.shimPath, specPath], {
-        detached: true,
-        stdio: ['ignore', 'pipe', shimLog],
-        cwd: '/',
-        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
-      });
-    } finally {
-      closeSync(shimLog);
-    }
+    return [this.nodeBinary, '--max-old-space-size=64', this.shimPath, specPath];
+  }
+
+  /** Waits for the shim's handshake line; a failed start becomes a StartError (and exit.json, if the shim wrote none). */
+  private async shimHello(shim: ChildProcess, containerId: string, failStart: (message: string) => never): Promise<void> {
+    const dir = this.containerDir(containerId);
     const hello = await new Promise<{ ok: boolean; pid?: number; message?: string }>((resolve) => {
       let buf = '';
       const timer = setTimeout(() => resolve({ ok: false, message: 'shim did not report within 15s' }), 15000);
@@ -785,6 +928,8 @@ export class ProcessRuntime implements RuntimeService {
     rmSync(this.sockPath(containerId), { force: true });
     rmSync(this.containerDir(containerId), { recursive: true, force: true });
     this.containers.delete(containerId);
+    this.startedCache.delete(containerId);
+    this.exitCache.delete(containerId);
   }
 
   private status(rec: ContainerRecord): ContainerStatus {
@@ -825,9 +970,14 @@ export class ProcessRuntime implements RuntimeService {
 
   async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
     return [...this.containers.values()]
-      .filter((c) => (!filter.id || c.id === filter.id) && (!filter.podSandboxId || c.sandboxId === filter.podSandboxId))
+      .filter(
+        (c) =>
+          (!filter.id || c.id === filter.id) &&
+          (!filter.podSandboxId || c.sandboxId === filter.podSandboxId) &&
+          matchLabels(c.config.labels, filter.labelSelector),
+      )
       .map((c) => this.status(c))
-      .filter((st) => (!filter.state || st.state === filter.state) && matchLabels(st.labels, filter.labelSelector))
+      .filter((st) => !filter.state || st.state === filter.state)
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
@@ -1042,6 +1192,40 @@ export class ProcessRuntime implements RuntimeService {
     for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
     for (const c of [...this.containers.keys()]) await this.removeContainer(c);
     if (this.cgroups && this.cgroupRoot) await this.cgroups.remove(this.cgroupRoot);
+  }
+
+  // ---------------------------------------------------------------- stats (metrics.k8s.io, see stats.ts)
+
+  /** CRI `ContainerStats`: from the container's cgroup, else from /proc over its process tree; empty unless running. */
+  async containerStats(containerId: string): Promise<ContainerStats> {
+    return this.statsOf(this.getContainer(containerId));
+  }
+
+  /** CRI `ListContainerStats`: the running containers that match `filter`. */
+  async listContainerStats(filter: ContainerStatsFilter = {}): Promise<ContainerStats[]> {
+    const out: ContainerStats[] = [];
+    for (const rec of this.containers.values()) {
+      if ((filter.id && rec.id !== filter.id) || (filter.podSandboxId && rec.sandboxId !== filter.podSandboxId)) continue;
+      if (!matchLabels(rec.config.labels, filter.labelSelector) || this.state(rec.id).state !== 'CONTAINER_RUNNING') continue;
+      out.push(await this.statsOf(rec));
+    }
+    return out;
+  }
+
+  private async statsOf(rec: ContainerRecord): Promise<ContainerStats> {
+    const attributes = { id: rec.id, metadata: rec.config.metadata, labels: rec.config.labels ?? {}, annotations: rec.config.annotations ?? {} };
+    const st = this.state(rec.id);
+    if (st.state !== 'CONTAINER_RUNNING' || !st.started) return { attributes };
+    const u = rec.cgroup && this.cgroups
+      ? await readCgroupUsage(this.cgroups.version, cgroupDirs(rec.cgroup.procsFiles))
+      : await readProcessTreeUsage(st.started.pid);
+    const timestamp = nowNs();
+    if (!u) return { attributes };
+    return {
+      attributes,
+      ...(u.cpuUsageNanos !== undefined ? { cpu: { timestamp, usageCoreNanoSeconds: u.cpuUsageNanos } } : {}),
+      ...(u.workingSetBytes !== undefined ? { memory: { timestamp, workingSetBytes: u.workingSetBytes, usageBytes: u.memoryUsageBytes, rssBytes: u.rssBytes } } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -106,6 +106,76 @@ test('a group that does not fit in the aggregate is rejected before reserving an
   assert.match(h.cluster.conditions.get('default/big1')!.message!, /pod group default\/big/);
 });
 
+test('gang preemption: evicts lower-priority pods only when that frees room for minMember members at once', async () => {
+  // Two 2-core nodes full of 1-core priority-0 pods; a group of three 1-core priority-100 members.
+  const setup = (minMember: number) => {
+    const h = harness([group('hi', minMember)]);
+    h.s.onNodeAdd(makeNode('n1', { cpu: '2' }));
+    h.s.onNodeAdd(makeNode('n2', { cpu: '2' }));
+    const low = [1, 2, 3, 4].map((i) => makePod(`low${i}`, { nodeName: i <= 2 ? 'n1' : 'n2', priority: 0, requests: { cpu: '1' } }));
+    for (const p of low) h.s.onPodAdd(p);
+    const members = Array.from({ length: minMember }, (_, i) => {
+      const m = member(`hi${i + 1}`, 'hi');
+      m.spec!.priority = 100;
+      return m;
+    });
+    return { h, low, members };
+  };
+
+  {
+    const { h, low, members } = setup(3);
+    for (const m of members) h.add(m);
+    await h.drain();
+    await h.s.idle();
+    assert.equal(h.cluster.bindings.size, 0, 'nothing binds before the victims are gone');
+    assert.equal(h.cluster.deleted.length, 3, `exactly the room for three members is freed: ${h.cluster.deleted}`);
+    // The victims go away (the kubelet stops them); the group then schedules as a whole.
+    for (const v of low.filter((p) => h.cluster.deleted.includes(`default/${p.metadata!.name}`))) h.s.onPodDelete(v);
+    h.clock.advance(30_000);
+    h.s.queue.flushBackoffQCompleted();
+    await h.drain();
+    await h.s.idle();
+    assert.equal(boundTo(h.cluster, 'hi'), 3, 'the whole group binds');
+    assert.equal(h.cluster.deleted.length, 3, 'no further evictions');
+  }
+  {
+    // Five members need five cores; evicting every low pod frees only four: evict nobody.
+    const { h, members } = setup(5);
+    for (const m of members) h.add(m);
+    await h.drain();
+    await h.s.idle();
+    assert.deepEqual(h.cluster.deleted, [], 'evicts nobody when eviction cannot fit the whole group');
+    assert.equal(h.cluster.bindings.size, 0);
+    assert.match(h.cluster.conditions.get('default/hi1')!.message!, /pod group default\/hi/);
+  }
+});
+
+test('QueueSort: members of a PodGroup are popped consecutively (priority, group creation time, group key)', () => {
+  const groups = [
+    { metadata: { name: 'late', namespace: 'default', creationTimestamp: '2024-01-01T00:00:10Z' }, spec: { minMember: 2 } },
+    { metadata: { name: 'early', namespace: 'default', creationTimestamp: '2024-01-01T00:00:05Z' }, spec: { minMember: 2 } },
+    { metadata: { name: 'tie-b', namespace: 'default', creationTimestamp: '2024-01-01T00:00:07Z' }, spec: { minMember: 2 } },
+    { metadata: { name: 'tie-a', namespace: 'default', creationTimestamp: '2024-01-01T00:00:07Z' }, spec: { minMember: 2 } },
+  ];
+  const h = harness(groups);
+  h.clock.advance(Date.parse('2024-01-01T00:01:00Z') - h.clock.now());
+  // Interleaved arrival; a plain pod arrives first; a high-priority member of "late" last.
+  const plain = makePod('plain');
+  h.add(plain);
+  h.clock.advance(1);
+  for (const [name, g] of [['l1', 'late'], ['b1', 'tie-b'], ['e1', 'early'], ['a1', 'tie-a'], ['l2', 'late'], ['b2', 'tie-b'], ['e2', 'early'], ['a2', 'tie-a']]) {
+    h.add(member(name!, g!));
+    h.clock.advance(1);
+  }
+  const vip = member('vip', 'late');
+  vip.spec!.priority = 10;
+  h.add(vip);
+  const order: string[] = [];
+  for (let q = h.s.queue.tryPop(); q; q = h.s.queue.tryPop()) order.push(q.pod.metadata!.name!);
+  // Groups by creation time (ties by key), all before the plain pod, which entered the queue later than they were created.
+  assert.deepEqual(order, ['vip', 'e1', 'e2', 'a1', 'a2', 'b1', 'b2', 'l1', 'l2', 'plain']);
+});
+
 test('podGroupStatus phases and counts', () => {
   const pg = group('g', 2);
   const p = (phase: string, node?: string): Pod => ({ ...makePod('x', { nodeName: node }), status: { phase } });

@@ -18,11 +18,13 @@
  *   are rejected too: no partial group ever binds.
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { Resource } from '../../framework/node-info.js';
+import { PodInfo, Resource } from '../../framework/node-info.js';
+import { findUntoleratedTaint } from '../../framework/helpers.js';
+import { fitsRequest } from '../node-resources-fit/node-resources-fit.js';
 import {
   ActionType, Code, Status,
   type ClusterEventWithHint, type CycleState, type EnqueueExtensions, type Handle, type NodeInfo, type NodeToStatus, type PermitPlugin,
-  type PostFilterPlugin, type PostFilterResult, type PreFilterPlugin, type ReservePlugin,
+  type PostFilterPlugin, type PostFilterResult, type PreFilterPlugin, type QueuedPodInfo, type QueueSortPlugin, type ReservePlugin,
 } from '../../framework/interface.js';
 import { podRequests } from '../../framework/node-info.js';
 
@@ -63,11 +65,61 @@ const keyOf = (pod: Pod, g: string) => `${pod.metadata?.namespace ?? ''}/${g}`;
 const isLive = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded';
 
 /** See the module comment. */
-export class Coscheduling implements PreFilterPlugin, PostFilterPlugin, PermitPlugin, ReservePlugin, EnqueueExtensions {
+export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilterPlugin, PermitPlugin, ReservePlugin, EnqueueExtensions {
   readonly name = NAME;
   private readonly denied = new Map<string, number>();
+  private readonly creationTimes = new WeakMap<PodGroup, number>();
+  /** Uids of pods this plugin evicted for a group and still sees in the snapshot. */
+  private readonly evicting = new Set<string>();
 
   constructor(private readonly handle: Handle, private readonly args: CoschedulingArgs = {}) {}
+
+  /**
+   * QueueSort (scheduler-plugins coscheduling `Less`): higher priority first; then the earlier of the two "creation
+   * times" — a member's is its PodGroup's creationTimestamp, any other pod's the time it entered the queue (what
+   * PrioritySort compares) — then the group key (`namespace/group`, or the pod's own key), then queue time and pod
+   * key. Members of one group share priority, time and key, so they sort together and are popped one after the other:
+   * a gang reaches its quorum in consecutive cycles instead of interleaving with other gangs (which is how two gangs end
+   * up holding partial reservations against each other). A member whose PodGroup is unknown or has no
+   * creationTimestamp sorts like an ordinary pod (upstream falls back to the pod's own time too).
+   */
+  less(a: QueuedPodInfo, b: QueuedPodInfo): boolean {
+    const pa = a.podInfo.priority;
+    const pb = b.podInfo.priority;
+    if (pa !== pb) return pa > pb;
+    const ta = this.sortTime(a);
+    const tb = this.sortTime(b);
+    if (ta !== tb) return ta < tb;
+    const ka = this.sortKey(a);
+    const kb = this.sortKey(b);
+    if (ka !== kb) return ka < kb;
+    if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
+    return a.podInfo.key < b.podInfo.key;
+  }
+
+  /** The PodGroup creation time (ms) of a member, cached per PodGroup object (informer objects are immutable). */
+  private groupTime(q: QueuedPodInfo): number | undefined {
+    const name = podGroupName(q.pod);
+    if (!name) return undefined;
+    const pg = this.args.getPodGroup?.(q.pod.metadata?.namespace ?? '', name);
+    const ts = pg?.metadata?.creationTimestamp;
+    if (!pg || !ts) return undefined;
+    let t = this.creationTimes.get(pg);
+    if (t === undefined) {
+      t = Date.parse(ts);
+      this.creationTimes.set(pg, t);
+    }
+    return Number.isNaN(t) ? undefined : t;
+  }
+
+  private sortTime(q: QueuedPodInfo): number {
+    return this.groupTime(q) ?? q.timestamp;
+  }
+
+  private sortKey(q: QueuedPodInfo): string {
+    const name = this.groupTime(q) === undefined ? undefined : podGroupName(q.pod);
+    return name ? `${q.pod.metadata?.namespace ?? ''}/${name}` : q.podInfo.key;
+  }
 
   eventsToRegister(): ClusterEventWithHint[] {
     const sameGroup = (pod: Pod, _o: unknown, n: unknown) => {
@@ -158,8 +210,100 @@ export class Coscheduling implements PreFilterPlugin, PostFilterPlugin, PermitPl
     const placed = this.placed(pod, g.name).count;
     // The quorum is already there: this extra member may preempt on its own like any pod.
     if (placed >= min) return { status: new Status(Code.Unschedulable) };
+    // Gang preemption: evict lower-priority pods only if that makes room for every missing member at once.
+    const plan = this.planGroupPreemption(pod, g.name, min - placed, members);
+    if (plan) {
+      for (const v of plan.victims) await this.handle.cluster.deletePod(v, 'PreemptionByScheduler');
+      return {
+        result: { nominatedNodeName: plan.nominatedNodeName },
+        status: null,
+      };
+    }
     const released = this.rejectGroup(g.key, pod, `PodGroup ${g.key} gets rejected due to Pod ${pod.metadata?.name} is unschedulable even after PostFilter`);
     return { status: Status.unresolvable(`pod group ${g.key}: ${placed}/${min} members scheduled; member ${pod.metadata?.name} does not fit, so the group releases ${released} reservation(s) and backs off`) };
+  }
+
+  /**
+   * Whether evicting pods of lower priority than `pod` frees room for `need` members of its group at once (the
+   * "preemption for a gang frees room for the whole group or evicts nobody" rule). Simulates placing the unplaced
+   * members one after another — `pod` first — on copies of the snapshot's nodes: a member takes a node where it fits
+   * as is, otherwise the node where it fits after evicting the fewest pods (lowest priority first, never members of
+   * its own group nor terminating pods). The check covers resources (as NodeResourcesFit), cordoned nodes and
+   * NoSchedule/NoExecute taints. Undefined when some member cannot be placed even so, or when no eviction is needed
+   * (then something other than room blocks the group, and evicting would not help); a plan that only reuses room
+   * already being freed evicts nobody new and just nominates. PodDisruptionBudgets are not weighed (DefaultPreemption
+   * weighs them for single pods).
+   */
+  private planGroupPreemption(pod: Pod, group: string, need: number, members: readonly Pod[]): { victims: Pod[]; nominatedNodeName: string } | undefined {
+    if (pod.spec?.preemptionPolicy === 'Never' || need <= 0) return undefined;
+    const prio = pod.spec?.priority ?? 0;
+    const ns = pod.metadata?.namespace;
+    const snap = this.handle.snapshot();
+    const inSnapshot = new Set<string>();
+    for (const ni of snap.list()) for (const pi of ni.pods) inSnapshot.add(pi.uid);
+    const uid = pod.metadata?.uid;
+    const queue = [pod, ...members.filter((m) => m.metadata?.uid !== uid && !m.spec?.nodeName && !inSnapshot.has(m.metadata?.uid ?? ''))].slice(0, need);
+    if (queue.length < need) return undefined;
+    const isMember = (p: Pod) => p.metadata?.namespace === ns && p.metadata?.labels?.[POD_GROUP_LABEL] === group;
+    // Pods already on their way out (terminating, or evicted by an earlier plan whose deletion the informer has not
+    // shown yet) count as free room, so the group's other members reuse those evictions instead of evicting more.
+    for (const u of this.evicting) if (!inSnapshot.has(u)) this.evicting.delete(u);
+    const copies = new Map<string, NodeInfo>();
+    const freed = new Set<string>();
+    for (const ni of snap.list()) {
+      const going = ni.pods.filter((p) => p.priority < prio && (this.evicting.has(p.uid) || p.pod.metadata?.deletionTimestamp));
+      if (!going.length) continue;
+      const c = ni.clone();
+      for (const p of going) c.removePod(p.uid);
+      copies.set(ni.name, c);
+      freed.add(ni.name);
+    }
+    const victims: Pod[] = [];
+    let usedFreed = false;
+    let nominated: string | undefined;
+    for (const m of queue) {
+      const mi = new PodInfo(m);
+      let best: { ni: NodeInfo; evict: PodInfo[] } | undefined;
+      for (const orig of snap.list()) {
+        const node = orig.node;
+        if (!node || node.spec?.unschedulable) continue;
+        if (findUntoleratedTaint(node.spec?.taints, m.spec?.tolerations, (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')) continue;
+        const ni = copies.get(orig.name) ?? orig;
+        if (fitsRequest(mi.requests, ni).length === 0) {
+          best = { ni, evict: [] };
+          break;
+        }
+        const candidates = ni.pods.filter((p) => p.priority < prio && !isMember(p.pod) && !p.pod.metadata?.deletionTimestamp).sort((a, b) => a.priority - b.priority);
+        if (candidates.length === 0 || (best && best.evict.length <= 1)) continue;
+        const trial = ni.clone();
+        const evict: PodInfo[] = [];
+        for (const c of candidates) {
+          if (best && evict.length + 1 >= best.evict.length) break;
+          trial.removePod(c.uid);
+          evict.push(c);
+          if (fitsRequest(mi.requests, trial).length === 0) {
+            best = { ni, evict };
+            break;
+          }
+        }
+      }
+      if (!best) return undefined;
+      let target = copies.get(best.ni.name);
+      if (!target) {
+        target = best.ni.clone();
+        copies.set(best.ni.name, target);
+      }
+      for (const v of best.evict) {
+        target.removePod(v.uid);
+        victims.push(v.pod);
+      }
+      if (best.evict.length === 0 && freed.has(target.name)) usedFreed = true;
+      target.addPod(mi);
+      nominated ??= target.name;
+    }
+    if (!victims.length && !usedFreed) return undefined;
+    for (const v of victims) this.evicting.add(v.metadata?.uid ?? '');
+    return { victims, nominatedNodeName: nominated! };
   }
 
   permit(_state: CycleState, pod: Pod, _nodeName: string): { status: Status | null; timeoutMs?: number } {

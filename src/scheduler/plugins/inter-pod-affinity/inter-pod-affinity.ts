@@ -217,7 +217,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
     filter(state: CycleState, _pod: Pod, ni: NodeInfo): Status | null {
       const s = readState(state);
       if (!s) return notFound(PRE_FILTER_KEY);
-      const labels = ni.node?.metadata?.labels ?? {};
+      const labels = ni.labels;
       if (!satisfiesAffinity(s, labels)) return Status.unresolvable(REASON_AFFINITY_RULES_NOT_MATCH);
       if (!satisfiesAntiAffinity(s, labels)) return Status.unschedulable(REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
       if (!satisfiesExistingAntiAffinity(s, labels)) return Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
@@ -272,7 +272,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
     score(state: CycleState, _pod: Pod, ni: NodeInfo): number {
       const scores = state.read<TopologyScore>(PRE_SCORE_KEY);
       if (!scores) throw new Error(`reading "${PRE_SCORE_KEY}" from cycleState: not found`);
-      const labels = ni.node?.metadata?.labels ?? {};
+      const labels = ni.labels;
       let score = 0;
       for (const [key, byValue] of scores) {
         const v = labels[key];
@@ -296,6 +296,8 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       return [
         { event: { resource: 'AssignedPod', actionType: ActionType.Add | ActionType.UpdatePodLabel | ActionType.Delete, label: 'AssignedPodChange' }, hint: podChangeHint },
         { event: { resource: 'Node', actionType: ActionType.Add | ActionType.UpdateNodeLabel, label: 'NodeAddOrLabelChange' } },
+        // A namespace added or relabelled can change which pods a namespaceSelector term selects.
+        { event: { resource: 'Namespace', actionType: ActionType.Add | ActionType.Update, label: 'NamespaceChange' } },
       ];
     },
   } satisfies PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & EnqueueExtensions;

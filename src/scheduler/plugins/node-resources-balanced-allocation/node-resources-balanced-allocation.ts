@@ -55,16 +55,19 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
   const resources = args.resources ?? DEFAULT_RESOURCES;
   const scratchReq = new Array<number>(resources.length).fill(0);
   const scratchAlloc = new Array<number>(resources.length).fill(0);
+  let memo: { state: CycleState; req: number[] } | undefined;
   return {
     name: NAME,
     preScore(state: CycleState, pod: Pod): Status | null {
       const req = podRequestList(new PodInfo(pod), resources, true);
       if (req.every((r) => r === 0)) return Status.skip();
       state.write(PRE_SCORE_KEY, req);
+      memo = { state, req };
       return null;
     },
     score(state: CycleState, pod: Pod, ni: NodeInfo): number {
-      const podReq = state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, true);
+      // The PreScore result, remembered by state identity (Score runs for every feasible node with the same state).
+      const podReq = (memo?.state === state ? memo.req : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, true);
       // Scratch arrays reused across nodes (scoring is synchronous). Where alloc is 0 balancedScore skips the pair.
       for (let i = 0; i < resources.length; i++) fillAllocatableAndRequested(ni, resources[i]!.name, podReq[i]!, true, scratchAlloc, scratchReq, i);
       return balancedScore(scratchReq, scratchAlloc);

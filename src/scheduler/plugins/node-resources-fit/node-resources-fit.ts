@@ -265,19 +265,29 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
   const ignoredGroups = new Set(args.ignoredResourceGroups ?? []);
   const scratchReq = new Array<number>(resources.length).fill(0);
   const scratchAlloc = new Array<number>(resources.length).fill(0);
+  // Filter runs for hundreds of nodes per cycle with the same state: the last lookup is remembered by state identity.
+  let memoState: CycleState | undefined;
+  let scoreMemoState: CycleState | undefined;
+  let scoreMemoReq: number[] | undefined;
+  let memoReq: Resource | undefined;
   const requestsOf = (state: CycleState, pod: Pod): Resource => {
+    if (memoState === state) return memoReq!;
     let r = state.read<Resource>(PRE_FILTER_KEY);
     if (!r) {
       r = new PodInfo(pod).requests;
       state.write(PRE_FILTER_KEY, r);
     }
+    memoState = state;
+    memoReq = r;
     return r;
   };
 
   return {
     name: NAME,
     preFilter(state: CycleState, pod: Pod) {
-      state.write(PRE_FILTER_KEY, new PodInfo(pod).requests);
+      memoReq = new PodInfo(pod).requests;
+      memoState = state;
+      state.write(PRE_FILTER_KEY, memoReq);
       return { status: null };
     },
     filter(state: CycleState, pod: Pod, ni: NodeInfo): Status | null {
@@ -289,11 +299,13 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
       return new Status(code, lacking.map((l) => l.reason));
     },
     preScore(state: CycleState, pod: Pod): Status | null {
-      state.write(PRE_SCORE_KEY, podRequestList(new PodInfo(pod), resources, false));
+      scoreMemoReq = podRequestList(new PodInfo(pod), resources, false);
+      scoreMemoState = state;
+      state.write(PRE_SCORE_KEY, scoreMemoReq);
       return null;
     },
     score(state: CycleState, pod: Pod, ni: NodeInfo): number {
-      const podReq = state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, false);
+      const podReq = (scoreMemoState === state ? scoreMemoReq : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, false);
       // Scratch arrays reused across nodes: scoring is synchronous and the scorer does not keep them.
       for (let i = 0; i < resources.length; i++) fillAllocatableAndRequested(ni, resources[i]!.name, podReq[i]!, false, scratchAlloc, scratchReq, i);
       return scorer(scratchReq, scratchAlloc);

@@ -11,6 +11,7 @@
 
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { isEmpty, matches, type LabelSelector } from '../../../api/labels.js';
+import type { SnapshotLister } from '../../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../../framework/node-info.js';
 
 /** What one counter counts. */
@@ -51,11 +52,33 @@ export class DomainCounter {
   private minValue = Infinity;
   private atMin = 0;
   private minDirty = true;
+  /** The snapshot (and its journal token) the counts were last synced with. */
+  private synced?: { snapshot: SnapshotLister; list: readonly NodeInfo[]; token: number };
 
   constructor(private readonly spec: CounterSpec) {}
 
-  /** Brings the counts up to date with `nodes` (the snapshot's node list). */
-  sync(nodes: readonly NodeInfo[]): void {
+  /**
+   * Brings the counts up to date with `nodes` (the snapshot's node list). With `snapshot` (whose `list()` is `nodes`)
+   * and its change journal, only the positions replaced since the previous sync are recounted; otherwise every
+   * position is compared with the NodeInfo counted there.
+   */
+  sync(nodes: readonly NodeInfo[], snapshot?: SnapshotLister): void {
+    if (snapshot?.changedSince && snapshot.list() === nodes) {
+      const prev = this.synced;
+      const { changed, token } = snapshot.changedSince(prev && prev.snapshot === snapshot && prev.list === nodes ? prev.token : undefined);
+      this.synced = { snapshot, list: nodes, token };
+      if (changed && this.refs.length === nodes.length) {
+        for (const i of changed) {
+          const ni = nodes[i]!;
+          if (this.refs[i] === ni && this.podLens[i] === ni.pods.length) continue;
+          this.drop(i);
+          this.count(i, ni);
+        }
+        return;
+      }
+    } else {
+      this.synced = undefined;
+    }
     const n = nodes.length;
     for (let i = 0; i < n; i++) {
       const ni = nodes[i]!;

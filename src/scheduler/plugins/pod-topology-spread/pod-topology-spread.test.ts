@@ -4,6 +4,8 @@ import type { Node, Pod, Taint, TopologySpreadConstraint } from 'kubernetes-type
 import { Code, CycleState, type NodeScore, type SnapshotLister } from '../../framework/interface.js';
 import { NodeInfo, PodInfo } from '../../framework/node-info.js';
 import { makeNode, makePod, seededRng } from '../../testing.js';
+import { SchedulerCache, Snapshot } from '../../cache/cache.js';
+import { FakeClock } from '../../../client/testing/fake-clock.js';
 import { newPodTopologySpread, REASON_CONSTRAINTS_NOT_MATCH, REASON_NODE_LABEL_NOT_MATCH, type PodTopologySpreadArgs } from './index.js';
 
 // ---- tiny builders -------------------------------------------------------------------------------------------------
@@ -218,6 +220,35 @@ test('incremental counters agree with a fresh count over random snapshot changes
     outcomes.add(JSON.stringify(got));
   }
   assert.ok(outcomes.size > 10, `the walk should visit many different outcomes, got ${outcomes.size}`);
+});
+
+test('counters fed by the snapshot change journal agree with a fresh count (cache + Snapshot, nodes come and go)', () => {
+  const rng = seededRng(11);
+  const rnd = (n: number) => Math.floor(rng() * n);
+  const cache = new SchedulerCache(new FakeClock());
+  const snap = new Snapshot();
+  const cached = newPodTopologySpread({}, { snapshot: () => snap });
+  const p = pod('p', { app: 'web', constraints: [spread(ZONE, 1), spread(HOST, 2)] });
+  for (let i = 0; i < 10; i++) cache.addNode(makeNode(`n${i}`, { labels: { [ZONE]: `z${i % 3}`, [HOST]: `n${i}` } }));
+  const placed: Pod[] = [];
+  for (let step = 0; step < 300; step++) {
+    const r = rnd(20);
+    if (r === 0) cache.addNode(makeNode(`x${step}`, { labels: { [ZONE]: `z${rnd(4)}`, [HOST]: `x${step}` } }));
+    else if (r === 1 && snap.list().length > 3) cache.removeNode(snap.list()[rnd(snap.list().length)]!.node!);
+    else if (r < 6 && placed.length) cache.removePod(placed.splice(rnd(placed.length), 1)[0]!);
+    else {
+      const nodes = snap.list().length ? snap.list() : [];
+      if (nodes.length) {
+        const q = pod(`s${step}`, { app: rnd(4) ? 'web' : 'db' });
+        q.spec!.nodeName = nodes[rnd(nodes.length)]!.name;
+        cache.addPod(q);
+        placed.push(q);
+      }
+    }
+    cache.updateSnapshot(snap);
+    const view = snap.list() as NodeInfo[];
+    assert.deepEqual(filterAll(cached, p, view), filterAll(newPodTopologySpread(), p, view), `step ${step}`);
+  }
 });
 
 // ---- Score -----------------------------------------------------------------------------------------------------------

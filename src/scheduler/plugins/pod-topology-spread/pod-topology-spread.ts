@@ -166,6 +166,8 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
   const defaults = systemDefaulted ? SYSTEM_DEFAULT_CONSTRAINTS : args.defaultConstraints ?? [];
   if (!systemDefaulted && defaults.some((c) => c.labelSelector)) throw new Error('defaultConstraints: constraints must not define a labelSelector');
   const counters = new Map<string, DomainCounter>();
+  /** The PreFilter state of the latest cycle (Filter's CycleState lookup, memoized by state identity). */
+  let memo: { state: CycleState; value: PreFilterState } | undefined;
 
   /** Upstream `getConstraints` / `buildDefaultConstraints`. */
   const constraintsFor = (pod: Pod, action: string): Constraint[] => {
@@ -196,7 +198,7 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       if (counters.size >= 64) counters.delete(counters.keys().next().value!);
     }
     counters.set(key, counter); // most recently used last
-    counter.sync(nodes);
+    counter.sync(nodes, handle?.snapshot());
     return counter;
   };
 
@@ -218,14 +220,19 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       const keys = constraints.map((c) => c.topologyKey);
       const eligible = constraints.map((c) => eligibility(pod, c));
       const counts = constraints.map((c, i) => counterFor(pod, c, keys, eligible[i]!, nodes));
-      state.write(PRE_FILTER_KEY, new PreFilterState(constraints, keys, eligible.map((e) => e.fn), counts.map((k) => k.matchNum), counts.map((k) => k.min())));
+      const pfs = new PreFilterState(constraints, keys, eligible.map((e) => e.fn), counts.map((k) => k.matchNum), counts.map((k) => k.min()));
+      state.write(PRE_FILTER_KEY, pfs);
+      memo = { state, value: pfs };
       return { status: null };
     },
     preFilterExtensions: () => extensions,
     filter(state: CycleState, _pod: Pod, ni: NodeInfo): Status | null {
-      const s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      // Filter runs for hundreds of nodes per cycle with the same state: remember the last lookup.
+      let s: PreFilterState | undefined;
+      if (memo?.state === state) s = memo.value;
+      else if ((s = state.read<PreFilterState>(PRE_FILTER_KEY))) memo = { state, value: s };
       if (!s) return Status.error(new Error(`reading "${PRE_FILTER_KEY}" from cycleState: not found`));
-      const labels = ni.node?.metadata?.labels ?? {};
+      const labels = ni.labels;
       for (let i = 0; i < s.constraints.length; i++) {
         const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
@@ -270,7 +277,7 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       const s = state.read<PreScoreState>(PRE_SCORE_KEY);
       if (!s) throw new Error(`reading "${PRE_SCORE_KEY}" from cycleState: not found`);
       if (s.ignoredNodes.has(ni.name)) return 0;
-      const labels = ni.node?.metadata?.labels ?? {};
+      const labels = ni.labels;
       let score = 0;
       s.constraints.forEach((c, i) => {
         const v = labels[c.topologyKey];

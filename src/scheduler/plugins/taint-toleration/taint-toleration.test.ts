@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import { Code, CycleState, type NodeScore } from '../../framework/interface.js';
 import { makeNode, makePod, nodeInfo } from '../../testing.js';
+import { NodeInfo } from '../../framework/node-info.js';
 import { newTaintToleration } from './index.js';
 
 const plugin = newTaintToleration();
@@ -73,4 +74,13 @@ test('queueing hint: only a node whose taints the pod tolerates requeues it', ()
     { name: 'untolerated taint', taints: [taint('other', 'x', 'NoExecute')], want: 'QueueSkip' },
   ];
   for (const c of cases) assert.equal(nodeEvents!.hint!(pod, undefined, makeNode('n', { taints: c.taints })), c.want, c.name);
+});
+
+test('PreScore skips when no feasible node has a PreferNoSchedule taint (every node would score the same)', () => {
+  const pl = newTaintToleration();
+  const plain = new NodeInfo(makeNode('a'));
+  const soft = new NodeInfo(makeNode('b', { taints: [{ key: 'k', value: 'v', effect: 'PreferNoSchedule' }] }));
+  const hard = new NodeInfo(makeNode('c', { taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] }));
+  assert.equal(pl.preScore(new CycleState(), makePod('p'), [plain, hard])?.code, Code.Skip);
+  assert.equal(pl.preScore(new CycleState(), makePod('p'), [plain, soft]), null);
 });

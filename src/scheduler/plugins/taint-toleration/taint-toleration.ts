@@ -28,10 +28,18 @@ export function newTaintToleration() {
   return {
     name: NAME,
     filter(_state: CycleState, pod: Pod, ni: NodeInfo): Status | null {
-      const taint = findUntoleratedTaint(ni.node?.spec?.taints, pod.spec?.tolerations, filterEffects);
+      const taint = findUntoleratedTaint(ni.taints, pod.spec?.tolerations, filterEffects);
       return taint ? Status.unresolvable(untoleratedTaintReason(taint)) : null;
     },
-    preScore(state: CycleState, pod: Pod): Status | null {
+    preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[] = []): Status | null {
+      // No feasible node has a PreferNoSchedule taint: every node would score the same (the maximum after the
+      // reversed normalization), which cannot change the choice — skip scoring 500 nodes for a constant.
+      let any = false;
+      for (let i = 0; i < nodes.length && !any; i++) {
+        const taints = nodes[i]!.taints;
+        if (taints) for (const t of taints) if (t.effect === 'PreferNoSchedule') any = true;
+      }
+      if (!any && nodes.length > 0) return Status.skip();
       // Only tolerations that can apply to PreferNoSchedule taints matter (upstream `getAllTolerationPreferNoSchedule`).
       const tols = (pod.spec?.tolerations ?? []).filter((t: Toleration) => !t.effect || t.effect === 'PreferNoSchedule');
       state.write(PRE_SCORE_KEY, tols);
@@ -40,7 +48,7 @@ export function newTaintToleration() {
     score(state: CycleState, pod: Pod, ni: NodeInfo): number {
       const tols = state.read<Toleration[]>(PRE_SCORE_KEY) ?? pod.spec?.tolerations ?? [];
       let n = 0;
-      for (const taint of ni.node?.spec?.taints ?? []) {
+      for (const taint of ni.taints ?? []) {
         if (taint.effect !== 'PreferNoSchedule') continue;
         if (!tolerationsTolerateTaint(tols, taint)) n++;
       }

@@ -1,0 +1,145 @@
+/**
+ * The pod network the process runtime calls for every sandbox with its own network namespace (the CRI runtime's
+ * `setupPodNetwork`/`teardownPodNetwork` in containerd): the CNI `loopback` plugin, then the node's bridge list
+ * (`bridge` + `host-local` over the node's podCIDR + `portmap`), run against `/proc/<infra pid>/ns/net`.
+ *
+ * State lives under `dataDir` (the agent's `<dataDir>/network`): host-local's reservations in `ipam/` and, per
+ * sandbox, the ADD result with the configuration used (libcni's result cache) in `results/<sandbox>.json`, so a new
+ * agent process tears down what an old one set up and addresses survive restarts. Teardown is idempotent and works
+ * with a dead namespace (the IP reservation is released; the veth went with the namespace).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../client/log.js';
+import type { PortMapping } from '../runtime/types.js';
+import { CniInvoker, bridgeConfList, loopbackConfList, type CniConfList, type CniResult, type CniRuntimeConf } from './cni.js';
+
+/** What the runtime tells the network about a sandbox. */
+export interface PodNetworkMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  portMappings?: PortMapping[];
+}
+
+/** The runtime's pod network hook. */
+export interface PodNetwork {
+  /** Attaches the sandbox's network namespace; resolves the pod IP. */
+  setup(sandboxId: string, netnsPath: string, meta: PodNetworkMeta): Promise<{ ip: string }>;
+  /** Detaches it and releases its IP; idempotent; `netnsPath` may be gone (or '' when unknown). */
+  teardown(sandboxId: string, netnsPath?: string): Promise<void>;
+}
+
+/** Default CNI plugin directory of Debian's containernetworking-plugins. */
+export const DEFAULT_CNI_BIN_DIR = '/usr/lib/cni';
+
+export interface CniPodNetworkOptions {
+  /** Network state directory (`<agent dataDir>/network`). */
+  dataDir: string;
+  /** Node bridge (default skiff0). */
+  bridgeName?: string;
+  /** The node's podCIDR; may be set later with {@link CniPodNetwork.setPodCIDR}. */
+  podCIDR?: string;
+  pluginDirs?: string[];
+  mtu?: number;
+  log?: Logger;
+}
+
+interface CachedAttachment {
+  lists: CniConfList[];
+  rt: CniRuntimeConf;
+  result: CniResult;
+  ip: string;
+}
+
+/** The CNI-backed {@link PodNetwork} (see the module comment). */
+export class CniPodNetwork implements PodNetwork {
+  readonly cni: CniInvoker;
+  readonly bridgeName: string;
+  private podCIDR?: string;
+  private readonly resultsDir: string;
+  private readonly ipamDir: string;
+
+  constructor(private readonly o: CniPodNetworkOptions) {
+    this.cni = new CniInvoker(o.pluginDirs ?? [DEFAULT_CNI_BIN_DIR]);
+    this.bridgeName = o.bridgeName ?? 'skiff0';
+    this.podCIDR = o.podCIDR;
+    this.resultsDir = join(o.dataDir, 'results');
+    this.ipamDir = join(o.dataDir, 'ipam');
+    mkdirSync(this.resultsDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.ipamDir, { recursive: true, mode: 0o700 });
+  }
+
+  setPodCIDR(cidr: string): void {
+    this.podCIDR = cidr;
+  }
+
+  /** Whether setup can run (the node has a podCIDR). */
+  ready(): boolean {
+    return !!this.podCIDR;
+  }
+
+  /** The bridge list for the current podCIDR. */
+  confList(): CniConfList {
+    if (!this.podCIDR) throw new Error('pod network not ready: this node has no spec.podCIDR yet');
+    return bridgeConfList({ name: `skiff-${this.bridgeName}`, bridge: this.bridgeName, subnet: this.podCIDR, ipamDataDir: this.ipamDir, mtu: this.o.mtu });
+  }
+
+  private cachePath(sandboxId: string): string {
+    if (!/^[A-Za-z0-9_.-]+$/.test(sandboxId)) throw new Error(`invalid sandbox id ${JSON.stringify(sandboxId)}`);
+    return join(this.resultsDir, `${sandboxId}.json`);
+  }
+
+  async setup(sandboxId: string, netnsPath: string, meta: PodNetworkMeta): Promise<{ ip: string }> {
+    const lists = [loopbackConfList(), this.confList()];
+    const portMappings = (meta.portMappings ?? [])
+      .filter((p) => p.hostPort && p.hostPort > 0)
+      .map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase(), ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
+    const rt: CniRuntimeConf = {
+      containerId: sandboxId,
+      netns: netnsPath,
+      ifName: 'eth0',
+      args: { K8S_POD_NAMESPACE: meta.namespace, K8S_POD_NAME: meta.name, K8S_POD_INFRA_CONTAINER_ID: sandboxId, K8S_POD_UID: meta.uid },
+      ...(portMappings.length ? { capabilityArgs: { portMappings } } : {}),
+    };
+    await this.cni.addNetworkList(lists[0]!, { ...rt, ifName: 'lo' });
+    let result: CniResult;
+    try {
+      result = await this.cni.addNetworkList(lists[1]!, rt);
+    } catch (err) {
+      await this.cni.delNetworkList(lists[0]!, { ...rt, ifName: 'lo' }).catch(() => {});
+      throw err;
+    }
+    const ip = result.ips?.find((x) => !x.address.includes(':'))?.address.split('/')[0];
+    if (!ip) {
+      await this.cni.delNetworkList(lists[1]!, rt, result).catch(() => {});
+      throw new Error(`CNI ADD for sandbox ${sandboxId} returned no IPv4 address: ${JSON.stringify(result)}`);
+    }
+    const rec: CachedAttachment = { lists, rt, result, ip };
+    const p = this.cachePath(sandboxId);
+    writeFileSync(`${p}.tmp`, JSON.stringify(rec));
+    renameSync(`${p}.tmp`, p);
+    this.o.log?.debug({ sandbox: sandboxId, ip, pod: `${meta.namespace}/${meta.name}` }, 'pod network set up');
+    return { ip };
+  }
+
+  async teardown(sandboxId: string, netnsPath = ''): Promise<void> {
+    const p = this.cachePath(sandboxId);
+    let rec: CachedAttachment | undefined;
+    try {
+      rec = JSON.parse(readFileSync(p, 'utf8')) as CachedAttachment;
+    } catch {
+      rec = undefined;
+    }
+    const netns = netnsPath && existsSync(netnsPath) ? netnsPath : '';
+    if (rec) {
+      // Reverse order of setup: the pod network, then loopback (a no-op without the namespace).
+      await this.cni.delNetworkList(rec.lists[1]!, { ...rec.rt, netns }, rec.result);
+      if (netns) await this.cni.delNetworkList(rec.lists[0]!, { ...rec.rt, ifName: 'lo', netns }).catch(() => {});
+    } else if (this.podCIDR) {
+      // No cached result (a crash between ADD and the cache write): DEL by container id still frees the address.
+      await this.cni.delNetworkList(this.confList(), { containerId: sandboxId, netns, ifName: 'eth0' });
+    }
+    rmSync(p, { force: true });
+  }
+}
