@@ -36,6 +36,7 @@ const CLUSTER_CIDR = '10.212.0.0/16';
 const SERVICE_CIDR = '10.213.0.0/16';
 const BRIDGE = 'skbench0';
 const INGRESS_PORT = 18080;
+const CHAINS = 'SKBENCH';
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,7 +44,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function startSkiff(dataDir: string): Promise<{ proc: ChildProcess }> {
   const proc = spawn(process.execPath, [
     SKIFF, 'server', '--data-dir', dataDir, '--https-port', '0', '--datastore', 'memory://', '--log-level', 'error',
-    '--pod-network=bridge', `--cluster-cidr=${CLUSTER_CIDR}`, `--service-cidr=${SERVICE_CIDR}`, `--bridge-name=${BRIDGE}`,
+    '--pod-network=bridge', `--cluster-cidr=${CLUSTER_CIDR}`, `--service-cidr=${SERVICE_CIDR}`, `--bridge-name=${BRIDGE}`, `--proxy-chain-prefix=${CHAINS}`,
     `--ingress-http-port=${INGRESS_PORT}`, '--ingress-https-port=0',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
       proc.kill('SIGTERM');
     });
     // The server leaves pods' network state for a restart to adopt; the bench removes it all.
-    spawnSync(process.execPath, [SKIFF, 'network-cleanup', '--data-dir', dataDir, `--bridge-name=${BRIDGE}`], { stdio: 'inherit' });
+    spawnSync(process.execPath, [SKIFF, 'network-cleanup', '--data-dir', dataDir, `--bridge-name=${BRIDGE}`, `--cluster-cidr=${CLUSTER_CIDR}`, `--proxy-chain-prefix=${CHAINS}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -33,46 +33,81 @@ export interface NodeProxy {
   stop(opts?: { cleanup?: boolean }): Promise<void>;
 }
 
-/** Starts the parts that are enabled (see the module comment). */
+/**
+ * Starts the parts that are enabled (see the module comment). A part that fails to start (iptables busy, the DNS
+ * address not yet up, the ingress port taken) is retried in the background with a doubling delay up to 30 s, each
+ * failure logged: a node without its Service rules is broken, so giving up silently is not an option.
+ */
 export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
   const out: NodeProxy = { stop: async () => {} };
-  const started = await Promise.allSettled([
-    o.kubeProxy === false || o.kubeProxy === undefined
-      ? Promise.resolve(undefined)
-      : startKubeProxy({ client: o.client, nodeName: o.nodeName, nodeIPs: o.nodeIPs, clusterCIDR: o.clusterCIDR, chainPrefix: o.kubeProxy.chainPrefix, log: o.log }),
-    o.dns === false || o.dns === undefined
-      ? Promise.resolve(undefined)
-      : startClusterDns({
+  const parts: Array<{ name: string; start?: () => Promise<unknown>; set: (v: unknown) => void }> = [
+    {
+      name: 'kube-proxy',
+      start: o.kubeProxy ? () => startKubeProxy({ client: o.client, nodeName: o.nodeName, nodeIPs: o.nodeIPs, clusterCIDR: o.clusterCIDR, chainPrefix: (o.kubeProxy as { chainPrefix?: string }).chainPrefix, log: o.log }) : undefined,
+      set: (v) => (out.kubeProxy = v as KubeProxy),
+    },
+    {
+      name: 'cluster DNS',
+      start: o.dns ? () => {
+        const d = o.dns as { host: string; port?: number };
+        return startClusterDns({
           client: o.client,
           domain: o.clusterDomain,
-          listen: [{ host: o.dns.host, port: o.dns.port ?? 53 }],
-          registerEndpoint: { nodeName: o.nodeName, address: o.dns.host, ...(o.dns.port ? { port: o.dns.port } : {}) },
+          listen: [{ host: d.host, port: d.port ?? 53 }],
+          registerEndpoint: { nodeName: o.nodeName, address: d.host, ...(d.port ? { port: d.port } : {}) },
           log: o.log,
-        }),
-    o.ingress === false || o.ingress === undefined
-      ? Promise.resolve(undefined)
-      : startIngressController({
+        });
+      } : undefined,
+      set: (v) => (out.dns = v as ClusterDns),
+    },
+    {
+      name: 'ingress controller',
+      start: o.ingress ? () => {
+        const i = o.ingress as { host?: string; httpPort?: number; httpsPort?: number; writeStatus?: boolean };
+        return startIngressController({
           client: o.client,
           nodeName: o.nodeName,
-          host: o.ingress.host ?? '0.0.0.0',
-          httpPort: o.ingress.httpPort ?? 80,
-          httpsPort: o.ingress.httpsPort ?? 443,
-          writeStatus: o.ingress.writeStatus ?? true,
+          host: i.host ?? '0.0.0.0',
+          httpPort: i.httpPort ?? 80,
+          httpsPort: i.httpsPort ?? 443,
+          writeStatus: i.writeStatus ?? true,
           statusAddresses: o.nodeIPs.slice(0, 1),
           log: o.log,
-        }),
-  ]);
-  const names = ['kube-proxy', 'cluster DNS', 'ingress controller'];
-  started.forEach((r, i) => {
-    if (r.status === 'rejected') o.log.error({ err: String(r.reason) }, `${names[i]} failed to start; continuing without it`);
-  });
-  const val = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : undefined);
-  out.kubeProxy = val(started[0]) as KubeProxy | undefined;
-  out.dns = val(started[1]) as ClusterDns | undefined;
-  out.ingress = val(started[2]) as IngressController | undefined;
+        });
+      } : undefined,
+      set: (v) => (out.ingress = v as IngressController),
+    },
+  ];
+  const attempt = async (p: (typeof parts)[number], delayMs: number): Promise<void> => {
+    try {
+      const v = await p.start!();
+      if (stopped) {
+        await (v as { stop(): Promise<void> }).stop();
+        return;
+      }
+      p.set(v);
+      if (delayMs > 1000) o.log.info({}, `${p.name} started`);
+    } catch (err) {
+      if (stopped) return;
+      o.log.error({ err: String(err), retryInMs: delayMs }, `${p.name} failed to start; retrying`);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        void attempt(p, Math.min(delayMs * 2, 30_000));
+      }, delayMs);
+      t.unref();
+      timers.add(t);
+    }
+  };
+  await Promise.all(parts.filter((p) => p.start).map((p) => attempt(p, 1000)));
   out.stop = async (opts) => {
+    stopped = true;
+    for (const t of timers) clearTimeout(t);
     await Promise.allSettled([out.kubeProxy?.stop(), out.dns?.stop(), out.ingress?.stop()]);
-    if (opts?.cleanup && o.kubeProxy) await cleanupKubeProxy({ chainPrefix: o.kubeProxy.chainPrefix }).catch((e) => o.log.warn({ err: String(e) }, 'kube-proxy cleanup failed'));
+    if (opts?.cleanup && o.kubeProxy) {
+      await cleanupKubeProxy({ chainPrefix: o.kubeProxy.chainPrefix }).catch((e) => o.log.warn({ err: String(e) }, 'kube-proxy cleanup failed'));
+    }
   };
   return out;
 }

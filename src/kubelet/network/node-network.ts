@@ -3,8 +3,8 @@
  *
  *  - kernel settings: `net.ipv4.ip_forward=1`, and `br_netfilter` with `net.bridge.bridge-nf-call-iptables=1` so
  *    Service rules (kube-proxy) also see traffic between pods on the same bridge;
- *  - masquerade of pod traffic that leaves the cluster CIDR (nat chain `SKIFF-MASQ-<BRIDGE>` from POSTROUTING) and
- *    forwarding of cluster traffic (filter chain `SKIFF-FWD-<BRIDGE>` from FORWARD), in case the FORWARD policy drops;
+ *  - masquerade of pod traffic that leaves the cluster CIDR (nat chain `SKNET-MASQ-<BRIDGE>` from POSTROUTING) and
+ *    forwarding of cluster traffic (filter chain `SKNET-FWD-<BRIDGE>` from FORWARD), in case the FORWARD policy drops;
  *  - host-gateway routes: for every other Node with a podCIDR, `ip route replace <podCIDR> via <its InternalIP>`
  *    (skipped when the node shares this host's IP — several agents on one machine reach each other's bridges
  *    directly); routes of deleted nodes are removed. The routes it installed are recorded in `<dataDir>/routes.json`
@@ -41,7 +41,8 @@ async function run(cmd: string, args: string[]): Promise<string> {
 /** iptables chain names for a bridge (≤ 28 characters). */
 export function chainNames(bridgeName: string): { masq: string; fwd: string } {
   const tag = bridgeName.toUpperCase().replace(/[^A-Z0-9]/g, '_').slice(0, 15);
-  return { masq: `SKIFF-MASQ-${tag}`, fwd: `SKIFF-FWD-${tag}` };
+  // Not `SKIFF-…`: that prefix belongs to the Service proxy, which deletes the `SKIFF-` chains it does not know.
+  return { masq: `SKNET-MASQ-${tag}`, fwd: `SKNET-FWD-${tag}` };
 }
 
 /** A host-gw route. */
@@ -293,22 +294,16 @@ function writeRoutes(file: string, routes: PodRoute[]): void {
 export async function cleanupNodeNetwork(o: { bridgeName: string; dataDir: string; clusterCIDR?: string; log?: Logger }): Promise<void> {
   for (const r of readRoutes(join(o.dataDir, 'routes.json'))) await run('ip', ['route', 'del', r.dst, 'via', r.via]).catch(() => {});
   const { masq, fwd } = chainNames(o.bridgeName);
-  if (o.clusterCIDR) {
-    const r = iptablesRules(o.bridgeName, o.clusterCIDR);
-    await removeChain('nat', masq, r.natJump).catch(() => {});
-    await removeChain('filter', fwd, r.filterJump).catch(() => {});
-  } else {
-    // Without the CIDR: find the jump rules by their target.
-    for (const [table, chain, base] of [['nat', masq, 'POSTROUTING'], ['filter', fwd, 'FORWARD']] as const) {
-      const rules = await run('iptables', ['-w', '-t', table, '-S', base]).catch(() => '');
-      for (const line of rules.split('\n')) {
-        if (!line.startsWith(`-A ${base} `) || !line.endsWith(`-j ${chain}`)) continue;
-        const args = splitRule(line.slice(3));
-        await run('iptables', ['-w', '-t', table, '-D', ...args]).catch(() => {});
-      }
-      await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => {});
-      await run('iptables', ['-w', '-t', table, '-X', chain]).catch(() => {});
+  // The jump rules are found by their target (whatever CIDR they were made with), then the chains go.
+  for (const [table, chain, base] of [['nat', masq, 'POSTROUTING'], ['filter', fwd, 'FORWARD']] as const) {
+    const rules = await run('iptables', ['-w', '-t', table, '-S', base]).catch(() => '');
+    for (const line of rules.split('\n')) {
+      if (!line.startsWith(`-A ${base} `) || !line.endsWith(`-j ${chain}`)) continue;
+      const args = splitRule(line.slice(3));
+      await run('iptables', ['-w', '-t', table, '-D', ...args]).catch(() => {});
     }
+    await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => {});
+    await run('iptables', ['-w', '-t', table, '-X', chain]).catch(() => {});
   }
   await run('ip', ['link', 'del', o.bridgeName]).catch(() => {});
   rmSync(o.dataDir, { recursive: true, force: true });

@@ -88,7 +88,7 @@ describe('node network helpers', () => {
     assert.deepEqual(routes, [{ dst: '10.42.1.0/24', via: '192.0.2.4', node: 'a' }, { dst: '10.42.2.0/24', via: '192.0.2.3', node: 'b' }]);
   });
   test('rules are named after the bridge and masquerade only traffic leaving the cluster CIDR', () => {
-    assert.deepEqual(chainNames('skiff0'), { masq: 'SKIFF-MASQ-SKIFF0', fwd: 'SKIFF-FWD-SKIFF0' });
+    assert.deepEqual(chainNames('skiff0'), { masq: 'SKNET-MASQ-SKIFF0', fwd: 'SKNET-FWD-SKIFF0' });
     assert.ok(chainNames('a-very-long-nam').masq.length <= 28);
     const r = iptablesRules('skiff0', '10.42.0.0/16');
     assert.deepEqual(r.natJump.slice(0, 3), ['POSTROUTING', '-s', '10.42.0.0/16']);
