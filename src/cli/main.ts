@@ -26,7 +26,7 @@ Commands:
 
 skiff server flags:
   --data-dir DIR        state, certificates and kubeconfig (default $SKIFF_DATA_DIR, else ~/.skiff)
-  --bind-address ADDR   address to serve HTTPS on (default 127.0.0.1)
+  --bind-address ADDR   address to serve HTTPS on (default 0.0.0.0, all interfaces)
   --https-port PORT     port to serve on (default 6443; 0 picks a free port)
   --datastore URL       sqlite:// (default, DATA_DIR/state.db), sqlite:///path/file.db, or memory://
   --disable-agent       do not run a node agent in this process
@@ -107,7 +107,7 @@ async function serverCommand(args: string[]): Promise<void> {
       args,
       options: {
         'data-dir': { type: 'string' },
-        'bind-address': { type: 'string', default: '127.0.0.1' },
+        'bind-address': { type: 'string', default: '0.0.0.0' },
         'https-port': { type: 'string', default: '6443' },
         datastore: { type: 'string' },
         'disable-agent': { type: 'boolean', default: false },

@@ -5,7 +5,7 @@
  * through the API. Missing non-optional references raise {@link ContainerConfigError}, which the pod worker reports
  * as waiting reason `CreateContainerConfigError`, as upstream does.
  */
-import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, EnvVar, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { isNotFound } from '../client/rest.js';
 import { parseQuantity, quantityToNumber } from '../api/quantity.js';
@@ -143,7 +143,7 @@ export class ObjectSource {
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
 /** Builds a container's environment (see the module comment). */
-export async function buildEnv(pod: Pod, c: Container, ctx: DownwardContext, src: ObjectSource): Promise<KeyValue[]> {
+export async function buildEnv(pod: Pod, c: Container, ctx: DownwardContext, src: ObjectSource, svcEnv?: Map<string, string>): Promise<KeyValue[]> {
   const env = new Map<string, string>();
   for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
@@ -164,11 +164,53 @@ export async function buildEnv(pod: Pod, c: Container, ctx: DownwardContext, src
       for (const [k, v] of Object.entries(s.data ?? {})) env.set(prefix + k, b64(v));
     }
   }
-  for (const e of c.env ?? []) env.set(e.name, await envValue(pod, c, e, ctx, src, env));
-  return [...env].map(([key, value]) => ({ key, value }));
+  // `$(VAR)` may name a service variable too (upstream's mapping function covers both); the container's own win.
+  const visible = svcEnv?.size ? { get: (n: string) => env.get(n) ?? svcEnv.get(n) } : env;
+  for (const e of c.env ?? []) env.set(e.name, await envValue(pod, c, e, ctx, src, visible));
+  const out = [...env].map(([key, value]) => ({ key, value }));
+  for (const [key, value] of svcEnv ?? []) if (!env.has(key)) out.push({ key, value });
+  return out;
 }
 
-async function envValue(pod: Pod, c: Container, e: EnvVar, ctx: DownwardContext, src: ObjectSource, env: Map<string, string>): Promise<string> {
+/**
+ * The Docker-links style service variables kubelet injects (`getServiceEnvVarMap`): for each Service with a ClusterIP
+ * in the pod's namespace when `enableServiceLinks` (default true), and always for the `kubernetes` Service of
+ * `default` — `{NAME}_SERVICE_HOST`, `{NAME}_SERVICE_PORT` (first port), `{NAME}_SERVICE_PORT_{PORTNAME}`,
+ * `{NAME}_PORT=tcp://ip:port` and `{NAME}_PORT_{port}_{PROTO}[_PROTO|_PORT|_ADDR]`. In-cluster clients
+ * (client-go's InClusterConfig) find the apiserver through KUBERNETES_SERVICE_HOST/PORT.
+ */
+export function serviceEnv(services: Service[], namespace: string, enableServiceLinks = true): Map<string, string> {
+  const out = new Map<string, string>();
+  const pick = services.filter((svc) => {
+    const ip = svc.spec?.clusterIP;
+    if (!ip || ip === 'None') return false;
+    const ns = svc.metadata?.namespace;
+    if (ns === 'default' && svc.metadata?.name === 'kubernetes') return true;
+    return enableServiceLinks && ns === namespace;
+  });
+  // The pod's own namespace wins over the master service of default when both define a name (upstream order).
+  pick.sort((a, b) => Number(a.metadata?.namespace === namespace) - Number(b.metadata?.namespace === namespace));
+  for (const svc of pick) {
+    const name = svc.metadata!.name!.toUpperCase().replace(/-/g, '_');
+    const ip = svc.spec!.clusterIP!;
+    const ports = svc.spec?.ports ?? [];
+    out.set(`${name}_SERVICE_HOST`, ip);
+    if (ports[0]) out.set(`${name}_SERVICE_PORT`, String(ports[0].port));
+    for (const p of ports) if (p.name) out.set(`${name}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`, String(p.port));
+    if (ports[0]) out.set(`${name}_PORT`, `${(ports[0].protocol ?? 'TCP').toLowerCase()}://${ip}:${ports[0].port}`);
+    for (const p of ports) {
+      const proto = p.protocol ?? 'TCP';
+      const base = `${name}_PORT_${p.port}_${proto.toUpperCase()}`;
+      out.set(base, `${proto.toLowerCase()}://${ip}:${p.port}`);
+      out.set(`${base}_PROTO`, proto.toLowerCase());
+      out.set(`${base}_PORT`, String(p.port));
+      out.set(`${base}_ADDR`, ip);
+    }
+  }
+  return out;
+}
+
+async function envValue(pod: Pod, c: Container, e: EnvVar, ctx: DownwardContext, src: ObjectSource, env: { get(name: string): string | undefined }): Promise<string> {
   if (e.value !== undefined) return expand(e.value, (n) => env.get(n));
   const vf = e.valueFrom;
   if (!vf) return '';

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
@@ -49,6 +49,8 @@ export interface KubeletOptions {
 /** See the module comment. */
 export class Kubelet {
   readonly informer: Informer<Pod>;
+  /** Services of every namespace, for the containers' service environment variables (upstream's service lister). */
+  readonly services: Informer<Service>;
   private readonly workers = new Map<string, PodWorker>();
   private readonly recorder: EventRecorder;
   private readonly backoff: CrashBackoff;
@@ -63,6 +65,7 @@ export class Kubelet {
       fieldSelector: `spec.nodeName=${o.nodeName}`,
       logger: o.log,
     });
+    this.services = new Informer<Service>(o.client.resource<Service>('v1', 'Service'), { logger: o.log });
     this.recorder = new EventRecorder(o.client, { component: 'kubelet', host: o.nodeName, logger: o.log });
     this.backoff = new CrashBackoff(o.backoffBaseMs ?? 10_000, o.backoffMaxMs ?? 300_000);
     this.imageBackoff = new CrashBackoff(o.imageBackoffBaseMs ?? 10_000, o.imageBackoffMaxMs ?? 300_000);
@@ -75,6 +78,7 @@ export class Kubelet {
     if (!w) {
       w = new PodWorker(uid, {
         client: this.o.client,
+        services: () => this.services.lister.list(),
         runtime: this.o.runtime,
         nodeName: this.o.nodeName,
         hostIP: this.o.hostIP,
@@ -105,7 +109,9 @@ export class Kubelet {
       onDelete: (p) => this.workers.get(p.metadata!.uid!)?.update(undefined),
     });
     this.informer.start();
-    await this.informer.waitForSync();
+    this.services.start();
+    // Upstream kubelet waits for its service lister before starting pods (service env vars must be complete).
+    await Promise.all([this.informer.waitForSync(), this.services.waitForSync()]);
     await this.relist();
     const tick = () => {
       if (this.stopped) return;
@@ -167,7 +173,7 @@ export class Kubelet {
   async stop(drain = false): Promise<void> {
     this.stopped = true;
     if (this.relistTimer) clearTimeout(this.relistTimer);
-    await this.informer.stop();
+    await Promise.all([this.informer.stop(), this.services.stop()]);
     const workers = [...this.workers.values()];
     if (drain) {
       await Promise.all(workers.map((w) => w.drain().catch((e) => this.o.log.warn({ err: String(e) }, 'drain failed'))));

@@ -10,13 +10,13 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
-import type { Container, LifecycleHandler, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, LifecycleHandler, Pod, PodStatus, Service } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import type { EventRecorder } from '../client/events.js';
 import type { Logger } from '../client/log.js';
 import { isConflict, isNotFound } from '../client/rest.js';
 import { parseQuantity, quantityToNumber } from '../api/quantity.js';
-import { buildEnv, ContainerConfigError, expand, ObjectSource, type DownwardContext } from './env.js';
+import { buildEnv, ContainerConfigError, expand, ObjectSource, serviceEnv, type DownwardContext } from './env.js';
 import { ProbeWorker, type ProbeTarget } from './probes.js';
 import { ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxContainerResources, type RuntimeService } from './runtime/types.js';
 import { computePodStatus, isSidecar, podQOS, type ContainerView } from './status.js';
@@ -66,6 +66,8 @@ export class CrashBackoff {
 /** What a pod worker needs from its kubelet. */
 export interface PodWorkerDeps {
   client: DynamicClient;
+  /** The Services the kubelet sees (its Service informer), for the service environment variables. */
+  services?: () => Service[];
   runtime: RuntimeService;
   nodeName: string;
   hostIP: string;
@@ -414,7 +416,7 @@ export class PodWorker {
     let id: string;
     try {
       // Device env first: as upstream, the container's own env comes after it and wins on a clash.
-      const envs = [...(this.d.gpus?.envFor(this.uid, c.name) ?? []), ...(await buildEnv(pod, c, ctx, src))];
+      const envs = [...(this.d.gpus?.envFor(this.uid, c.name) ?? []), ...(await buildEnv(pod, c, ctx, src, this.d.services ? serviceEnv(this.d.services(), pod.metadata!.namespace!, pod.spec?.enableServiceLinks ?? true) : undefined))];
       const lookup = (n: string) => envs.find((e) => e.key === n)?.value;
       const config: ContainerConfig = {
         metadata: { name: c.name, attempt },

@@ -60,7 +60,19 @@ async function dial(t: ProbeTarget, host: string | undefined, port: number, time
         },
       );
     });
-  if (!direct) return withTimeout(t.runtime.portForward(t.sandboxId, port));
+  // No routable pod IP (host mode without the pod network): the runtime relays through a helper process it starts
+  // in the pod's network namespace. Starting that helper is Skiff's cost, not the container's answer time, so it gets
+  // its own bound (10 s) instead of eating into timeoutSeconds — on a loaded node it alone can take over a second.
+  if (!direct) {
+    const relay = await new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`dial tcp pod:${port}: port-forward relay did not start within 10s`)), Math.max(timeoutMs, 10_000));
+      t.runtime.portForward(t.sandboxId, port).then(
+        (v) => { clearTimeout(timer); resolve(v); },
+        (e) => { clearTimeout(timer); reject(e); },
+      );
+    });
+    return relay;
+  }
   return withTimeout(
     new Promise<Duplex>((resolve, reject) => {
       const s = net.connect(port, direct);

@@ -2,6 +2,7 @@
  * `skiff server`: one process that runs the apiserver over HTTPS on an embedded store, writes an admin kubeconfig,
  * and (in later issues) the controllers, scheduler and a local node agent — the k3s shape.
  */
+import { firstHost, parseCidr } from '../controllers/nodeipam/cidr.js';
 import { mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -112,13 +113,16 @@ export function defaultDataDir(): string {
 export async function startServer(o: ServerOptions = {}): Promise<RunningServer> {
   const log = pino({ level: o.logLevel ?? process.env.SKIFF_LOG_LEVEL ?? 'info', base: { component: 'skiff-server' } }, pino.destination(2));
   const dataDir = o.dataDir ?? defaultDataDir();
-  const bindAddress = o.bindAddress ?? '127.0.0.1';
+  // All interfaces by default, as kube-apiserver and k3s: agents on other machines and pods (through the
+  // `kubernetes` Service, whose endpoint is this address) must reach it.
+  const bindAddress = o.bindAddress ?? '0.0.0.0';
   const port = o.httpsPort ?? 6443;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   const backend = newBackend(o.datastore ?? 'sqlite://', dataDir);
   await backend.start();
-  const pki = await ensurePki(dataDir, { bindAddress });
+  // The serving certificate also names the `kubernetes` Service's ClusterIP (the first address of the service CIDR).
+  const pki = await ensurePki(dataDir, { bindAddress, serviceIp: firstHost(parseCidr(o.serviceCIDR ?? '10.43.0.0/16')) });
   const authn = createAuthenticator(pki);
   // Node join token (k3s-style): SKIFF10<sha256 of the CA>::<secret>. Agents check the CA they fetch from /cacerts
   // against the hash, then authenticate with the secret as a bearer token (user system:node:<name> comes later with
