@@ -48,6 +48,7 @@ skiff server flags:
                         containernetworking-plugins) or none (pods share the host network); default
                         bridge when possible
   --bridge-name NAME    the node bridge of the pod network (default skiff0)
+  --node-ip IP          the node's InternalIP (default: the first non-loopback IPv4 address)
   --disable-kube-proxy  no iptables Service proxy on this node
   --proxy-chain-prefix P  prefix of the Service proxy's iptables chains (default SKIFF)
   --disable-ingress     no built-in Ingress controller on this node
@@ -125,6 +126,7 @@ async function serverCommand(args: string[]): Promise<void> {
         'pod-network': { type: 'string' },
         'bridge-name': { type: 'string' },
         'disable-kube-proxy': { type: 'boolean', default: false },
+        'node-ip': { type: 'string' },
         'disable-ingress': { type: 'boolean', default: false },
         'proxy-chain-prefix': { type: 'string' },
         'ingress-http-port': { type: 'string' },
@@ -326,7 +328,7 @@ async function agentCommand(args: string[]): Promise<void> {
       'node-taints': { type: 'string' }, 'fake-gpus': { type: 'string' }, 'data-dir': { type: 'string' },
       'cluster-cidr': { type: 'string' }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' },
       'pod-network': { type: 'string' }, 'bridge-name': { type: 'string' },
-      'disable-kube-proxy': { type: 'boolean', default: false }, 'disable-ingress': { type: 'boolean', default: false },
+      'disable-kube-proxy': { type: 'boolean', default: false }, 'disable-ingress': { type: 'boolean', default: false }, 'node-ip': { type: 'string' },
       'proxy-chain-prefix': { type: 'string' }, 'ingress-http-port': { type: 'string' }, 'ingress-https-port': { type: 'string' },
     },
     strict: true,
@@ -371,11 +373,13 @@ async function agentCommand(args: string[]): Promise<void> {
 /** The pod network flags shared by `skiff server` and `skiff agent` (bad values exit 2 via the thrown error). */
 function networkFlags(v: {
   'cluster-cidr'?: string; 'cluster-domain'?: string; 'pod-network'?: string; 'bridge-name'?: string;
-  'disable-kube-proxy'?: boolean; 'disable-ingress'?: boolean; 'proxy-chain-prefix'?: string; 'ingress-http-port'?: string; 'ingress-https-port'?: string;
+  'disable-kube-proxy'?: boolean; 'disable-ingress'?: boolean; 'node-ip'?: string; 'proxy-chain-prefix'?: string; 'ingress-http-port'?: string; 'ingress-https-port'?: string;
 }): {
   clusterCIDR?: string; clusterDomain?: string; podNetwork?: 'bridge' | 'none'; bridgeName?: string;
-  kubeProxy?: boolean; proxyChainPrefix?: string; ingress?: false | { httpPort?: number; httpsPort?: number };
+  kubeProxy?: boolean; proxyChainPrefix?: string; ingress?: false | { httpPort?: number; httpsPort?: number }; nodeIP?: string;
 } {
+  const nodeIP = v['node-ip'];
+  if (nodeIP !== undefined && !/^\d+\.\d+\.\d+\.\d+$/.test(nodeIP)) throw new Error(`--node-ip ${JSON.stringify(nodeIP)} is not an IPv4 address`);
   const port = (name: 'ingress-http-port' | 'ingress-https-port') => {
     const x = v[name];
     if (x === undefined) return undefined;
@@ -399,6 +403,7 @@ function networkFlags(v: {
     ...(mode ? { podNetwork: mode } : {}),
     ...(br ? { bridgeName: br } : {}),
     ...(v['disable-kube-proxy'] ? { kubeProxy: false } : {}),
+    ...(nodeIP ? { nodeIP } : {}),
     ...(prefix ? { proxyChainPrefix: prefix } : {}),
     ...(v['disable-ingress'] ? { ingress: false as const } : httpPort !== undefined || httpsPort !== undefined ? { ingress: { httpPort, httpsPort } } : {}),
   };

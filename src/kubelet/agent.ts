@@ -80,6 +80,8 @@ export interface AgentOptions {
   cgroupRoot?: string;
   /** How long startup waits for the node's spec.podCIDR before starting pods anyway (default 60 s). */
   podCIDRWaitMs?: number;
+  /** `--node-ip`: the InternalIP this node advertises (routes to its pods go via it); default the first IPv4. */
+  nodeIP?: string;
   /** false: no iptables service proxy on this node (`--disable-kube-proxy`). */
   kubeProxy?: boolean;
   /** iptables chain prefix of the service proxy (default SKIFF). */
@@ -187,6 +189,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     kubeletPort: streaming?.port ?? o.kubeletPort,
     statusIntervalMs: o.statusIntervalMs,
     leaseIntervalMs: o.leaseIntervalMs,
+    ...(o.nodeIP ? { nodeIP: o.nodeIP } : {}),
     log,
   });
   // NetworkUnavailable=False once the pod network is ready (upstream's route controller sets it); carried in every

@@ -96,6 +96,8 @@ export interface NodeStatusOptions {
   kubeletPort?: number;
   statusIntervalMs?: number;
   leaseIntervalMs?: number;
+  /** `--node-ip`: the node's InternalIP (default: the first non-internal IPv4 address). */
+  nodeIP?: string;
   log: Logger;
 }
 
@@ -114,7 +116,7 @@ export class NodeStatusManager {
 
   constructor(private readonly o: NodeStatusOptions) {
     this.gpus = detectGpus(o.fakeGpus ?? 0);
-    this.ip = nodeIP();
+    this.ip = o.nodeIP ?? nodeIP();
   }
 
   private capacity(): { capacity: Record<string, string>; allocatable: Record<string, string> } {

@@ -71,6 +71,8 @@ export interface ServerOptions {
   /** `--disable-kube-proxy` (false), `--proxy-chain-prefix`, Ingress ports or `--disable-ingress` (false). */
   kubeProxy?: boolean;
   proxyChainPrefix?: string;
+  /** `--node-ip` of the in-process node. */
+  nodeIP?: string;
   ingress?: false | { httpPort?: number; httpsPort?: number };
 }
 
@@ -226,7 +228,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       servingCert: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       clientCa: pki.caCertPem,
       podNetwork: o.podNetwork, bridgeName: o.bridgeName, clusterCIDR: o.clusterCIDR, clusterDNS: o.clusterDNS, clusterDomain: o.clusterDomain,
-      kubeProxy: o.kubeProxy, proxyChainPrefix: o.proxyChainPrefix, ingress: o.ingress,
+      kubeProxy: o.kubeProxy, proxyChainPrefix: o.proxyChainPrefix, ingress: o.ingress, nodeIP: o.nodeIP,
     });
   }
   core.ready = true;
