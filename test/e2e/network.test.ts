@@ -266,6 +266,21 @@ test('a NodePort answers on the node address', { skip: SKIP }, async () => {
   assert.match(body, /^web-\S+ \/np$/);
 });
 
+test('a LoadBalancer Service gets the node address and answers on it', { skip: SKIP }, async () => {
+  await s.k(['expose', 'deploy/web', '--name=web-lb', '--type=LoadBalancer', '--port=18081', '--target-port=8080']);
+  const ip = await until('EXTERNAL-IP', async () => (await s.k(['get', 'svc', 'web-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim() || undefined, 20_000);
+  assert.equal(ip, nodeIP);
+  const body = await until('LoadBalancer answer', () => new Promise<string | undefined>((resolve) => {
+    http.get({ host: ip, port: 18081, path: '/lb', agent: false, timeout: 2000 }, (r) => {
+      let b = '';
+      r.on('data', (d) => (b += d));
+      r.on('end', () => resolve(b));
+    }).on('error', () => resolve(undefined));
+  }), 20_000);
+  assert.match(body, /^web-\S+ \/lb$/);
+  await s.k(['delete', 'svc', 'web-lb']);
+});
+
 test('an Ingress routes two hosts and two paths to two services, including TLS', { skip: SKIP }, async () => {
   const cert = await hostCert('a.example.test');
   const b64 = (x: string) => Buffer.from(x).toString('base64');
