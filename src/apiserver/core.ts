@@ -159,17 +159,21 @@ export class ApiServerCore {
       return;
     }
     if (path.startsWith('/openapi/')) {
-      const out = handleOpenapi(path, query);
+      const hv = (n: string): string | undefined => { const v = req.headers[n]; return Array.isArray(v) ? v.join(', ') : v; };
+      const out = handleOpenapi(path, query, { accept: hv('accept'), acceptEncoding: hv('accept-encoding'), ifNoneMatch: hv('if-none-match'), ifModifiedSince: hv('if-modified-since') });
       res.writeHead(out.status, out.headers);
       res.end(out.body);
       return;
     }
     if (path === '/api' || path === '/api/' || path === '/apis' || path === '/apis/') {
       const which = path.startsWith('/apis') ? 'apis' : 'api';
-      const wantsAggregated = parseAccept(req.headers.accept).some((r) => r.params['g'] === 'apidiscovery.k8s.io' && r.params['as'] === 'APIGroupDiscoveryList' && (r.params['v'] === 'v2' || r.params['v'] === 'v2beta1'));
+      const wantsAggregated = parseAccept(req.headers.accept).find((r) => r.params['g'] === 'apidiscovery.k8s.io' && r.params['as'] === 'APIGroupDiscoveryList' && (r.params['v'] === 'v2' || r.params['v'] === 'v2beta1'));
       if (wantsAggregated) {
-        const body = aggregatedDiscovery(which);
-        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+        // v2beta1 (all kubectl ≤ 1.29 asks for) has the same shape as v2; clients check the answered version.
+        const beta = wantsAggregated.params['v'] === 'v2beta1';
+        let body = aggregatedDiscovery(which);
+        if (beta) body = body.replace('"apiVersion":"apidiscovery.k8s.io/v2"', '"apiVersion":"apidiscovery.k8s.io/v2beta1"');
+        res.writeHead(200, { 'Content-Type': beta ? AGGREGATED_CONTENT_TYPE.replace('v=v2;', 'v=v2beta1;') : AGGREGATED_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
         return;
       }

@@ -35,6 +35,8 @@ export interface RunResult {
 export interface TestServer {
   url: string;
   dataDir: string;
+  /** kubectl's private cache/HOME directory (removed by {@link cleanup}). */
+  cacheDir: string;
   kubeconfig: string;
   proc: ChildProcess;
   /** Runs kubectl (dispatcher by default) with this server's kubeconfig and a private cache dir. */
@@ -113,6 +115,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const server: TestServer = {
     url,
     dataDir,
+    cacheDir,
     kubeconfig,
     proc,
     kubectl,
@@ -140,7 +143,10 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
 
 export function cleanup(s: TestServer | undefined): Promise<void> {
   if (!s) return Promise.resolve();
-  return s.stop('SIGKILL').then(() => { rmSync(s.dataDir, { recursive: true, force: true }); });
+  return s.stop('SIGKILL').then(() => {
+    rmSync(s.dataDir, { recursive: true, force: true });
+    rmSync(s.cacheDir, { recursive: true, force: true });
+  });
 }
 
 export function readKubeconfig(s: TestServer): string {

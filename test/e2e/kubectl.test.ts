@@ -284,9 +284,9 @@ describe('kubectl 1.32 against skiff server', { skip: NO_KUBECTL }, () => {
   });
 });
 
-// kubectl ≤ 1.27 validates apply through the protobuf /openapi/v2 document, which Skiff does not serve yet;
+// kubectl ≤ 1.27 validates apply through the protobuf /openapi/v2 document and reads v2beta1 aggregated discovery;
 // 1.33 (and the dispatcher's 1.32 above) validate through /openapi/v3.
-for (const minor of ['33']) {
+for (const minor of ['27', '33']) {
   const bin = kubectlPath(minor);
   describe(`kubectl 1.${minor} against skiff server`, { skip: NO_KUBECTL || (bin ? false : `kubectl.1.${minor} not installed: SKIPPED`) }, () => {
     let s: TestServer;

@@ -1,10 +1,12 @@
 /**
  * OpenAPI as kube-apiserver 1.32 serves it to kubectl: the v3 discovery root, one document per group-version
- * (serialized once, lazily, and addressed by a content hash), kube-openapi handler3's caching protocol, and a 404
- * for v2 so that kubectl uses v3. Also re-exports schema-based field validation (KEP-2885).
+ * (serialized once, lazily, and addressed by a content hash), kube-openapi handler3's caching protocol, and the
+ * Swagger 2.0 document at /openapi/v2 (JSON or gnostic protobuf, see v2.ts). Also re-exports schema-based field
+ * validation (KEP-2885).
  */
 import { createHash } from 'node:crypto';
 import { buildGroupVersionDocument, groupVersionKeys } from './document.js';
+import { handleOpenapiV2, type OpenapiRequestHeaders } from './v2.js';
 
 export { groupVersionKey, groupVersionKeys, buildGroupVersionDocument } from './document.js';
 export {
@@ -19,6 +21,15 @@ export {
   unknownFieldWarnings,
 } from './field-validation.js';
 export { allSchemas, definitionForKind, type Schema, type GroupVersionKind } from './schemas.js';
+export {
+  buildOpenapiV2Document,
+  encodeOpenapiV2Protobuf,
+  handleOpenapiV2,
+  openapiV2DocumentType,
+  OPENAPI_V2_PROTOBUF,
+  OPENAPI_V2_PROTOBUF_DEPRECATED,
+  type OpenapiRequestHeaders,
+} from './v2.js';
 
 /** A serialized group-version document and its hash (kube-openapi: upper-case hex SHA-512 of the JSON bytes). */
 export interface OpenapiDoc {
@@ -74,17 +85,17 @@ const notFound = (): OpenapiResponse => ({
 });
 
 /**
- * Serves `/openapi/v3`, `/openapi/v3/<gv>` and `/openapi/v2` as kube-openapi's handler3 (and a v2-less apiserver)
- * would:
+ * Serves `/openapi/v3`, `/openapi/v3/<gv>` and `/openapi/v2` as kube-openapi's handlers would:
+ * - `/openapi/v2` → handleOpenapiV2 (JSON or protobuf by Accept, ETag/304, gzip);
  * - `/openapi/v3` → the root JSON;
  * - `/openapi/v3/<gv>` → the document with a quoted `ETag`; with `?hash=` that is stale → 301 to the current URL
  *   (kubectl follows it); with the current hash → also `Cache-Control: public, immutable` and `Expires` a year out;
  *   `If-None-Match` matching the ETag → 304;
- * - unknown group-version, `/openapi/v2` (kubectl 1.32 only accepts protobuf there; a 404 makes it use v3) and any
- *   other path → 404.
+ * - unknown group-version and any other path → 404.
  */
-export function handleOpenapi(path: string, query: URLSearchParams, requestHeaders: { ifNoneMatch?: string } = {}): OpenapiResponse {
+export function handleOpenapi(path: string, query: URLSearchParams, requestHeaders: OpenapiRequestHeaders = {}): OpenapiResponse {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  if (path === '/openapi/v2') return handleOpenapiV2(requestHeaders);
   if (p === '/openapi/v3') {
     rootJson ??= Buffer.from(JSON.stringify(openapiV3Root()));
     return { status: 200, headers: { 'Content-Type': 'application/json' }, body: rootJson };

@@ -138,7 +138,7 @@ test('handler3: root, hash redirect, immutable caching, 304, 404s', () => {
   assert.equal(handleOpenapi(path, new URLSearchParams(), { ifNoneMatch: `"${etag}"` }).status, 304);
   assert.equal(handleOpenapi('/openapi/v3/apis/nope/v1', new URLSearchParams()).status, 404);
   assert.equal(handleOpenapi('/openapi/v3/apis/apps/v2', new URLSearchParams()).status, 404);
-  assert.equal(handleOpenapi('/openapi/v2', new URLSearchParams()).status, 404);
+  assert.equal(handleOpenapi('/openapi/v2/', new URLSearchParams()).status, 404);
 });
 
 test('unknown fields: nested, in arrays and maps, metadata, top level', () => {
