@@ -19,7 +19,7 @@
  * --cpu-prof-dir DIR` to the server for profiling.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     burst: { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
     'timeout-s': { type: 'string', default: '120' },
+    trace: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -46,6 +47,12 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** bin/skiff.js from dist/bench (npm script) or bench/ (tsx); `$SKIFF_BIN` overrides (a private build elsewhere). */
 const SKIFF = [process.env.SKIFF_BIN ?? '', join(HERE, '..', '..', 'bin', 'skiff.js'), join(HERE, '..', 'bin', 'skiff.js')].find((p) => p && existsSync(p))!;
 
+/** `--trace FILE`: the server records its start path there ($SKIFF_STARTUP_TRACE); the bench adds its own marks. */
+const marks: string[] = [];
+const mark = (key: string, event: string) => {
+  if (values.trace) marks.push(`${(performance.timeOrigin + performance.now()).toFixed(3)} ${key} ${event}\n`);
+};
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
@@ -55,8 +62,10 @@ const stats = (xs: number[]) => ({ p50Ms: r1(pct(xs, 50)), p99Ms: r1(pct(xs, 99)
 
 /** Starts `skiff server` as a child process; resolves with its URL once it prints that it is running. */
 function startSkiff(dataDir: string, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+  const env = values.trace ? { ...process.env, SKIFF_STARTUP_TRACE: values.trace } : process.env;
   const proc = spawn(process.execPath, [...nodeArgs, SKIFF, 'server', '--data-dir', dataDir, '--https-port', '0', '--datastore', 'memory://', '--log-level', 'error'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -103,6 +112,7 @@ async function main(): Promise<void> {
     const n = p.metadata!.name!;
     if (p.status?.phase === 'Running' && !runningAt.has(n)) {
       runningAt.set(n, performance.now());
+      mark(n, 'bench-running');
       waiters.get(n)?.();
     }
   };
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
   const untilGone = (name: string) => new Promise<void>((resolve) => goneWaiters.set(name, resolve));
   const createAndWait = async (name: string) => {
     const t0 = performance.now();
+    mark(name, 'bench-create');
     const running = untilRunning(name);
     await pods.create(NS, pod(name));
     await withTimeout(running, `${name} Running`);
@@ -168,6 +179,7 @@ async function main(): Promise<void> {
     proc.kill('SIGTERM');
   });
   rmSync(dataDir, { recursive: true, force: true });
+  if (values.trace) appendFileSync(values.trace, marks.join(''));
   const result = {
     bench: 'pod-startup',
     root: process.getuid?.() === 0,

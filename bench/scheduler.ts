@@ -24,6 +24,10 @@
  * Measurement: the clock starts when the first measured pod's create request is sent and stops when the last
  * binding is seen on the watch (so pod creation through the API is part of the measured time); per-pod latency is
  * create request sent → `spec.nodeName` seen on the watch. Node creation, pre-filling and cache sync are not timed.
+ * Extra fields: `schedProcCpuMsPerPod` (this process: scheduler + load-generator thread) and `apiserverCpuMsPerPod`
+ * (the child) — CPU time per measured pod, steadier than throughput on a shared host, so A/B comparisons use them —
+ * and `events`: how many events reached the apiserver (the recorder drops `Scheduled` events when its bounded queue
+ * is full, as upstream's broadcaster does, so the count varies with load and changes what the CPU figures include).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -309,6 +313,9 @@ async function main(): Promise<void> {
     };
     await sched.stop();
     await informers.stop();
+    // Scheduled/FailedScheduling events that reached the apiserver (the recorder drops events when its queue is full).
+    const eventList = await client.resource('v1', 'Event').list('bench') as { items?: unknown[] };
+    extra.events = eventList.items?.length ?? 0;
     if (WORKLOAD === 'preemption') {
       extra.preemptions = victims.size;
       extra.preemptionsPerSecond = Math.round(victims.size / elapsed);

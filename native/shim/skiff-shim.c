@@ -22,6 +22,8 @@
  *   skiff-shim pause [--net] [--uts] [--ipc] [--hostname H]
  *                        the pod's infra ("pause") process: unshares the namespaces, sets the hostname, brings lo
  *                        up, prints "ok\n" on stdout (the readiness signal) and sleeps until killed.
+ *   skiff-shim launcher  the runtime's process launcher: starts shims and infra processes on request (double-fork,
+ *                        setsid) so the agent never forks itself; see run_launcher.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -183,7 +185,7 @@ struct mnt { char *src, *dst; char mode; /* 'w' read-write, 'r' readonly, 'o' op
 static struct {
   char *dir, *cwd, *log, *sock;
   long long logmax;
-  int logfiles, stdin_, uid, gid, mountns;
+  int logfiles, stdin_, uid, gid, mountns, gate;
   strv argv, env, oom, procs, ns;
   struct mnt *mounts;
   int nmounts;
@@ -191,7 +193,9 @@ static struct {
 
 /*
  * Tokens (each NUL-terminated): dir D | cwd D | log PATH | logmax N | logfiles N | sock PATH | stdin 0/1 |
- * uid N | gid N | argv A | env K=V | oom FILE | procs FILE | ns /proc/P/ns/X | mountns 1 | mount w/r/o SRC DST.
+ * uid N | gid N | argv A | env K=V | oom FILE | procs FILE | ns /proc/P/ns/X | mountns 1 | mount w/r/o SRC DST |
+ * gate 1 (the container is prepared — cgroup, namespaces, mounts, cwd, credentials — but execs only once a byte
+ * arrives on the shim's stdin; EOF without one aborts the start: the agent overlaps the pod network setup with it).
  */
 static char *next_tok(char **p, char *end) {
   if (*p >= end) return NULL;
@@ -220,6 +224,7 @@ static void parse_spec(const char *path) {
     else if (!strcmp(k, "uid")) spec.uid = atoi(v);
     else if (!strcmp(k, "gid")) spec.gid = atoi(v);
     else if (!strcmp(k, "mountns")) spec.mountns = atoi(v);
+    else if (!strcmp(k, "gate")) spec.gate = atoi(v);
     else if (!strcmp(k, "argv")) strv_push(&spec.argv, v);
     else if (!strcmp(k, "env")) strv_push(&spec.env, v);
     else if (!strcmp(k, "oom")) strv_push(&spec.oom, v);
@@ -435,8 +440,8 @@ static void fail_child(int errfd, const char *fmt, ...) {
   _exit(127);
 }
 
-/* In the forked child: cgroup, namespaces, mounts, cwd, credentials, exec. Errors go to errfd (CLOEXEC). */
-static void child_main(int errfd, int in, int out, int err) {
+/* In the forked child: cgroup, namespaces, mounts, cwd, credentials, (gate,) exec. Errors go to errfd (CLOEXEC). */
+static void child_main(int errfd, int gatefd, int in, int out, int err) {
   setsid(); /* its own session and process group: the agent signals -pid */
   dup2(in, 0);
   dup2(out, 1);
@@ -478,6 +483,13 @@ static void child_main(int errfd, int in, int out, int err) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  if (gatefd >= 0) {
+    char go;
+    ssize_t r;
+    while ((r = read(gatefd, &go, 1)) < 0 && errno == EINTR) {}
+    if (r != 1) fail_child(errfd, "start aborted by the runtime before exec");
+    close(gatefd);
+  }
   environ = spec.env.v;
   execvp(spec.argv.v[0], spec.argv.v);
   fail_child(errfd, "exec: \"%s\": %s", spec.argv.v[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
@@ -513,11 +525,17 @@ static int run_shim(const char *specPath) {
     return 1;
   }
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  /* The gate is the shim's stdin (a pipe from the agent), moved above 2 so the child's dup2s keep it. */
+  int gatefd = spec.gate ? fcntl(0, F_DUPFD_CLOEXEC, 3) : -1;
   pid_t pid = fork();
   if (pid < 0) { perror("skiff-shim: fork"); return 1; }
   if (pid == 0) {
     close(ep[0]);
-    child_main(ep[1], spec.stdin_ ? inp[0] : devnull, outp[1], errp[1]);
+    child_main(ep[1], gatefd, spec.stdin_ ? inp[0] : devnull, outp[1], errp[1]);
+  }
+  if (gatefd >= 0) {
+    close(gatefd);
+    dup2(devnull, 0); /* only the child waits on the agent's pipe */
   }
   close(ep[1]);
   close(outp[1]);
@@ -742,10 +760,309 @@ static int run_pause(int argc, char **argv) {
   for (;;) pause();
 }
 
+/* ------------------------------------------------------------------ the launcher ("zygote") */
+
+/*
+ * `skiff-shim launcher`: a small long-lived process the runtime starts once and asks to start shims and infra
+ * processes, so the large agent process never forks (a fork of a big Node process costs milliseconds of its event
+ * loop under load). Requests arrive on stdin as frames [u32 BE length][NUL-terminated tokens]:
+ *   spawn ID  gate 0|1  cwd DIR  err FILE  argv A…  env K=V…     start argv[0] (PATH lookup in env)
+ *   go ID | abort ID                                              open a gated start's stdin gate (one byte) / close it
+ *   exec ID  stdin DATA  argv A…  env K=V…                        run a helper (a CNI plugin…) as the launcher's
+ *                                                                 child: DATA on its stdin, stdout/stderr collected
+ *   kill ID                                                       SIGKILL an exec (its timeout)
+ * Each process gets its own session (setsid), so nothing aimed at the agent's process group or session reaches it,
+ * and it outlives the launcher and the agent (restart safety: when they die it is reparented to init and keeps
+ * running). The launcher reaps the ones that exit while it lives (so no zombies pile up under an init that does not
+ * reap, e.g. in a container). Its stdin is the gate pipe (or /dev/null), stdout a pipe the launcher reads its first line
+ * from, stderr appended to FILE (or /dev/null). Replies on stdout, one line each:
+ *   ID pid N | ID line TEXT (the first stdout line) | ID eof (stdout closed without a line) | ID error MESSAGE
+ *   ID done CODE SIGNAL OUTLEN ERRLEN, then OUTLEN bytes of stdout and ERRLEN of stderr (an exec finished; CODE is
+ *   -1 when it was killed by SIGNAL)
+ * EOF on stdin (the agent went away) ends the launcher; started processes are unaffected.
+ */
+typedef struct { int id, outfd, gatefd; char line[4096]; size_t len; } launch_t;
+static launch_t *launches;
+static int nlaunches;
+typedef struct { int id, pid, infd, outfd, errfd, exited, status; buf_t in, out, err; } exec_t;
+static exec_t *execs;
+static int nexecs;
+
+static void reply(const char *fmt, ...) {
+  char msg[4200];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof msg - 2) n = (int)sizeof msg - 2;
+  msg[n++] = '\n';
+  if (write_all(1, msg, (size_t)n) < 0) _exit(0); /* the agent is gone */
+}
+
+static void launch(char *p, char *end) {
+  int id = -1, gate = 0;
+  const char *cwd = "/", *errpath = "";
+  strv argv = {0}, env = {0};
+  char *k;
+  while ((k = next_tok(&p, end))) {
+    char *v = next_tok(&p, end);
+    if (!v) break;
+    if (!strcmp(k, "spawn")) id = atoi(v);
+    else if (!strcmp(k, "gate")) gate = atoi(v);
+    else if (!strcmp(k, "cwd")) cwd = v;
+    else if (!strcmp(k, "err")) errpath = v;
+    else if (!strcmp(k, "argv")) strv_push(&argv, v);
+    else if (!strcmp(k, "env")) strv_push(&env, v);
+  }
+  if (!env.v) strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  int outp[2] = {-1, -1}, gp[2] = {-1, -1};
+  if (!argv.n) { reply("%d error no argv", id); goto out; }
+  if (pipe2(outp, O_CLOEXEC) < 0 || (gate && pipe2(gp, O_CLOEXEC) < 0)) {
+    reply("%d error pipe: %s", id, strerror(errno));
+    goto out;
+  }
+  pid_t pid = fork();
+  if (pid < 0) { reply("%d error fork: %s", id, strerror(errno)); goto out; }
+  if (pid == 0) {
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    int errfd = errpath[0] ? open(errpath, O_WRONLY | O_APPEND | O_CREAT, 0644) : -1;
+    dup2(gate ? gp[0] : null, 0);
+    dup2(outp[1], 1);
+    dup2(errfd >= 0 ? errfd : null, 2);
+    if (chdir(cwd) < 0) { dprintf(2, "chdir %s: %s\n", cwd, strerror(errno)); _exit(127); }
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    environ = env.v;
+    execvp(argv.v[0], argv.v);
+    dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
+    _exit(127);
+  }
+  reply("%d pid %d", id, (int)pid);
+  close(outp[1]);
+  outp[1] = -1;
+  if (gate) { close(gp[0]); gp[0] = -1; }
+  launches = xrealloc(launches, sizeof(launch_t) * (size_t)(nlaunches + 1));
+  launches[nlaunches] = (launch_t){.id = id, .outfd = outp[0], .gatefd = gate ? gp[1] : -1};
+  fcntl(outp[0], F_SETFL, O_NONBLOCK);
+  nlaunches++;
+  outp[0] = -1;
+  gp[1] = -1;
+out:
+  for (int i = 0; i < 2; i++) {
+    if (outp[i] >= 0) close(outp[i]);
+    if (gp[i] >= 0) close(gp[i]);
+  }
+  free(argv.v);
+  free(env.v);
+}
+
+static void exec_start(char *p, char *end) {
+  int id = -1;
+  const char *data = "";
+  strv argv = {0}, env = {0};
+  char *k;
+  while ((k = next_tok(&p, end))) {
+    char *v = next_tok(&p, end);
+    if (!v) break;
+    if (!strcmp(k, "exec")) id = atoi(v);
+    else if (!strcmp(k, "stdin")) data = v;
+    else if (!strcmp(k, "argv")) strv_push(&argv, v);
+    else if (!strcmp(k, "env")) strv_push(&env, v);
+  }
+  if (!env.v) strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  int ip[2] = {-1, -1}, op[2] = {-1, -1}, xp[2] = {-1, -1};
+  if (!argv.n) { reply("%d error no argv", id); goto out; }
+  if (pipe2(ip, O_CLOEXEC) < 0 || pipe2(op, O_CLOEXEC) < 0 || pipe2(xp, O_CLOEXEC) < 0) {
+    reply("%d error pipe: %s", id, strerror(errno));
+    goto out;
+  }
+  pid_t pid = fork();
+  if (pid < 0) { reply("%d error fork: %s", id, strerror(errno)); goto out; }
+  if (pid == 0) {
+    dup2(ip[0], 0);
+    dup2(op[1], 1);
+    dup2(xp[1], 2);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    environ = env.v;
+    execvp(argv.v[0], argv.v);
+    dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
+    _exit(127);
+  }
+  execs = xrealloc(execs, sizeof(exec_t) * (size_t)(nexecs + 1));
+  exec_t *x = &execs[nexecs++];
+  *x = (exec_t){.id = id, .pid = pid, .infd = ip[1], .outfd = op[0], .errfd = xp[0]};
+  buf_add(&x->in, data, strlen(data));
+  for (int i = 0; i < 3; i++) fcntl(i == 0 ? x->infd : i == 1 ? x->outfd : x->errfd, F_SETFL, O_NONBLOCK);
+  ip[1] = op[0] = xp[0] = -1;
+out:
+  for (int i = 0; i < 2; i++) {
+    if (ip[i] >= 0) close(ip[i]);
+    if (op[i] >= 0) close(op[i]);
+    if (xp[i] >= 0) close(xp[i]);
+  }
+  free(argv.v);
+  free(env.v);
+}
+
+/* Feeds stdin, drains stdout/stderr; reports and forgets execs that exited with their output closed. */
+static void exec_io(exec_t *x, short inrev, short outrev, short errrev) {
+  char chunk[65536];
+  if (x->infd >= 0 && (inrev || !x->in.len)) {
+    while (x->in.len) {
+      ssize_t w = write(x->infd, x->in.p, x->in.len);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) break;
+        x->in.len = 0; /* it does not read its stdin */
+        break;
+      }
+      buf_drop(&x->in, (size_t)w);
+    }
+    if (!x->in.len) { close(x->infd); x->infd = -1; }
+  }
+  int *fds[2] = {&x->outfd, &x->errfd};
+  buf_t *bufs[2] = {&x->out, &x->err};
+  short revs[2] = {outrev, errrev};
+  for (int k = 0; k < 2; k++) {
+    if (*fds[k] < 0 || !revs[k]) continue;
+    for (;;) {
+      ssize_t r = read(*fds[k], chunk, sizeof chunk);
+      if (r > 0) { buf_add(bufs[k], chunk, (size_t)r); continue; }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EAGAIN) break;
+      close(*fds[k]);
+      *fds[k] = -1;
+      break;
+    }
+  }
+}
+
+static void gate_cmd(char *p, char *end) {
+  char *k = next_tok(&p, end), *v = next_tok(&p, end);
+  if (!k || !v) return;
+  int id = atoi(v);
+  if (!strcmp(k, "kill")) {
+    for (int i = 0; i < nexecs; i++)
+      if (execs[i].id == id && !execs[i].exited) kill(execs[i].pid, SIGKILL);
+    return;
+  }
+  for (int i = 0; i < nlaunches; i++) {
+    if (launches[i].id != id || launches[i].gatefd < 0) continue;
+    if (!strcmp(k, "go")) write_all(launches[i].gatefd, "1", 1);
+    close(launches[i].gatefd);
+    launches[i].gatefd = -1;
+  }
+}
+
+static int run_launcher(void) {
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (chdir("/") < 0) { /* not fatal */ }
+  buf_t in = {0};
+  char chunk[65536];
+  for (;;) {
+    int n = nlaunches, ne = nexecs;
+    struct pollfd *fds = xrealloc(NULL, sizeof(struct pollfd) * (size_t)(n + 3 * ne + 2));
+    fds[0] = (struct pollfd){0, POLLIN, 0};
+    fds[1] = (struct pollfd){sfd, POLLIN, 0};
+    for (int i = 0; i < n; i++) fds[i + 2] = (struct pollfd){launches[i].outfd, POLLIN, 0};
+    struct pollfd *xf = fds + 2 + n;
+    for (int i = 0; i < ne; i++) {
+      xf[3 * i] = (struct pollfd){execs[i].in.len ? execs[i].infd : -1, POLLOUT, 0};
+      xf[3 * i + 1] = (struct pollfd){execs[i].outfd, POLLIN, 0};
+      xf[3 * i + 2] = (struct pollfd){execs[i].errfd, POLLIN, 0};
+    }
+    if (poll(fds, (nfds_t)(n + 3 * ne + 2), -1) < 0) {
+      free(fds);
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {}
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        for (int i = 0; i < nexecs; i++)
+          if (execs[i].pid == w) { execs[i].exited = 1; execs[i].status = st; }
+    }
+    for (int i = 0; i < ne; i++) exec_io(&execs[i], xf[3 * i].revents, xf[3 * i + 1].revents, xf[3 * i + 2].revents);
+    for (int i = 0; i < n; i++) {
+      launch_t *l = &launches[i];
+      if (l->outfd < 0 || !fds[i + 2].revents) continue;
+      ssize_t r = read(l->outfd, l->line + l->len, sizeof l->line - 1 - l->len);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r > 0) l->len += (size_t)r;
+      char *nl = memchr(l->line, '\n', l->len);
+      if (nl || l->len == sizeof l->line - 1) {
+        if (nl) *nl = 0; else l->line[l->len] = 0;
+        reply("%d line %s", l->id, l->line);
+      } else if (r <= 0) reply("%d eof", l->id);
+      else continue;
+      close(l->outfd);
+      l->outfd = -1;
+    }
+    short stdin_ready = fds[0].revents;
+    free(fds);
+    if (stdin_ready) {
+      ssize_t r = read(0, chunk, sizeof chunk);
+      if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) return 0;
+      if (r > 0) buf_add(&in, chunk, (size_t)r);
+      while (in.len >= 4) {
+        unsigned char *h = (unsigned char *)in.p;
+        size_t len = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+        if (in.len < 4 + len) break;
+        char *pl = in.p + 4, *pend = pl + len;
+        if (len > 0 && pend[-1] == 0) {
+          if (!strncmp(pl, "spawn", 6)) launch(pl, pend);
+          else if (!strncmp(pl, "exec", 5)) exec_start(pl, pend);
+          else gate_cmd(pl, pend);
+        }
+        buf_drop(&in, 4 + len);
+      }
+    }
+    /* Forget launches that are done (first line seen and gate used). */
+    int j = 0;
+    for (int i = 0; i < nlaunches; i++)
+      if (launches[i].outfd >= 0 || launches[i].gatefd >= 0) launches[j++] = launches[i];
+    nlaunches = j;
+    j = 0;
+    for (int i = 0; i < nexecs; i++) {
+      exec_t *x = &execs[i];
+      if (!x->exited || x->outfd >= 0 || x->errfd >= 0) { execs[j++] = *x; continue; }
+      if (x->infd >= 0) close(x->infd);
+      int code = WIFEXITED(x->status) ? WEXITSTATUS(x->status) : -1, sig = WIFSIGNALED(x->status) ? WTERMSIG(x->status) : 0;
+      char head[128];
+      int hn = snprintf(head, sizeof head, "%d done %d %d %zu %zu\n", x->id, code, sig, x->out.len, x->err.len);
+      if (write_all(1, head, (size_t)hn) < 0 || write_all(1, x->out.p ? x->out.p : "", x->out.len) < 0 ||
+          write_all(1, x->err.p ? x->err.p : "", x->err.len) < 0)
+        _exit(0);
+      free(x->in.p);
+      free(x->out.p);
+      free(x->err.p);
+    }
+    nexecs = j;
+  }
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "launcher")) return run_launcher();
   if (argc >= 2 && !strcmp(argv[1], "pause")) return run_pause(argc, argv);
   if (argc != 2) {
-    fputs("usage: skiff-shim SPEC | skiff-shim pause [--net] [--uts] [--ipc] [--hostname H]\n", stderr);
+    fputs("usage: skiff-shim SPEC | skiff-shim pause [--net] [--uts] [--ipc] [--hostname H] | skiff-shim launcher\n", stderr);
     return 2;
   }
   return run_shim(argv[1]);

@@ -26,7 +26,17 @@ function ensureObj(o: Rec, k: string): Rec | undefined {
 }
 
 function def(o: Rec | undefined, k: string, v: unknown): void {
-  if (o && unset(o[k])) o[k] = typeof v === 'object' && v !== null ? structuredClone(v) : v;
+  if (o && unset(o[k])) o[k] = typeof v === 'object' && v !== null ? cloneDefault(v) : v;
+}
+
+/** A fresh copy of a default value; the common `{}` (every pod's securityContext) without structuredClone. */
+function cloneDefault(v: object): unknown {
+  if (!Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
+    let empty = true;
+    for (const _ in v) { empty = false; break; }
+    if (empty) return {};
+  }
+  return structuredClone(v);
 }
 
 /** Re-prints a quantity the way the apiserver's Go round trip does; invalid values are left for validation. */

@@ -88,6 +88,13 @@ export function writeObject(res: ServerResponse, code: number, obj: unknown, neg
   res.end(text);
 }
 
+/** Writes JSON text that is already serialized (an object's stored form). */
+export function writeJsonText(res: ServerResponse, code: number, text: string, warnings: string[] = []): void {
+  setWarnings(res, warnings);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof RangeError && /call stack/i.test(err.message)) return errors.badRequest('the request is nested too deeply');

@@ -86,8 +86,15 @@ export function checkDepth(value: unknown, max = MAX_DEPTH): void {
     const [v, d] = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
     if (d > max) throw errors.badRequest(`the request body is nested deeper than the maximum of ${max} levels`);
-    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
-    else for (const k in v as Record<string, unknown>) stack.push([(v as Record<string, unknown>)[k], d + 1]);
+    // Only containers are pushed: scalars (most values) cost no tuple.
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+    } else {
+      for (const k in v as Record<string, unknown>) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+      }
+    }
   }
 }
 
@@ -116,7 +123,8 @@ export function parseJsonOrYaml(body: Buffer, type: string): Record<string, unkn
       throw errors.badRequest(`the request body could not be decoded: ${(e as Error).message}`);
     }
   }
-  checkDepth(value);
+  // Each JSON nesting level takes two characters, so a short JSON text cannot be too deep (YAML can: aliases).
+  if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || text.length > 2 * MAX_DEPTH) checkDepth(value);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw errors.badRequest(`the request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }

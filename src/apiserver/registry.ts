@@ -121,7 +121,40 @@ export class Registry {
     const { resourceVersion: _rv, ...meta } = obj.metadata;
     const sv = storageVersion(info);
     const stored = obj.apiVersion && obj.apiVersion !== sv ? convert(obj, sv) : obj;
-    return JSON.stringify({ ...stored, apiVersion: sv, metadata: meta });
+    // apiVersion, kind and metadata lead, so readers can splice resourceVersion into the text (see `rawEvent`).
+    const { apiVersion: _av, kind, metadata: _m, ...rest } = stored;
+    return JSON.stringify({ apiVersion: sv, kind, metadata: meta, ...rest });
+  }
+
+  /**
+   * The JSON text of a watch event's object without a parse/stringify round trip, when the stored text is already
+   * in the served version and starts `{"apiVersion":…,"kind":…,"metadata":{` (what `encode` writes): the
+   * resourceVersion is spliced in as the first metadata field. Undefined when the value needs `decode`.
+   */
+  rawObject(info: ResourceInfo, kv: KeyValue, rv = kv.modRevision): string | undefined {
+    let head = this.rawHeads.get(info);
+    if (head === undefined) {
+      head = `{"apiVersion":${JSON.stringify(apiVersionOf(info))},"kind":${JSON.stringify(info.kind)},"metadata":{`;
+      this.rawHeads.set(info, head);
+    }
+    const v = kv.value;
+    if (!v.startsWith(head)) return undefined;
+    const empty = v.charCodeAt(head.length) === 125; // '}': metadata is {}
+    return `${head}"resourceVersion":"${rv}"${empty ? '' : ','}${v.slice(head.length)}`;
+  }
+
+  private readonly rawHeads = new WeakMap<ResourceInfo, string>();
+
+  /** The stored value behind an object `create` returned (so the response need not serialize it again). */
+  private readonly written = new WeakMap<KObject, KeyValue>();
+
+  /**
+   * The JSON text of an object `create` just returned, from the text it stored (see `rawObject`); undefined for
+   * any other object. Callers must not have modified the object since.
+   */
+  writtenJson(info: ResourceInfo, obj: KObject): string | undefined {
+    const kv = this.written.get(obj);
+    return kv ? this.rawObject(info, kv) : undefined;
   }
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KObject> {
@@ -208,7 +241,9 @@ export class Registry {
     const name = obj.metadata.name!;
     try {
       const kv = await this.backend.create(this.key(info, obj.metadata.namespace, name), this.encode(info, obj));
-      return this.stamp(info, obj, kv.modRevision);
+      const out = this.stamp(info, obj, kv.modRevision);
+      this.written.set(out, kv);
+      return out;
     } catch (e) {
       throw mapStoreError(e, info, name);
     }
@@ -259,11 +294,12 @@ export class Registry {
     }
   }
 
-  decodeEvent(info: ResourceInfo, ev: WatchEvent): { type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject; prev?: KObject } {
+  /** Decodes a watch event; the previous value only when `withPrev` (selector watches need it, others do not). */
+  decodeEvent(info: ResourceInfo, ev: WatchEvent, withPrev = true): { type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject; prev?: KObject } {
     if (ev.type === 'DELETE') return { type: 'DELETED', obj: this.decode(info, ev.kv, ev.kv.modRevision) };
     const obj = this.decode(info, ev.kv);
     const created = ev.kv.createRevision === ev.kv.modRevision;
-    return { type: created ? 'ADDED' : 'MODIFIED', obj, prev: ev.prevKv ? this.decode(info, ev.prevKv) : undefined };
+    return { type: created ? 'ADDED' : 'MODIFIED', obj, prev: withPrev && ev.prevKv ? this.decode(info, ev.prevKv) : undefined };
   }
 }
 

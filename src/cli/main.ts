@@ -3,7 +3,7 @@
  * kubectl against it (like `k3s kubectl`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, startServer } from '../server/server.js';
@@ -73,6 +73,7 @@ skiff controller-manager flags:
   --leader-elect        elect a leader on kube-system/skiff-controller-manager (default true; =false to disable)
   --controllers LIST    comma-separated controller names, or * (default *)
   --cluster-cidr CIDR   pod network the nodeipam controller splits into one /24 per node (default 10.42.0.0/16)
+  --root-ca-file PATH   CA (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's CA)
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -267,6 +268,7 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
       controllers: { type: 'string', default: '*' },
       'lease-duration': { type: 'string' },
       'cluster-cidr': { type: 'string' },
+      'root-ca-file': { type: 'string' },
     },
     strict: true,
   });
@@ -284,6 +286,9 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
   const manager = new ControllerManager({
     client,
     controllers,
+    // The CA root-ca-cert-publisher puts in every namespace's kube-root-ca.crt: --root-ca-file, else (as upstream)
+    // the CA of the kubeconfig's cluster.
+    config: { rootCACertPem: values['root-ca-file'] ? readFileSync(values['root-ca-file'], 'utf8') : client.rest.config.ca },
     leaderElection: values['leader-elect'] === 'false' ? false : { leaseDurationMs: leaseMs, renewDeadlineMs: leaseMs ? Math.floor(leaseMs * 2 / 3) : undefined, retryPeriodMs: leaseMs ? Math.max(200, Math.floor(leaseMs / 7.5)) : undefined },
     onLostLeadership: () => { process.stderr.write('skiff controller-manager: leadership lost, exiting\n'); process.exit(1); },
   });

@@ -137,3 +137,33 @@ test('similar events are combined after 10 distinct messages, and the spam filte
   await t.rec.flush();
   assert.equal(t.events().find((e) => e.metadata.name === combined!.metadata.name)!.count, 16);
 });
+
+test('with maxInFlight > 1 distinct events are written concurrently and identical ones stay ordered', async () => {
+  const t = await setup();
+  const rec = new EventRecorder(new DynamicClient({ server: t.srv.url }, { rateLimit: false }), { component: 'c', maxInFlight: 8, clock: t.clock, logger: t.logger });
+  for (let i = 0; i < 20; i++) {
+    rec.event({ ...rs, metadata: { ...rs.metadata, name: `p-${i}`, uid: `u-${i}` } }, 'Normal', 'Scheduled', `assigned p-${i}`);
+  }
+  for (let i = 0; i < 5; i++) rec.event(rs, 'Warning', 'FailedScheduling', '0/3 nodes are available');
+  await rec.close();
+  const evs = t.events();
+  assert.equal(evs.length, 21);
+  assert.equal(evs.find((e) => e.involvedObject.name === 'web-abc')!.count, 5);
+  assert.equal(t.srv.requestsFor('create', 'events').length, 21);
+  assert.deepEqual(t.srv.requestsFor('patch', 'events').map((r) => (r.body as { count: number }).count), [2, 3, 4, 5]);
+  // Names are unique hex nanosecond stamps even within one millisecond.
+  assert.equal(new Set(evs.map((e) => e.metadata.name)).size, 21);
+  for (const e of evs) {
+    const [, hex] = e.metadata.name!.split('.');
+    assert.equal(BigInt('0x' + hex) / 1_000_000n, BigInt(t.clock.now()));
+  }
+});
+
+test('the caches are bounded LRUs: thousands of objects do not grow them past 4096', async () => {
+  const t = await setup();
+  const lru = new EventRecorder(new DynamicClient({ server: t.srv.url }, { rateLimit: false }), { component: 'c', clock: t.clock });
+  const li = lru as unknown as { allowBySpamFilter(k: string, at: number): boolean; spam: Map<string, unknown> };
+  for (let i = 0; i < 10_000; i++) assert.ok(li.allowBySpamFilter(`k-${i}`, t.clock.now()));
+  assert.equal(li.spam.size, 4096);
+  await lru.close();
+});

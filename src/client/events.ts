@@ -5,6 +5,11 @@
  * instead of creating a new object. New events are named `<object name>.<hex nanosecond timestamp>` like
  * upstream's. Recording never blocks or fails the caller: events go through a bounded in-memory queue (1000 like
  * the upstream broadcaster; overflow is dropped with a log line) and write failures are logged, not thrown.
+ *
+ * Cost per event matters (the scheduler records one per bound pod): the identity keys are plain string
+ * concatenations built once per event, the spam filter, aggregator and correlation caches are LRU maps of 4096
+ * entries like upstream's (O(1) eviction, no scans), and up to `maxInFlight` writes run at once — writes of the
+ * same correlation key stay strictly ordered (create before its PATCHes).
  */
 
 import { realClock, type Clock } from './clock.js';
@@ -33,13 +38,17 @@ export interface CoreEvent {
   count: number;
 }
 
-/** Options of an {@link EventRecorder}. */
 /** Spam filter burst and refill period (client-go defaults: 25, one token per 5 minutes). */
 const SPAM_BURST = 25;
 const SPAM_REFILL_MS = 300_000;
 /** Distinct messages for one (object, reason) before the aggregator combines them (client-go: 10). */
 const AGGREGATE_MAX_SIMILAR = 10;
+/** Entries of each LRU cache (client-go `maxLruCacheEntries`). */
+const LRU_ENTRIES = 4096;
+/** Key separator: cannot occur in names, kinds, types or reasons. */
+const SEP = '\u0000';
 
+/** Options of an {@link EventRecorder}. */
 export interface EventRecorderOptions {
   /** `source.component` and `reportingComponent` (e.g. `replicaset-controller`, `default-scheduler`, `kubelet`). */
   component: string;
@@ -49,6 +58,11 @@ export interface EventRecorderOptions {
   aggregateWindowMs?: number;
   /** Most events waiting to be written; more are dropped (upstream broadcaster queue length 1000). */
   maxQueue?: number;
+  /**
+   * Most event writes in flight at once (default 1, upstream's sequential sink). Busy recorders such as the
+   * scheduler's raise it so the write rate is not capped at one per round trip.
+   */
+  maxInFlight?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -67,6 +81,42 @@ interface Seen {
   lastSeen: number;
 }
 
+interface Pending {
+  obj: EventSubject;
+  type: EventType;
+  reason: string;
+  message: string;
+  at: number;
+  /** Subject + type: the spam filter's key, prefix of the others. */
+  key: string;
+}
+
+/** Map get that marks the entry most recently used. */
+function lruGet<K, V>(m: Map<K, V>, k: K): V | undefined {
+  const v = m.get(k);
+  if (v !== undefined) {
+    m.delete(k);
+    m.set(k, v);
+  }
+  return v;
+}
+
+/** Map set that evicts the least recently used entry beyond {@link LRU_ENTRIES}. */
+function lruSet<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > LRU_ENTRIES) m.delete(m.keys().next().value as K);
+}
+
+/** `<hex of at·10⁶ + seq>` without BigInt: at·10⁶ exceeds 2⁵³, so it is computed in two 32-bit halves. */
+function hexNanos(at: number, seq: number): string {
+  const hiIn = Math.floor(at / 0x1_0000_0000);
+  const lo = (at >>> 0) * 1_000_000 + seq; // < 2^32·10^6 + 10^6 < 2^53
+  const carry = Math.floor(lo / 0x1_0000_0000);
+  const hi = hiIn * 1_000_000 + carry;
+  const loHex = (lo % 0x1_0000_0000).toString(16);
+  return hi > 0 ? hi.toString(16) + loHex.padStart(8, '0') : loHex;
+}
 
 /** See the module comment. */
 export class EventRecorder {
@@ -75,13 +125,21 @@ export class EventRecorder {
   private readonly log: Logger;
   private readonly window: number;
   private readonly maxQueue: number;
+  private readonly maxInFlight: number;
   private readonly seen = new Map<string, Seen>();
-  private readonly queue: Array<() => Promise<void>> = [];
-  private draining?: Promise<void>;
+  private readonly queue: Pending[] = [];
+  /** Writes in flight, by correlation key: a later write of the same key waits for it. */
+  private readonly busy = new Map<string, Promise<void>>();
+  private inFlight = 0;
+  private idle?: { promise: Promise<void>; resolve: () => void };
   private seq = 0;
   private closed = false;
   private readonly spam = new Map<string, { tokens: number; last: number }>();
   private readonly similar = new Map<string, { messages: Set<string>; lastSeen: number }>();
+  private readonly source: { component: string; host?: string };
+  /** rfc3339 of the last second seen (events cluster in time). */
+  private tsSecond = NaN;
+  private tsText = '';
 
   constructor(
     client: DynamicClient | ResourceClient<CoreEvent>,
@@ -92,6 +150,8 @@ export class EventRecorder {
     this.log = opts.logger ?? defaultLogger(`events/${opts.component}`);
     this.window = opts.aggregateWindowMs ?? 10 * 60_000;
     this.maxQueue = opts.maxQueue ?? 1000;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+    this.source = { component: opts.component, host: opts.host };
   }
 
   /**
@@ -105,14 +165,20 @@ export class EventRecorder {
       return;
     }
     const at = this.clock.now();
-    if (!this.allowBySpamFilter(obj, type, at)) return;
-    this.queue.push(() => this.write(obj, type, reason, message, at));
-    if (!this.draining) this.draining = this.drain();
+    const m = obj.metadata ?? {};
+    // Component and host are fixed per recorder, so the subject, type (and later reason, message) identify an event.
+    const key = `${obj.kind}${SEP}${m.namespace}${SEP}${m.name}${SEP}${m.uid}${SEP}${obj.apiVersion}${SEP}${type}`;
+    if (!this.allowBySpamFilter(key, at)) return;
+    this.queue.push({ obj, type, reason, message, at, key });
+    this.pump();
   }
 
   /** Resolves when every queued event has been written (or failed and been logged). */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.inFlight > 0 || this.queue.length > 0) {
+      this.idle ??= (() => { let resolve!: () => void; const promise = new Promise<void>((r) => { resolve = r; }); return { promise, resolve }; })();
+      await this.idle.promise;
+    }
   }
 
   /** Stops accepting events and waits for the queue to drain (client-go `Broadcaster.Shutdown`). */
@@ -121,15 +187,29 @@ export class EventRecorder {
     await this.flush();
   }
 
-  private async drain(): Promise<void> {
-    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-      try {
-        await job();
-      } catch (err) {
-        this.log.error({ err }, 'event write failed unexpectedly');
-      }
+  /** Starts queued writes up to the in-flight limit, in queue order. */
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const p = this.queue.shift()!;
+      this.inFlight++;
+      // Aggregation runs here, in queue order, so the outcome does not depend on write latencies.
+      const agg = this.aggregate(p);
+      const ckey = `${p.key}${SEP}${p.reason}${SEP}${agg.combined ? '(combined)' : agg.message}`;
+      const before = this.busy.get(ckey);
+      const run = (before ? before.then(() => this.write(p, agg.message, ckey)) : this.write(p, agg.message, ckey))
+        .catch((err) => this.log.error({ err }, 'event write failed unexpectedly'));
+      this.busy.set(ckey, run);
+      void run.then(() => {
+        if (this.busy.get(ckey) === run) this.busy.delete(ckey);
+        this.inFlight--;
+        if (this.queue.length > 0) this.pump();
+        else if (this.inFlight === 0 && this.idle) {
+          const idle = this.idle;
+          this.idle = undefined;
+          idle.resolve();
+        }
+      });
     }
-    this.draining = undefined;
   }
 
   /**
@@ -137,14 +217,14 @@ export class EventRecorder {
    * refills one token every 5 minutes; events beyond it are dropped (a 1,000-pod scale-up records 25 events, not
    * 1,000).
    */
-  private allowBySpamFilter(obj: EventSubject, type: EventType, at: number): boolean {
-    const m = obj.metadata ?? {};
-    const key = JSON.stringify([this.opts.component, this.opts.host, obj.kind, m.namespace, m.name, m.uid, obj.apiVersion, type]);
-    const b = this.spam.get(key) ?? { tokens: SPAM_BURST, last: at };
+  private allowBySpamFilter(key: string, at: number): boolean {
+    let b = lruGet(this.spam, key);
+    if (!b) {
+      lruSet(this.spam, key, { tokens: SPAM_BURST - 1, last: at });
+      return true;
+    }
     b.tokens = Math.min(SPAM_BURST, b.tokens + (at - b.last) / SPAM_REFILL_MS);
     b.last = at;
-    this.spam.set(key, b);
-    if (this.spam.size > 4096) for (const [k, v] of this.spam) if (v.tokens >= SPAM_BURST) this.spam.delete(k);
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
@@ -155,35 +235,41 @@ export class EventRecorder {
    * different messages arrive within the window, later ones are folded into one
    * "(combined from similar events): …" event whose count grows.
    */
-  private aggregate(obj: EventSubject, type: EventType, reason: string, message: string, at: number): { message: string; combined: boolean } {
-    const m = obj.metadata ?? {};
-    const key = JSON.stringify([this.opts.component, this.opts.host, obj.kind, m.namespace, m.name, m.uid, obj.apiVersion, type, reason]);
-    let rec = this.similar.get(key);
-    if (!rec || at - rec.lastSeen > this.window) {
-      rec = { messages: new Set(), lastSeen: at };
-      this.similar.set(key, rec);
+  private aggregate(p: Pending): { message: string; combined: boolean } {
+    const key = `${p.key}${SEP}${p.reason}`;
+    let rec = lruGet(this.similar, key);
+    if (!rec || p.at - rec.lastSeen > this.window) {
+      // The common case (first event of its kind about this object): nothing to combine with.
+      lruSet(this.similar, key, { messages: new Set([p.message]), lastSeen: p.at });
+      return { message: p.message, combined: false };
     }
-    rec.lastSeen = at;
-    if (rec.messages.has(message) || rec.messages.size < AGGREGATE_MAX_SIMILAR) {
-      rec.messages.add(message);
-      return { message, combined: false };
+    rec.lastSeen = p.at;
+    if (rec.messages.has(p.message) || rec.messages.size < AGGREGATE_MAX_SIMILAR) {
+      rec.messages.add(p.message);
+      return { message: p.message, combined: false };
     }
-    return { message: `(combined from similar events): ${message}`, combined: true };
+    return { message: `(combined from similar events): ${p.message}`, combined: true };
   }
 
-  private async write(obj: EventSubject, type: EventType, reason: string, rawMessage: string, at: number): Promise<void> {
-    const agg = this.aggregate(obj, type, reason, rawMessage, at);
-    const message = agg.message;
+  private timestamp(at: number): string {
+    const sec = Math.floor(at / 1000);
+    if (sec !== this.tsSecond) {
+      this.tsSecond = sec;
+      this.tsText = rfc3339(sec * 1000);
+    }
+    return this.tsText;
+  }
+
+  private async write(p: Pending, message: string, key: string): Promise<void> {
+    const { obj, type, reason, at } = p;
     const m = obj.metadata ?? {};
-    const involvedObject = { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
-    const source = { component: this.opts.component, host: this.opts.host };
     // resourceVersion changes with every write of the object, so it is not part of the identity (upstream agrees).
-    const key = JSON.stringify([obj.apiVersion, obj.kind, m.namespace, m.name, m.uid, type, reason, agg.combined ? '(combined)' : message, source.component, source.host]);
-    const prev = this.seen.get(key);
+    const prev = lruGet(this.seen, key);
+    const ts = this.timestamp(at);
     if (prev && at - prev.lastSeen <= this.window) {
       const count = prev.count + 1;
       try {
-        await this.events.patch(prev.namespace, prev.name, 'strategic', { count, lastTimestamp: rfc3339(at), message });
+        await this.events.patch(prev.namespace, prev.name, 'strategic', { count, lastTimestamp: ts, message });
         prev.count = count;
         prev.lastSeen = at;
         return;
@@ -196,34 +282,26 @@ export class EventRecorder {
       }
     }
     const namespace = m.namespace || 'default';
-    const ns = BigInt(at) * 1_000_000n + BigInt(this.seq++ % 1_000_000);
     const ev: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${m.name}.${ns.toString(16)}`, namespace },
-      involvedObject,
+      metadata: { name: `${m.name}.${hexNanos(at, this.seq++ % 1_000_000)}`, namespace },
+      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
       reason,
       message,
       type,
-      source,
+      source: this.source,
       reportingComponent: this.opts.component,
       reportingInstance: this.opts.host ?? '',
-      firstTimestamp: rfc3339(at),
-      lastTimestamp: rfc3339(at),
+      firstTimestamp: ts,
+      lastTimestamp: ts,
       count: 1,
     };
     try {
       await this.events.create(namespace, ev);
-      this.seen.set(key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at });
-      this.prune(at);
+      lruSet(this.seen, key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at });
     } catch (err) {
       this.log.warn({ err, event: ev.metadata.name, reason }, 'could not create event');
     }
-  }
-
-  /** Keeps the correlation cache bounded: forget entries older than the window. */
-  private prune(now: number): void {
-    if (this.seen.size < 4096) return;
-    for (const [k, s] of this.seen) if (now - s.lastSeen > this.window) this.seen.delete(k);
   }
 }

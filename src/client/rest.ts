@@ -71,6 +71,8 @@ const REASONS: Record<number, string> = {
 };
 
 const TOKEN_FILE_TTL_MS = 60_000;
+/** Paths that `new URL` would leave exactly as they are (absolute, no dot segments, nothing to escape). */
+const SIMPLE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~:@!$&'()*+,;=]+)+\/?$/;
 
 /** See the module comment. Create one per server and share it; call {@link RestClient.close} to free sockets. */
 export class RestClient {
@@ -88,6 +90,9 @@ export class RestClient {
   constructor(config: ClientConfig, opts: RestClientOptions = {}) {
     this.config = config;
     this.base = new URL(config.server);
+    this.hostname = this.base.hostname.startsWith('[') ? this.base.hostname.slice(1, -1) : this.base.hostname;
+    this.port = this.base.port || undefined;
+    this.basePath = this.base.pathname.replace(/\/+$/, '');
     this.clock = opts.clock ?? realClock;
     const maxSockets = opts.maxSockets ?? 64;
     if (this.base.protocol === 'https:') {
@@ -158,6 +163,32 @@ export class RestClient {
     return u;
   }
 
+  /**
+   * The request path (with query) for http.request. Plain API paths (the hot path: every create, binding, event)
+   * skip the URL parse and re-serialisation; anything unusual goes through {@link RestClient.url}.
+   */
+  private requestPath(path: string, query?: Query): string {
+    if (!SIMPLE_PATH.test(path)) {
+      const u = this.url(path, query);
+      return u.pathname + u.search;
+    }
+    let search = '';
+    if (query) {
+      let params: URLSearchParams | undefined;
+      for (const k in query) {
+        const v = query[k];
+        if (v !== undefined) (params ??= new URLSearchParams()).set(k, String(v));
+      }
+      if (params) search = `?${params.toString()}`;
+    }
+    return this.basePath + path + search;
+  }
+
+  /** Host, port and protocol of every request (from the server URL; IPv6 brackets removed as http.request wants). */
+  private readonly hostname: string;
+  private readonly port: string | undefined;
+  private readonly basePath: string;
+
   private token(): string | undefined {
     if (this.config.token) return this.config.token;
     if (!this.config.tokenFile) return undefined;
@@ -172,7 +203,7 @@ export class RestClient {
     if (o.signal?.aborted) throw abortError();
     if (this.limiter) await this.limiter.wait(o.signal);
     if (o.signal?.aborted) throw abortError();
-    const url = this.url(o.path, o.query);
+    const path = this.requestPath(o.path, o.query);
     let payload: Buffer | undefined;
     if (o.body !== undefined) {
       payload = Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
@@ -186,7 +217,7 @@ export class RestClient {
     if (token) headers.Authorization = `Bearer ${token}`;
 
     return new Promise<StreamResponse>((resolve, reject) => {
-      const req = this.mod.request(url, { method: o.method, headers, agent: this.agent });
+      const req = this.mod.request({ protocol: this.base.protocol, hostname: this.hostname, port: this.port, path, method: o.method, headers, agent: this.agent });
       const timeoutMs = o.timeoutMs ?? this.timeoutMs;
       let timer: NodeJS.Timeout | undefined;
       const clear = () => {
@@ -222,13 +253,25 @@ function abortError(): Error {
 
 async function readBody(res: IncomingMessage, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
-  try {
-    for await (const c of res) chunks.push(c as Buffer);
-  } catch (err) {
-    if (signal?.aborted) throw abortError();
-    throw err;
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  // Plain listeners, not `for await`: an async iterator per response costs more than the small bodies it reads.
+  return new Promise<string>((resolve, reject) => {
+    let done = false;
+    const fail = (err: unknown) => {
+      if (done) return;
+      done = true;
+      reject(signal?.aborted ? abortError() : err);
+    };
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    res.on('error', fail);
+    res.on('close', () => {
+      if (!done) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
+  });
 }
 
 function decode(res: IncomingMessage, text: string): unknown {

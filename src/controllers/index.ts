@@ -21,11 +21,13 @@ import { definition as disruption } from './disruption/index.js';
 import { definition as podgroup } from './podgroup/index.js';
 import { definition as serviceLB } from './servicelb/index.js';
 import { definition as nodeipam } from './nodeipam/index.js';
+import { definition as rootCACertPublisher } from './rootcacertpublisher/index.js';
 
 export const ALL_CONTROLLERS: ControllerDefinition[] = [
   deployment, replicaset, statefulset, daemonset, job, cronjob,
   garbageCollector, namespace, serviceaccount, ttlAfterFinished,
   endpoints, endpointslice, nodeLifecycle, resourcequota, disruption, podgroup, nodeipam, serviceLB,
+  rootCACertPublisher,
 ];
 
 export { ControllerManager } from './manager.js';

@@ -17,6 +17,11 @@ export interface ControllerManagerConfig {
   defaultNotReadyTolerationSeconds: number;
   /** Workers per controller (kube-controller-manager's --concurrent-*-syncs, default 5). */
   workers: number;
+  /**
+   * root-ca-cert-publisher: the cluster CA (PEM) published as `kube-root-ca.crt` in every namespace
+   * (kube-controller-manager's --root-ca-file). Unset: the CA the manager's client trusts, as upstream falls back to.
+   */
+  rootCACertPem?: string;
 }
 
 export const DEFAULT_CONFIG: ControllerManagerConfig = {

@@ -16,6 +16,7 @@ import type { Logger } from '../client/log.js';
 import { isNotFound } from '../client/rest.js';
 import { CrashBackoff, LABEL_POD_UID, PodWorker } from './pod-worker.js';
 import type { RuntimeService } from './runtime/types.js';
+import { trace } from './runtime/process/trace.js';
 import type { GpuManager } from './devices/gpu-manager.js';
 import type { ClusterDnsSettings } from './network/dns-config.js';
 
@@ -104,8 +105,14 @@ export class Kubelet {
   /** Starts the pod informer, cleans up orphans once synced, and begins relisting the runtime. */
   async start(): Promise<void> {
     this.informer.addEventHandler({
-      onAdd: (p) => this.worker(p.metadata!.uid!).update(p),
-      onUpdate: (_o, p) => this.worker(p.metadata!.uid!).update(p),
+      onAdd: (p) => {
+        trace(p.metadata!.name!, 'kubelet-add');
+        this.worker(p.metadata!.uid!).update(p);
+      },
+      onUpdate: (_o, p) => {
+        trace(p.metadata!.name!, `kubelet-update ${p.metadata!.resourceVersion}`);
+        this.worker(p.metadata!.uid!).update(p);
+      },
       onDelete: (p) => this.workers.get(p.metadata!.uid!)?.update(undefined),
     });
     this.informer.start();

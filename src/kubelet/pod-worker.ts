@@ -20,7 +20,8 @@ import { buildEnv, ContainerConfigError, expand, ObjectSource, serviceEnv, type 
 import { ProbeWorker, type ProbeTarget } from './probes.js';
 import { ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxContainerResources, type RuntimeService } from './runtime/types.js';
 import { computePodStatus, isSidecar, podQOS, type ContainerView } from './status.js';
-import { PodVolumes } from './volumes.js';
+import { PodVolumes, VolumeSetupError } from './volumes.js';
+import { trace } from './runtime/process/trace.js';
 import { ADMISSION_ERROR_REASON, DeviceAdmissionError, type GpuManager } from './devices/gpu-manager.js';
 import { DEFAULT_CLUSTER_DOMAIN, podDnsConfig, type ClusterDnsSettings } from './network/dns-config.js';
 
@@ -135,6 +136,8 @@ export class PodWorker {
   private podIP = '';
   private sandboxId?: string;
   private hostNetworkSandbox = false;
+  /** A new sandbox whose status (pod IP: the network attaches in the background) has not been read yet. */
+  private sandboxPending = false;
 
   constructor(
     readonly uid: string,
@@ -206,6 +209,7 @@ export class PodWorker {
 
   private async sync(): Promise<void> {
     const pod = this.pod;
+    trace(pod?.metadata?.name ?? this.uid, 'sync');
     if (this.gone) {
       if (pod) await this.terminate(pod, 1);
       await this.cleanup();
@@ -229,24 +233,45 @@ export class PodWorker {
     }
     if (!(await this.admit(pod))) return;
     let byName = await this.containersByName();
-    await this.ensureSandbox(pod);
+    trace(pod.metadata!.name!, 'listed');
+    // Volumes (API reads, token requests, files) are set up while the sandbox starts, unless the downward API wants
+    // the pod IP; the pod IP itself is read once the containers started, so the network setup overlaps with them.
+    const needsIP = JSON.stringify(pod.spec ?? {}).includes('status.podIP');
     const src = new ObjectSource(this.d.client, pod.metadata!.namespace!);
+    const volumesDue = !this.volumes || Date.now() - this.volumesAt > 60_000;
+    this.volumes ??= new PodVolumes(this.podDir(), this.d.client, this.d.root);
+    const setupVolumes = (c: DownwardContext) => this.volumes!.setup(pod, c, src).then(() => undefined, (e: unknown) => ({ e }));
+    let volumeSetup = volumesDue && !needsIP ? setupVolumes(this.downward()) : undefined;
+    try {
+      await this.ensureSandbox(pod);
+    } catch (e) {
+      await volumeSetup; // not left running behind the retry
+      throw e;
+    }
+    trace(pod.metadata!.name!, 'sandbox');
+    if (this.sandboxPending && needsIP) await this.settleSandbox();
     const ctx = this.downward();
-    if (!this.volumes || Date.now() - this.volumesAt > 60_000) {
-      this.volumes ??= new PodVolumes(this.podDir(), this.d.client, this.d.root);
+    if (volumesDue) {
+      volumeSetup ??= setupVolumes(ctx);
+      const failed = await volumeSetup;
       try {
-        await this.volumes.setup(pod, ctx, src);
+        if (failed) throw failed.e;
         this.volumesAt = Date.now();
       } catch (e) {
         if (!(e instanceof ContainerConfigError)) throw e;
+        // A volume that cannot be set up yet keeps the pod ContainerCreating with a FailedMount event (upstream's
+        // volume manager); other configuration errors are CreateContainerConfigError.
+        const mount = e instanceof VolumeSetupError;
+        if (mount) this.d.recorder.event(pod, 'Warning', 'FailedMount', e.eventMessage);
         for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-          if (!byName.get(c.name)?.length) this.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: e.message });
+          if (!byName.get(c.name)?.length) this.waiting.set(c.name, mount ? { reason: 'ContainerCreating' } : { reason: 'CreateContainerConfigError', message: e.message });
         }
         await this.writeStatus(pod, byName, false);
         this.kick(2000);
         return;
       }
     }
+    trace(pod.metadata!.name!, 'volumes');
     const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
     let changed = false;
     let initDone = true;
@@ -292,6 +317,7 @@ export class PodWorker {
         changed = (await this.maybeStart(pod, c, cur, false, src, ctx)) || changed;
       }
     }
+    trace(pod.metadata!.name!, 'containers');
     if (changed) byName = await this.containersByName();
     // Completion: with nothing left to run, sidecars are stopped (upstream kills them once regular containers end).
     let terminal = initFailed;
@@ -351,6 +377,8 @@ export class PodWorker {
       this.sandboxId = ready.id;
       this.hostNetworkSandbox = ready.namespaces.network === 'NODE';
       this.podIP = this.hostNetworkSandbox ? this.d.hostIP : ready.network.ip;
+      // A listing does not wait for a network setup still in flight: read the status (with the IP) once it is done.
+      this.sandboxPending = !this.podIP;
       return;
     }
     // A dead sandbox means every container restarts in a new one (upstream: sandbox changed → kill pod, recreate).
@@ -369,11 +397,21 @@ export class PodWorker {
       labels,
       linux: { namespaceOptions: { network: pod.spec?.hostNetwork ? 'NODE' : 'POD', ipc: pod.spec?.hostIPC ? 'NODE' : 'POD' } },
     });
-    const st = await this.d.runtime.podSandboxStatus(id);
     this.sandboxId = id;
+    this.sandboxPending = true;
+    this.hostNetworkSandbox = !!pod.spec?.hostNetwork;
+    this.podIP = this.hostNetworkSandbox ? this.d.hostIP : '';
+  }
+
+  /** Reads a new sandbox's status (waits for its network): pod IP and whether it shares the node's network. */
+  private async settleSandbox(ctx?: DownwardContext): Promise<void> {
+    if (!this.sandboxPending || !this.sandboxId) return;
+    const st = await this.d.runtime.podSandboxStatus(this.sandboxId);
+    this.sandboxPending = false;
     this.hostNetworkSandbox = st.namespaces.network === 'NODE';
     // hostNetwork pods report the node IP (kubelet uses the node's address, not the runtime's guess).
     this.podIP = this.hostNetworkSandbox ? this.d.hostIP : st.network.ip;
+    if (ctx) ctx.podIP = this.podIP;
   }
 
   private isStarted(cur: ContainerStatus): boolean {
@@ -444,7 +482,9 @@ export class PodWorker {
           },
         },
       };
+      trace(pod.metadata!.name!, 'env');
       id = await this.d.runtime.createContainer(this.sandboxId!, config);
+      trace(pod.metadata!.name!, 'created');
     } catch (e) {
       if (e instanceof ImagePullError) {
         this.d.imageBackoff.next(imgKey);
@@ -475,6 +515,7 @@ export class PodWorker {
       return true;
     }
     this.d.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    await this.settleSandbox(ctx); // probes and hooks need the pod IP
     this.startProbes(pod, c, id);
     if (c.lifecycle?.postStart) {
       const err = await this.runHook(c.lifecycle.postStart, id, c, 30);
@@ -701,6 +742,7 @@ export class PodWorker {
   }
 
   private async writeStatus(pod: Pod, byName: Map<string, ContainerStatus[]>, terminal: boolean, sandboxReady = !terminal): Promise<void> {
+    await this.settleSandbox().catch(() => {}); // a sandbox removed meanwhile: the next sync replaces it
     const status = computePodStatus(pod, {
       sandboxReady: sandboxReady && !!this.sandboxId,
       podIP: this.podIP,
@@ -717,7 +759,9 @@ export class PodWorker {
     }
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(pod.status ?? {})) if (!(k in body)) body[k] = null;
+    trace(pod.metadata!.name!, `patch ${status.phase}`);
     const updated = await this.d.client.resource<Pod>('v1', 'Pod').patch(pod.metadata!.namespace, pod.metadata!.name!, 'merge', { status: body }, { subresource: 'status' });
+    trace(pod.metadata!.name!, `patched ${status.phase}`);
     this.lastStatus = text;
     this.update0(updated);
   }

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { startControllerTestEnv, type ControllerTestEnv } from '../controllers/testing.js';
+import { definition as serviceAccountController } from '../controllers/serviceaccount/index.js';
+import { definition as rootCACertPublisher } from '../controllers/rootcacertpublisher/index.js';
 import type { Logger } from '../client/log.js';
 import { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
 import { unmountUnder } from './volumes.js';
@@ -33,6 +35,9 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 /** Starts the environment; `agentOpts` override the test defaults. */
 export async function startKubeletTestEnv(agentOpts: Partial<AgentOptions> = {}): Promise<KubeletTestEnv> {
   const env = await startControllerTestEnv();
+  // As in a cluster: every namespace has the `default` ServiceAccount and `kube-root-ca.crt`, which the
+  // ServiceAccount admission plugin's kube-api-access volume needs before a pod can start.
+  await env.run([serviceAccountController, rootCACertPublisher]);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-kubelet-'));
   const cgroupRoot = `skiff-kt-${process.pid}-${randomBytes(3).toString('hex')}`;
   const newRuntime = () => new ProcessRuntime({ stateDir: join(dataDir, 'runtime'), cgroupRoot });

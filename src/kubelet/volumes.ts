@@ -2,7 +2,7 @@
  * Pod volumes, as the kubelet's volume manager sets them up under `<podDir>/volumes/<plugin>/<name>`: emptyDir
  * (a tmpfs when `medium: Memory` and the agent is root), configMap, secret, downwardAPI and projected volumes written
  * as files (keys → files, `items` with paths and modes, `defaultMode`), projected serviceAccountToken through the
- * TokenRequest API bound to the pod, and hostPath (created for `DirectoryOrCreate`/`FileOrCreate`). The runtime then
+ * TokenRequest API bound to the pod (cached, renewed at 80% of its lifetime), and hostPath (created for `DirectoryOrCreate`/`FileOrCreate`). The runtime then
  * mounts each volumeMount's host path (plus `subPath`) at its `mountPath`.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,10 +10,31 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { dirname, join, normalize } from 'node:path';
 import type { Container, DownwardAPIVolumeFile, KeyToPath, Pod, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
+import { isNotFound } from '../client/rest.js';
 import { ContainerConfigError, ObjectSource, resolveFieldRef, resolveResourceFieldRef, type DownwardContext } from './env.js';
 import type { Mount } from './runtime/types.js';
 
 type Files = Map<string, { data: Buffer; mode?: number }>;
+
+/**
+ * A volume cannot be set up yet (a ConfigMap such as `kube-root-ca.crt`, a Secret or the ServiceAccount is missing).
+ * Upstream the pod then stays `ContainerCreating` and the kubelet reports a `FailedMount` Warning event with
+ * {@link VolumeSetupError.eventMessage}, retrying until it works. Still a ContainerConfigError for callers that
+ * treat all "not yet" cases alike.
+ */
+export class VolumeSetupError extends ContainerConfigError {
+  constructor(readonly volume: string, message: string) {
+    super(message);
+  }
+
+  /** Upstream's FailedMount message: `MountVolume.SetUp failed for volume "<name>" : <why>`. */
+  get eventMessage(): string {
+    return `MountVolume.SetUp failed for volume "${this.volume}" : ${this.message}`;
+  }
+}
+
+/** A projected token is requested again once this share of its lifetime has passed (kubelet token manager: 80%). */
+const TOKEN_REFRESH_FRACTION = 0.8;
 
 const PLUGIN: Record<string, string> = {
   emptyDir: 'kubernetes.io~empty-dir',
@@ -105,9 +126,19 @@ export class PodVolumes {
     private readonly root: boolean,
   ) {}
 
-  /** Sets up (or refreshes) every volume of the pod. */
+  /** Bound tokens by request (account, audience, lifetime), reused until {@link TOKEN_REFRESH_FRACTION} of their life. */
+  private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
+
+  /** Sets up (or refreshes) every volume of the pod; a volume that cannot be set up yet throws {@link VolumeSetupError}. */
   async setup(pod: Pod, ctx: DownwardContext, src: ObjectSource): Promise<void> {
-    for (const v of pod.spec?.volumes ?? []) this.paths.set(v.name, await this.setupOne(pod, v, ctx, src));
+    for (const v of pod.spec?.volumes ?? []) {
+      try {
+        this.paths.set(v.name, await this.setupOne(pod, v, ctx, src));
+      } catch (e) {
+        if (e instanceof ContainerConfigError && !(e instanceof VolumeSetupError)) throw new VolumeSetupError(v.name, e.message);
+        throw e;
+      }
+    }
   }
 
   private dirFor(plugin: string, name: string): string {
@@ -196,23 +227,40 @@ export class PodVolumes {
     if (s.downwardAPI) downwardFiles(files, pod, s.downwardAPI.items, ctx);
     if (s.serviceAccountToken) {
       const t = s.serviceAccountToken;
-      const sa = pod.spec?.serviceAccountName || 'default';
-      const tr = await this.client.resource('v1', 'ServiceAccount').createSubresource<{ status?: { token?: string } }>(
-        pod.metadata!.namespace,
-        sa,
-        'token',
-        {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: {
-            ...(t.audience ? { audiences: [t.audience] } : {}),
-            expirationSeconds: t.expirationSeconds ?? 3600,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid },
-          },
-        },
-      );
-      files.set(safeRel(t.path), { data: Buffer.from(tr.status?.token ?? '') });
+      files.set(safeRel(t.path), { data: Buffer.from(await this.token(pod, t.audience, t.expirationSeconds ?? 3600)) });
     }
+  }
+
+  /**
+   * A token for the pod's ServiceAccount bound to the pod (TokenRequest API), cached and renewed after 80% of its
+   * lifetime as the kubelet's token manager does (the volume is refreshed every minute; the token is not re-issued
+   * each time). A ServiceAccount that does not exist yet makes the volume wait, as upstream.
+   */
+  private async token(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string> {
+    const sa = pod.spec?.serviceAccountName || 'default';
+    const key = `${sa}\n${audience ?? ''}\n${expirationSeconds}`;
+    const cached = this.tokens.get(key);
+    if (cached && Date.now() < cached.refreshAt) return cached.token;
+    let tr: { status?: { token?: string; expirationTimestamp?: string } };
+    try {
+      tr = await this.client.resource('v1', 'ServiceAccount').createSubresource<typeof tr>(pod.metadata!.namespace, sa, 'token', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          ...(audience ? { audiences: [audience] } : {}),
+          expirationSeconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name, uid: pod.metadata!.uid },
+        },
+      });
+    } catch (e) {
+      if (isNotFound(e)) throw new ContainerConfigError(`failed to fetch token: serviceaccounts "${sa}" not found`);
+      throw e;
+    }
+    const token = tr.status?.token ?? '';
+    const now = Date.now();
+    const expires = Date.parse(tr.status?.expirationTimestamp ?? '') || now + expirationSeconds * 1000;
+    this.tokens.set(key, { token, refreshAt: now + (expires - now) * TOKEN_REFRESH_FRACTION });
+    return token;
   }
 
   /** The runtime mounts of a container's volumeMounts (subPath resolved under the volume, created if missing). */

@@ -103,7 +103,8 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
   let current: { scheduler: Scheduler; stop(): Promise<void> } | undefined;
 
   const run = () => {
-    const recorder = new EventRecorder(opts.client, { component: 'default-scheduler', clock, logger: log });
+    // One Scheduled event per bound pod: several writes in flight keep up with thousands of pods per second.
+    const recorder = new EventRecorder(opts.client, { component: 'default-scheduler', clock, logger: log, maxInFlight: 8 });
     // DefaultPreemption reads PodDisruptionBudgets from a shared informer (upstream's PDB lister).
     const pdbInf: Informer<PodDisruptionBudget> = opts.informers
       ? opts.informers.for<PodDisruptionBudget>('policy/v1', 'PodDisruptionBudget')

@@ -211,7 +211,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
     // nodeipam allocates node podCIDRs from --cluster-cidr.
     const controllers = ALL_CONTROLLERS.map((d) => (d.name === 'nodeipam' && o.clusterCIDR ? nodeIpamDefinition({ clusterCIDR: o.clusterCIDR }) : d));
-    manager = new ControllerManager({ client, controllers, leaderElection: { identity }, logger: (name) => childLogger(log, name) });
+    // root-ca-cert-publisher publishes the cluster CA as kube-root-ca.crt in every namespace (pods' ca.crt).
+    manager = new ControllerManager({ client, controllers, leaderElection: { identity }, config: { rootCACertPem: pki.caCertPem }, logger: (name) => childLogger(log, name) });
     manager.start();
   }
   let scheduler: RunningScheduler | undefined;

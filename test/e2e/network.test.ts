@@ -374,3 +374,25 @@ test('kubectl port-forward svc/NAME reaches the service', { skip: SKIP }, async 
     pf.kill('SIGKILL');
   }
 });
+
+test('a pod reaches the API in-cluster with its service-account token and kube-root-ca.crt', { skip: SKIP }, async () => {
+  // What client-go's rest.InClusterConfig does: KUBERNETES_SERVICE_HOST/PORT (the `kubernetes` Service), the bound
+  // token and the CA that the ServiceAccount admission plugin's kube-api-access volume mounts.
+  const inCluster = "const fs=require('fs'),https=require('https');const d='/var/run/secrets/kubernetes.io/serviceaccount/';" +
+    "https.get({host:process.env.KUBERNETES_SERVICE_HOST,port:process.env.KUBERNETES_SERVICE_PORT,path:'/api/v1/namespaces/default/pods',agent:false," +
+    "ca:fs.readFileSync(d+'ca.crt'),headers:{Authorization:'Bearer '+fs.readFileSync(d+'token','utf8').trim()}},r=>{let b='';r.on('data',c=>b+=c);" +
+    "r.on('end',()=>{let n=[];try{n=JSON.parse(b).items.map(i=>i.metadata.name)}catch(e){}console.log(fs.readFileSync(d+'namespace','utf8')+' '+r.statusCode+' '+n.join(','))})})" +
+    ".on('error',e=>console.log('ERR '+e.code+' '+e.message))";
+  const out = await until('in-cluster API answer', async () => {
+    const o = (await execIn('client', inCluster)).trim();
+    return o.startsWith('ERR') ? undefined : o;
+  }, 30_000);
+  const [ns, status, names] = out.split(' ');
+  assert.equal(ns, 'default', out);
+  assert.equal(status, '200', out);
+  assert.ok((names ?? '').split(',').includes('client'), out);
+  // The injected volume is what upstream's admission adds.
+  const vol = JSON.parse(await s.k(['get', 'pod', 'client', '-o', 'jsonpath={.spec.volumes[0]}']));
+  assert.match(vol.name, /^kube-api-access-[a-z0-9]{5}$/);
+  assert.equal((await s.k(['get', 'pod', 'client', '-o', 'jsonpath={.spec.serviceAccountName}'])).trim(), 'default');
+});

@@ -39,27 +39,30 @@ function walk(schema: Schema | undefined, value: unknown, path: string, out: str
   const s = resolveSchema(schema);
   if (!s || value === null || typeof value !== 'object') return;
   if (s['x-kubernetes-preserve-unknown-fields']) return;
+  // Paths are built only where needed (an unknown field, or a subtree that still holds objects): the common,
+  // valid request walks without allocating a string per field.
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((v, i) => walk(s.items, v, `${path}[${i}]`, out));
+    if (s.items) for (let i = 0; i < value.length; i++) { const v = value[i]; if (v !== null && typeof v === 'object') walk(s.items, v, `${path}[${i}]`, out); }
     return;
   }
-  const entries = Object.entries(value as Record<string, unknown>);
+  const o = value as Record<string, unknown>;
   if (s.properties) {
-    for (const [k, v] of entries) {
-      const sub = path ? `${path}.${k}` : k;
+    for (const k in o) {
       const prop = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
-      if (prop) walk(prop, v, sub, out);
-      else if (out.length < MAX_STRICT_ERRORS) out.push(sub);
+      if (prop) {
+        const v = o[k];
+        if (v !== null && typeof v === 'object') walk(prop, v, path ? `${path}.${k}` : k, out);
+      } else if (out.length < MAX_STRICT_ERRORS) out.push(path ? `${path}.${k}` : k);
     }
     return;
   }
   if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-    for (const [k, v] of entries) walk(s.additionalProperties, v, path ? `${path}.${k}` : k, out);
+    for (const k in o) { const v = o[k]; if (v !== null && typeof v === 'object') walk(s.additionalProperties, v, path ? `${path}.${k}` : k, out); }
     return;
   }
   // A struct without fields (Go `struct{}`): everything in it is unknown.
   if (s.type === 'object' && s.additionalProperties === undefined && !s.oneOf) {
-    for (const [k] of entries) if (out.length < MAX_STRICT_ERRORS) out.push(path ? `${path}.${k}` : k);
+    for (const k in o) if (out.length < MAX_STRICT_ERRORS) out.push(path ? `${path}.${k}` : k);
   }
 }
 
@@ -123,7 +126,23 @@ export function checkFieldTypes(apiVersion: string, kind: string, obj: unknown):
   const def = definitionForKind(group, version, kind);
   if (!def) return [];
   const out: FieldTypeError[] = [];
-  typeWalk({ $ref: `#/components/schemas/${def}` }, obj, '', [], def.slice(def.lastIndexOf('.') + 1), '', out);
+  typeWalk({ $ref: `#/components/schemas/${def}` }, obj, { segs: [], props: [] }, def.slice(def.lastIndexOf('.') + 1), '', out);
+  return out;
+}
+
+/**
+ * The path walked so far, as a stack (pushed and popped, so a valid object is checked without building a string
+ * per field): `segs` holds property names, map keys and list indices; `props[i]` says whether `segs[i]` is a struct
+ * field (Go's error names those, not map keys or indices).
+ */
+interface WalkPath {
+  segs: Array<string | number>;
+  props: boolean[];
+}
+
+function pathText(p: WalkPath): string {
+  let out = '';
+  for (const seg of p.segs) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
   return out;
 }
 
@@ -156,15 +175,18 @@ function goType(schema: Schema | undefined, prop: string): string {
   }
 }
 
-function typeWalk(schema: Schema, value: unknown, path: string, goStack: string[], goStruct: string, prop: string, out: FieldTypeError[]): void {
+const EMPTY_SCHEMA: Schema = {};
+
+function typeWalk(schema: Schema, value: unknown, path: WalkPath, goStruct: string, prop: string, out: FieldTypeError[]): void {
   if (value === null || value === undefined) return; // null decodes to the zero value everywhere
   const s = resolveSchema(schema);
   if (!s || s['x-kubernetes-preserve-unknown-fields'] || s.oneOf || s.format === 'date-time') return;
   const actual = jsonKind(value);
   const report = (): void => {
     const shown = actual === 'number' && s.type === 'integer' ? `number ${String(value)}` : actual;
+    const goStack = path.segs.filter((_, i) => path.props[i]);
     const where = goStack.length ? ` into Go struct field ${goStruct}.${goStack.join('.')}` : ' into Go value';
-    out.push({ field: path, message: `json: cannot unmarshal ${shown}${where} of type ${goType(schema, prop)}` });
+    out.push({ field: pathText(path), message: `json: cannot unmarshal ${shown}${where} of type ${goType(schema, prop)}` });
   };
   switch (s.type) {
     case 'string':
@@ -179,21 +201,41 @@ function typeWalk(schema: Schema, value: unknown, path: string, goStack: string[
     case 'number':
       if (actual !== 'number') report();
       return;
-    case 'array':
+    case 'array': {
       if (actual !== 'array') { report(); return; }
-      (value as unknown[]).forEach((v, i) => typeWalk(s.items ?? {}, v, `${path}[${i}]`, goStack, goStruct, prop, out));
+      const arr = value as unknown[];
+      const items = s.items ?? EMPTY_SCHEMA;
+      for (let i = 0; i < arr.length; i++) {
+        path.segs.push(i);
+        path.props.push(false);
+        typeWalk(items, arr[i], path, goStruct, prop, out);
+        path.segs.pop();
+        path.props.pop();
+      }
       return;
+    }
     case 'object': {
       if (actual !== 'object') { report(); return; }
-      const entries = Object.entries(value as Record<string, unknown>);
+      const o = value as Record<string, unknown>;
       if (s.properties) {
         const struct = structName(schema) ?? goStruct;
-        for (const [k, v] of entries) {
+        for (const k in o) {
           const p = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
-          if (p) typeWalk(p, v, path ? `${path}.${k}` : k, [...goStack, k], struct, k, out);
+          if (!p) continue;
+          path.segs.push(k);
+          path.props.push(true);
+          typeWalk(p, o[k], path, struct, k, out);
+          path.segs.pop();
+          path.props.pop();
         }
       } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-        for (const [k, v] of entries) typeWalk(s.additionalProperties, v, path ? `${path}.${k}` : k, goStack, goStruct, prop, out);
+        for (const k in o) {
+          path.segs.push(k);
+          path.props.push(false);
+          typeWalk(s.additionalProperties, o[k], path, goStruct, prop, out);
+          path.segs.pop();
+          path.props.pop();
+        }
       }
       return;
     }

@@ -82,6 +82,19 @@ export function refName(ref: string): string {
  * description) to the schema that actually describes the value.
  */
 export function resolveSchema(s: Schema | undefined): Schema | undefined {
+  if (!s) return s;
+  // Memoised per schema object: the request-path walkers (field validation, pruning) resolve the same few
+  // hundred schemas for every object they check.
+  const hit = resolved.get(s);
+  if (hit !== undefined) return hit ?? undefined;
+  const r = resolveUncached(s);
+  resolved.set(s, r ?? null);
+  return r;
+}
+
+const resolved = new WeakMap<Schema, Schema | null>();
+
+function resolveUncached(s: Schema | undefined): Schema | undefined {
   let cur = s;
   for (let guard = 0; cur && guard < 16; guard++) {
     if (cur.$ref) cur = allSchemas()[refName(cur.$ref)];

@@ -108,7 +108,9 @@ async function handleBinding(ctx: RequestContext): Promise<void> {
   if (current.metadata.deletionTimestamp) throw errors.conflict(info.resource, info.group, ri.name!, 'pod is being deleted, cannot be assigned to a host');
   const uid = (binding.metadata as { uid?: string })?.uid;
   if (uid && uid !== current.metadata.uid) throw errors.conflict(info.resource, info.group, ri.name!, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
-  const next = structuredClone(current);
+  const rev = Number(current.metadata.resourceVersion);
+  // `current` was just decoded for this request and is not shared: modify it in place (no deep copy per binding).
+  const next = current;
   next.spec.nodeName = target.name;
   const conds: Array<Record<string, unknown>> = next.status?.conditions ?? [];
   const idx = conds.findIndex((c) => c.type === 'PodScheduled');
@@ -118,7 +120,7 @@ async function handleBinding(ctx: RequestContext): Promise<void> {
   if (binding.metadata && typeof binding.metadata === 'object' && (binding.metadata as KObject['metadata']).annotations) {
     next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...(binding.metadata as KObject['metadata']).annotations };
   }
-  if (!dryRun) await ctx.core.registry.update(info, { ...next, metadata: { ...next.metadata } }, Number(current.metadata.resourceVersion));
+  if (!dryRun) await ctx.core.registry.update(info, { ...next, metadata: { ...next.metadata } }, rev);
   writeObject(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, neg);
 }
 

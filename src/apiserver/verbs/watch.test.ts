@@ -192,3 +192,21 @@ test('closed watches unregister their watcher', async () => {
   for (let i = 0; i < 50 && (await gauge()) !== base; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(await gauge(), base);
 });
+
+test('selector-less watch events and create responses (served from the stored text) equal a GET of the object', async () => {
+  const rv = (await api.request('GET', cms)).body.metadata.resourceVersion;
+  const w = await api.watch(`${cms}?watch=true&resourceVersion=${rv}`);
+  const created = await api.request('POST', cms, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'raw', labels: { x: 'y' } }, data: { k: 'v' } } });
+  await api.request('PATCH', cm('raw'), { body: { data: { k: 'w' } }, headers: { 'Content-Type': 'application/merge-patch+json' } });
+  const got = await api.request('GET', cm('raw'));
+  await api.request('DELETE', cm('raw'));
+  const evs = await w.waitFor(3);
+  assert.deepEqual(summary(evs), ['ADDED raw', 'MODIFIED raw', 'DELETED raw']);
+  assert.deepEqual(evs[0].object, created.body);
+  assert.deepEqual(evs[1].object, got.body);
+  assert.ok(Number(created.body.metadata.resourceVersion) > Number(rv));
+  assert.equal(created.body.apiVersion, 'v1');
+  assert.equal(created.body.kind, 'ConfigMap');
+  assert.equal(created.body.data.k, 'v');
+  w.close();
+});

@@ -134,8 +134,20 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
       if (closed) return;
       // A namespaced-resource watch across all namespaces sees every key under the prefix; the prefix of a
       // cluster-wide list already ends in '/', so nothing else slips in.
-      const d = core.registry.decodeEvent(info, ev);
       lastRev = ev.kv.modRevision;
+      if (!filter && neg.shape === 'object') {
+        // The common informer watch: no selector, full objects. The stored text goes out as is (resourceVersion
+        // spliced in) — no JSON parse and stringify per event; the previous value is never decoded.
+        const raw = core.registry.rawObject(info, ev.kv);
+        const type = ev.type === 'DELETE' ? 'DELETED' : ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
+        if (raw !== undefined) {
+          if (!closed) res.write(`{"type":"${type}","object":${raw}}\n`);
+          continue;
+        }
+        send(type, encodeObject(core.registry.decode(info, ev.kv)));
+        continue;
+      }
+      const d = core.registry.decodeEvent(info, ev, !!filter);
       if (!filter) {
         send(d.type, encodeObject(d.obj));
         continue;

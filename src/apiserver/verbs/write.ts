@@ -9,7 +9,7 @@ import { decodeProtobuf } from '../../api/protobuf/index.js';
 import { checkFieldTypes, findUnknownFields, strictDecodingMessage, strictDecodingBadRequestMessage, typeErrorBadRequestMessage } from '../../api/openapi/index.js';
 import { allSchemas, definitionForKind, resolveSchema, type Schema } from '../../api/openapi/schemas.js';
 import { applyPatch, patchTypeName } from '../../api/patch/index.js';
-import { readBody, RequestContext, writeObject } from '../context.js';
+import { readBody, RequestContext, writeJsonText, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
 import { generateNameSuffix } from '../registry.js';
 import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
@@ -86,8 +86,9 @@ export function pruneUnknownFields(obj: KObject): void {
 }
 
 function prune(schema: Schema | undefined, value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
   const s = resolveSchema(schema);
-  if (!s || value === null || typeof value !== 'object' || s['x-kubernetes-preserve-unknown-fields']) return;
+  if (!s || s['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
     if (s.items) for (const v of value) prune(s.items, v);
     return;
@@ -170,7 +171,10 @@ export async function handleCreate(ctx: RequestContext): Promise<void> {
   const obj = await decodeObjectBody(ctx);
   checkUnknownFields(ctx, obj);
   const out = await createObject(ctx, obj, isDryRun(ctx));
-  writeObject(ctx.res, 201, out, neg, ctx.warnings);
+  // JSON clients get the text just stored (resourceVersion spliced in) instead of a second serialization.
+  const raw = neg.format === 'json' && neg.shape === 'object' ? ctx.core.registry.writtenJson(ctx.info, out) : undefined;
+  if (raw !== undefined) writeJsonText(ctx.res, 201, raw, ctx.warnings);
+  else writeObject(ctx.res, 201, out, neg, ctx.warnings);
 }
 
 /** Writes `next` over `current` (already merged by the caller) with the update strategy and validation. */

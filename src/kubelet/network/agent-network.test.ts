@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { startControllerTestEnv, type ControllerTestEnv } from '../../controllers/testing.js';
 import { nodeIpamDefinition } from '../../controllers/nodeipam/index.js';
+import { definition as serviceAccountController } from '../../controllers/serviceaccount/index.js';
+import { definition as rootCACertPublisher } from '../../controllers/rootcacertpublisher/index.js';
 import { startAgent, type RunningAgent } from '../agent.js';
 import { DEFAULT_CNI_BIN_DIR } from './pod-network.js';
 
@@ -34,7 +36,8 @@ describe('agent with --pod-network=bridge', { skip }, () => {
 
   before(async () => {
     env = await startControllerTestEnv();
-    await env.run([nodeIpamDefinition({ clusterCIDR })]);
+    // The ServiceAccount admission plugin gives pods a kube-api-access volume: its ServiceAccount and CA must exist.
+    await env.run([nodeIpamDefinition({ clusterCIDR }), serviceAccountController, rootCACertPublisher]);
     dir = mkdtempSync(join(tmpdir(), 'skiff-agentnet-'));
     agent = await startAgent({
       client: env.client, nodeName, dataDir: dir, log: quiet, streaming: false, relistMs: 100, backoffBaseMs: 300,

@@ -129,6 +129,8 @@ export function sharesToWeight(shares: number): number {
 
 class CgroupV2 implements CgroupDriver {
   readonly version = 2 as const;
+  /** Directories whose subtree_control this driver set (they exist); forgotten when removed. */
+  private readonly delegated = new Set<string>();
   constructor(
     private readonly root: string,
     readonly controllers: ReadonlySet<string>,
@@ -143,16 +145,20 @@ class CgroupV2 implements CgroupDriver {
     const parts = relPath.split('/').filter(Boolean);
     let dir = this.root;
     for (const part of parts) {
-      // Enable the controllers for the children of `dir` (no-op when already on; the root may refuse some).
-      try {
-        const avail = (await readFile(join(dir, 'cgroup.controllers'), 'utf8')).trim().split(/\s+/);
-        const want = [...this.controllers].filter((c) => avail.includes(c)).map((c) => `+${c}`);
-        if (want.length) await write(join(dir, 'cgroup.subtree_control'), want.join(' '));
-      } catch {
-        /* best effort: limits below will fail loudly if a controller is missing */
+      // Enable the controllers for the children of `dir` (no-op when already on; the root may refuse some). Done
+      // once per directory this driver created or enabled (pod start path: a pod's container needs no re-check).
+      if (!this.delegated.has(dir)) {
+        try {
+          const avail = (await readFile(join(dir, 'cgroup.controllers'), 'utf8')).trim().split(/\s+/);
+          const want = [...this.controllers].filter((c) => avail.includes(c)).map((c) => `+${c}`);
+          if (want.length) await write(join(dir, 'cgroup.subtree_control'), want.join(' '));
+          this.delegated.add(dir);
+        } catch {
+          /* best effort: limits below will fail loudly if a controller is missing */
+        }
       }
       dir = join(dir, part);
-      await mkdir(dir, { recursive: true });
+      if (!this.delegated.has(dir)) await mkdir(dir, { recursive: true });
     }
     if (res.cpuShares) await write(join(dir, 'cpu.weight'), sharesToWeight(res.cpuShares));
     if (res.cpuQuota && res.cpuQuota > 0) await write(join(dir, 'cpu.max'), `${res.cpuQuota} ${res.cpuPeriod || 100000}`);
@@ -169,7 +175,9 @@ class CgroupV2 implements CgroupDriver {
   }
 
   remove(relPath: string): Promise<void> {
-    return killAndRemove(join(this.root, relPath));
+    const dir = join(this.root, relPath);
+    for (const d of this.delegated) if (d === dir || d.startsWith(`${dir}/`)) this.delegated.delete(d);
+    return killAndRemove(dir);
   }
 
   async usage(relPath: string): Promise<CgroupUsage> {
@@ -213,35 +221,45 @@ class CgroupV1 implements CgroupDriver {
     };
   }
 
-  /** Directory creation is serialized: two pods creating a shared parent must not see it before its cpuset is set. */
+  /**
+   * Creation of directories that may be shared (parents not known complete) is serialized: two pods creating a
+   * shared parent must not see it before its cpuset is set. Once a path is complete in every hierarchy it is
+   * remembered, so the common case — a pod's or container's own leaf under complete parents — runs concurrently.
+   */
   private creating: Promise<unknown> = Promise.resolve();
+  private readonly complete = new Set<string>();
 
   create(relPath: string, res: LinuxContainerResources = {}): Promise<CgroupHandle> {
-    const run = this.creating.then(() => this.createNow(relPath, res));
+    const parts = relPath.split('/').filter(Boolean);
+    if (parts.length <= 1 || this.complete.has(parts.slice(0, -1).join('/'))) return this.createNow(parts, res);
+    const run = this.creating.then(() => this.createNow(parts, res));
     this.creating = run.catch(() => {});
     return run;
   }
 
-  private async createNow(relPath: string, res: LinuxContainerResources): Promise<CgroupHandle> {
-    const parts = relPath.split('/').filter(Boolean);
+  private async createNow(parts: string[], res: LinuxContainerResources): Promise<CgroupHandle> {
+    const relPath = parts.join('/');
     const cpusetRoot = this.mountOf.get('cpuset');
-    for (const root of this.roots) {
+    await Promise.all(this.roots.map(async (root) => {
       let dir = root;
-      for (const part of parts) {
+      for (let i = 0; i < parts.length; i++) {
         const parent = dir;
-        dir = join(dir, part);
-        if (!existsSync(dir)) {
-          await mkdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
-        }
+        dir = join(dir, parts[i]!);
+        if (i < parts.length - 1 && this.complete.has(parts.slice(0, i + 1).join('/'))) continue;
+        const fresh = await mkdir(dir).then(() => true, (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+          return false;
+        });
         if (root === cpusetRoot) {
           // A fresh v1 cpuset has no cpus/mems and rejects tasks (EIO/ENOSPC): inherit the parent's, also when the
           // directory already existed but was left empty (an agent killed between mkdir and these writes).
-          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-            if ((await readFile(join(dir, f), 'utf8')).trim() === '') await write(join(dir, f), (await readFile(join(parent, f), 'utf8')).trim());
-          }
+          await Promise.all(['cpuset.cpus', 'cpuset.mems'].map(async (f) => {
+            if (fresh || (await readFile(join(dir, f), 'utf8')).trim() === '') await write(join(dir, f), (await readFile(join(parent, f), 'utf8')).trim());
+          }));
         }
       }
-    }
+    }));
+    for (let i = 1; i <= parts.length; i++) this.complete.add(parts.slice(0, i).join('/'));
     const cpu = this.dir('cpu', relPath);
     if (cpu) {
       if (res.cpuShares) await write(join(cpu, 'cpu.shares'), res.cpuShares);
@@ -262,6 +280,8 @@ class CgroupV1 implements CgroupDriver {
   }
 
   async remove(relPath: string): Promise<void> {
+    const rel = relPath.split('/').filter(Boolean).join('/');
+    for (const p of this.complete) if (p === rel || p.startsWith(`${rel}/`)) this.complete.delete(p);
     // The memory hierarchy first: killing there takes the processes out of every hierarchy.
     const order = [this.mountOf.get('memory')!, ...this.roots.filter((r) => r !== this.mountOf.get('memory'))];
     for (const root of order) await killAndRemove(join(root, relPath));

@@ -48,6 +48,50 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+
+/**
+ * Whether `path` is a mount point in some other process's mount namespace (field 5 of /proc/PID/mountinfo). One
+ * read per distinct namespace; used before removing a mountpoint directory, since rmdir on a mountpoint detaches the
+ * mount in every namespace (Linux ≥ 3.18).
+ */
+function mountedInOtherNamespaces(path: string): boolean {
+  let own = '';
+  try {
+    own = readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    return false;
+  }
+  const seen = new Set<string>([own]);
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    let ns: string;
+    try {
+      ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+    } catch {
+      continue;
+    }
+    if (seen.has(ns)) continue;
+    seen.add(ns);
+    let info = '';
+    try {
+      info = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of info.split('\n')) {
+      const mp = line.split(' ')[4];
+      if (mp && mp.replace(/\\040/g, ' ') === path) return true;
+    }
+  }
+  return false;
+}
 import net from 'node:net';
 import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -79,6 +123,8 @@ import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
 import type { PodNetwork } from '../../network/pod-network.js';
 import type { ContainerStats, ContainerStatsFilter } from '../types.js';
 import { cgroupDirs, readCgroupUsage, readProcessTreeUsage } from './stats.js';
+import { trace } from './trace.js';
+import { Launcher, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
 /** Options of the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -106,6 +152,11 @@ export interface ProcessRuntimeOptions {
    * loopback and report no IP (reachable through portForward only).
    */
   network?: PodNetwork;
+  /**
+   * Start shims and infra processes through the native launcher (`skiff-shim launcher`) instead of forking the agent
+   * (default true with the native shim; `$SKIFF_LAUNCHER=0` turns it off).
+   */
+  launcher?: boolean;
 }
 
 /** What the runtime could set up on this host (reported so callers and tests can explain skips). */
@@ -143,6 +194,11 @@ interface SandboxRecord {
   hostname: string;
   /** Pod IP from the network hook; cleared once the network was torn down. */
   ip?: string;
+  /**
+   * The network hook (CNI ADD) is still running: it overlaps with the containers' preparation (see startContainer).
+   * Persisted, so a sandbox whose setup an agent crash interrupted is not ready after a restart (and is recreated).
+   */
+  netPending?: boolean;
 }
 
 interface ContainerRecord {
@@ -180,6 +236,17 @@ interface ExitInfo {
 }
 
 const nowNs = (): number => Date.now() * 1e6;
+
+/** `p`, or a rejection with `message` after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function readJson<T>(path: string): T | undefined {
@@ -188,6 +255,25 @@ function readJson<T>(path: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Writes `value` as JSON to `path` atomically without blocking the event loop; writes of one path are serialized
+ * and each writes the value as it is when its turn comes (records are mutated in place), so the newest state wins.
+ */
+const persisting = new Map<string, Promise<void>>();
+function persistJson(path: string, value: unknown): Promise<void> {
+  const prev = persisting.get(path) ?? Promise.resolve();
+  const next = prev.then(async () => {
+    await writeFile(`${path}.tmp`, JSON.stringify(value, null, 1));
+    await rename(`${path}.tmp`, path);
+  });
+  const tail = next.catch(() => {});
+  persisting.set(path, tail);
+  void tail.then(() => {
+    if (persisting.get(path) === tail) persisting.delete(path);
+  });
+  return next;
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
@@ -251,6 +337,11 @@ export class ProcessRuntime implements RuntimeService {
   private readonly startedCache = new Map<string, StartedInfo>();
   private readonly exitCache = new Map<string, ExitInfo>();
   private readonly live = new Set<ChildProcess>();
+  /** The native launcher that starts shims and infra processes (see launcher.ts); undefined: spawn directly. */
+  private launcher?: Launcher;
+  private launcherFailures = 0;
+  /** Pod network setups in flight, by sandbox; they reject with the hook's error. */
+  private readonly netSetup = new Map<string, Promise<void>>();
 
   constructor(opts: ProcessRuntimeOptions) {
     this.stateDir = resolvePath(opts.stateDir);
@@ -311,6 +402,7 @@ export class ProcessRuntime implements RuntimeService {
         chmodSync(`${this.nativeShim}.tmp`, 0o755);
         renameSync(`${this.nativeShim}.tmp`, this.nativeShim);
         this.capabilities.shim = 'native';
+        if ((opts.launcher ?? process.env.SKIFF_LAUNCHER !== '0')) this.launcher = new Launcher(this.nativeShim);
       } else if (shimMode === 'native') {
         throw new Error(`native shim requested but ${bin} does not exist (npm run build compiles native/shim/skiff-shim.c with cc)`);
       } else notes.push(`native shim not built (${bin}): using the Node shim (~40 MB per container)`);
@@ -348,6 +440,7 @@ export class ProcessRuntime implements RuntimeService {
 
   private sandboxReady(s: SandboxRecord): boolean {
     if (s.stopped) return false;
+    if (s.netPending && !this.netSetup.has(s.id)) return false; // setup interrupted by an agent restart, or failed
     if (s.pausePid) return isAlive(s.pausePid, s.pauseStart);
     return true;
   }
@@ -355,14 +448,14 @@ export class ProcessRuntime implements RuntimeService {
   async runPodSandbox(config: PodSandboxConfig): Promise<string> {
     const id = randomBytes(32).toString('hex');
     const dir = this.sandboxDir(id);
-    mkdirSync(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     const nsOpts = config.linux?.namespaceOptions ?? {};
     const can = this.capabilities.namespaces;
     const network: NamespaceMode = can && (nsOpts.network ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
     const ipc: NamespaceMode = can && (nsOpts.ipc ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
     const hostname = (network === 'POD' ? config.hostname || config.metadata.name : osHostname()).slice(0, 63);
     const rec: SandboxRecord = { id, config, createdAt: nowNs(), network, ipc, hostname };
-    if (config.logDirectory) mkdirSync(config.logDirectory, { recursive: true });
+    const logDir = config.logDirectory ? mkdir(config.logDirectory, { recursive: true }) : undefined;
     // Files the containers see at /etc (bind-mounted when they have a mount namespace), as kubelet/containerd write.
     const dns = config.dnsConfig;
     const resolv = dns && (dns.servers?.length || dns.searches?.length || dns.options?.length)
@@ -371,29 +464,39 @@ export class ProcessRuntime implements RuntimeService {
           ...(dns.servers ?? []).map((s) => `nameserver ${s}`),
           ...(dns.options?.length ? [`options ${dns.options.join(' ')}`] : []),
         ].join('\n') + '\n'
-      : existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
-    writeFileSync(join(dir, 'resolv.conf'), resolv);
-    writeFileSync(join(dir, 'hostname'), `${hostname}\n`);
-    writeFileSync(
-      join(dir, 'hosts'),
-      `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
-    );
+      : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    // The /etc files, the pod cgroup and the infra process are independent: prepared concurrently.
+    const steps: Promise<unknown>[] = [
+      writeFile(join(dir, 'resolv.conf'), resolv),
+      writeFile(join(dir, 'hostname'), `${hostname}\n`),
+      writeFile(
+        join(dir, 'hosts'),
+        `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+      ),
+    ];
+    if (logDir) steps.push(logDir);
+    if (this.cgroups) {
+      const path = config.linux?.cgroupParent
+        ? config.linux.cgroupParent.replace(/^\/+/, '')
+        : `${this.cgroupRoot}/pod${config.metadata.uid.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+      steps.push(this.cgroups.create(path).then(() => (rec.cgroupPath = path)));
+    }
+    if (network === 'POD' || ipc === 'POD') {
+      const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
+      steps.push(this.startInfra(flags, network === 'POD' ? hostname : undefined, dir).then((pid) => {
+        trace(config.metadata.name, 'rt-infra');
+        rec.pausePid = pid;
+        rec.pauseStart = pidStartTime(pid);
+      }));
+    }
     try {
-      if (this.cgroups) {
-        const path = config.linux?.cgroupParent
-          ? config.linux.cgroupParent.replace(/^\/+/, '')
-          : `${this.cgroupRoot}/pod${config.metadata.uid.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-        await this.cgroups.create(path);
-        rec.cgroupPath = path;
-      }
-      if (network === 'POD' || ipc === 'POD') {
-        const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
-        rec.pausePid = await this.startInfra(flags, network === 'POD' ? hostname : undefined);
-        rec.pauseStart = pidStartTime(rec.pausePid);
-      }
+      const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (network === 'POD' && this.network && rec.pausePid) {
-        const { name, namespace, uid } = config.metadata;
-        rec.ip = (await this.network.setup(id, `/proc/${rec.pausePid}/ns/net`, { name, namespace, uid, portMappings: config.portMappings })).ip;
+        // The network is attached in the background: containers are created and their shims prepare them
+        // meanwhile, and startContainer lets a process exec only once this finished (podSandboxStatus waits too).
+        rec.netPending = true;
+        this.startNetwork(rec, this.network);
       }
     } catch (err) {
       if (rec.pausePid) killGroup(rec.pausePid, 'SIGKILL');
@@ -401,9 +504,47 @@ export class ProcessRuntime implements RuntimeService {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    writeJsonAtomic(join(dir, 'sandbox.json'), rec);
     this.sandboxes.set(id, rec);
+    await this.persist(join(dir, 'sandbox.json'), rec);
     return id;
+  }
+
+  /** Runs the network hook for a new sandbox (see runPodSandbox); on failure the sandbox is not ready any more. */
+  private startNetwork(rec: SandboxRecord, network: PodNetwork): void {
+    const { name, namespace, uid } = rec.config.metadata;
+    const setup = network
+      .setup(rec.id, `/proc/${rec.pausePid}/ns/net`, { name, namespace, uid, portMappings: rec.config.portMappings })
+      .then(
+        (r) => {
+          trace(name, 'rt-cni');
+          rec.ip = r.ip;
+          delete rec.netPending;
+          if (this.sandboxes.get(rec.id) === rec) return this.persist(join(this.sandboxDir(rec.id), 'sandbox.json'), rec);
+        },
+        (err: unknown) => {
+          // Like a failed RunPodSandbox: the infra process goes; the kubelet sees the sandbox not ready and
+          // replaces it (stopPodSandbox then releases whatever the hook reserved).
+          if (rec.pausePid) killGroup(rec.pausePid, 'SIGKILL');
+          throw err;
+        },
+      )
+      .finally(() => this.netSetup.delete(rec.id));
+    setup.catch(() => {}); // reported to whoever waits on it (startContainer, podSandboxStatus)
+    this.netSetup.set(rec.id, setup);
+  }
+
+  private persist(path: string, value: unknown): Promise<void> {
+    return persistJson(path, value);
+  }
+
+  /** Waits for the sandbox's network setup (or `setup`), if one is in flight; resolves its error (or undefined). */
+  private async networkSettled(sandboxId: string, setup = this.netSetup.get(sandboxId)): Promise<unknown> {
+    try {
+      await setup;
+      return undefined;
+    } catch (err) {
+      return err ?? new Error('pod network setup failed');
+    }
   }
 
   /**
@@ -411,8 +552,23 @@ export class ProcessRuntime implements RuntimeService {
    * mode, else unshare + sh + sleep. It reports readiness (namespaces exist, lo is up, hostname set) by printing
    * "ok" on its stdout — no polling.
    */
-  private async startInfra(flags: string[], hostname: string | undefined): Promise<number> {
+  private async startInfra(flags: string[], hostname: string | undefined, dir: string): Promise<number> {
     let child: ChildProcess;
+    const pauseArgv = [this.nativeShim!, 'pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])];
+    const launched = this.nativeShim ? await this.launch({ argv: pauseArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, stderrPath: join(dir, 'infra.log') }) : undefined;
+    if (launched) {
+      const line = await withTimeout(launched.firstLine, 10000, 'sandbox infra process did not become ready in 10s').catch((e: Error) => e);
+      if (line === 'ok') return launched.pid;
+      killGroup(launched.pid, 'SIGKILL');
+      if (line instanceof Error) throw line;
+      let stderr = '';
+      try {
+        stderr = (await readFile(join(dir, 'infra.log'), 'utf8')).trim();
+      } catch {
+        /* none */
+      }
+      throw new Error(`sandbox infra process exited: ${stderr || line || 'no output'}`);
+    }
     if (this.nativeShim) {
       child = spawn(this.nativeShim, ['pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])], {
         detached: true,
@@ -464,6 +620,7 @@ export class ProcessRuntime implements RuntimeService {
   async stopPodSandbox(sandboxId: string): Promise<void> {
     const s = this.sandboxes.get(sandboxId);
     if (!s) return; // CRI: stopping an absent sandbox is not an error
+    await this.networkSettled(sandboxId);
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
     if (s.network === 'POD' && this.network && (s.ip || !s.stopped)) {
       // CNI DEL while the namespace still exists (as containerd); with a dead infra the plugins get no netns and
@@ -471,14 +628,14 @@ export class ProcessRuntime implements RuntimeService {
       const alive = !!s.pausePid && isAlive(s.pausePid, s.pauseStart);
       await this.network.teardown(sandboxId, alive ? `/proc/${s.pausePid}/ns/net` : '');
       delete s.ip;
-      writeJsonAtomic(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+      await this.persist(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
     }
     if (s.pausePid && isAlive(s.pausePid, s.pauseStart)) {
       killGroup(s.pausePid, 'SIGKILL');
       for (let i = 0; i < 200 && isAlive(s.pausePid, s.pauseStart); i++) await sleep(5);
     }
     s.stopped = true;
-    writeJsonAtomic(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+    await this.persist(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
   }
 
   async removePodSandbox(sandboxId: string): Promise<void> {
@@ -508,7 +665,9 @@ export class ProcessRuntime implements RuntimeService {
   }
 
   async podSandboxStatus(sandboxId: string): Promise<PodSandboxStatus> {
-    return this.sandboxStatus(this.getSandbox(sandboxId));
+    const s = this.getSandbox(sandboxId);
+    await this.networkSettled(sandboxId); // the IP is part of the status
+    return this.sandboxStatus(s);
   }
 
   async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandboxStatus[]> {
@@ -568,10 +727,9 @@ export class ProcessRuntime implements RuntimeService {
     }
     const id = randomBytes(32).toString('hex');
     const dir = this.containerDir(id);
-    mkdirSync(dir, { recursive: true });
     const logDir = s.config.logDirectory;
     const logPath = logDir && config.logPath ? (isAbsolute(config.logPath) ? config.logPath : join(logDir, config.logPath)) : '';
-    if (logPath) mkdirSync(dirname(logPath), { recursive: true });
+    await Promise.all([mkdir(dir, { recursive: true }), logPath ? mkdir(dirname(logPath), { recursive: true }) : undefined]);
     const rec: ContainerRecord = {
       id,
       sandboxId,
@@ -605,7 +763,7 @@ export class ProcessRuntime implements RuntimeService {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    writeJsonAtomic(join(dir, 'container.json'), rec);
+    await this.persist(join(dir, 'container.json'), rec);
     this.containers.set(id, rec);
     return id;
   }
@@ -629,6 +787,18 @@ export class ProcessRuntime implements RuntimeService {
 
   private removeMountpoints(rec: ContainerRecord): void {
     for (const p of [...rec.createdMountpoints].reverse()) {
+      // Another container mounts here (or below): rmdir on a mountpoint unmounts it in every mount namespace
+      // (Linux ≥ 3.18), which would strip that container's volume. Hand the mountpoint over to it instead.
+      const heir = [...this.containers.values()].find((o) => o !== rec && (o.config.mounts ?? []).some((m) => m.containerPath === p || m.containerPath.startsWith(`${p}/`)));
+      if (heir) {
+        if (!heir.createdMountpoints.includes(p)) {
+          heir.createdMountpoints.unshift(p);
+          writeJsonAtomic(join(this.containerDir(heir.id), 'container.json'), heir);
+        }
+        continue;
+      }
+      // Not ours alone either when a container of another runtime (another agent, a test's runtime) mounts there.
+      if (mountedInOtherNamespaces(p)) continue;
       try {
         const st = lstatSync(p);
         if (st.isDirectory()) rmdirSync(p);
@@ -763,25 +933,79 @@ export class ProcessRuntime implements RuntimeService {
       failStart(`exec: "${exe}": executable file not found in $PATH`);
     }
     if (!underMount && !existsSync(rec.cwd)) failStart(`chdir to cwd ("${rec.cwd}") set in config.json failed: no such file or directory`);
+    // With the pod network still being attached, the native shim prepares the container (cgroup, namespaces,
+    // mounts, credentials) meanwhile and execs it only when we open its gate: no container process runs before the
+    // pod has its network, as with CRI. The Node shim has no gate: it starts after the network.
+    const netSetup = this.netSetup.get(s.id);
+    const gated = !!netSetup && !!this.nativeShim;
+    if (netSetup && !gated) {
+      const err = await this.networkSettled(s.id, netSetup);
+      if (err) failStart(`pod network setup failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
     let shimArgv: string[];
     if (this.nativeShim) {
       const specPath = join(dir, 'shim.spec');
-      writeFileSync(specPath, this.nativeSpec(rec, s, dir));
+      await writeFile(specPath, this.nativeSpec(rec, s, dir, gated));
       shimArgv = [this.nativeShim, specPath];
     } else shimArgv = this.nodeShimArgv(rec, s, dir);
+    const launched = this.nativeShim
+      ? await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated })
+      : undefined;
+    if (launched) {
+      trace(s.config.metadata.name, 'rt-spawned');
+      let netErr: unknown;
+      if (gated) {
+        netErr = await this.networkSettled(s.id, netSetup);
+        launched.open(!netErr);
+      }
+      const hello = withTimeout(launched.firstLine, 15000, 'shim did not report within 15s').then(
+        (line) => {
+          if (line === undefined) return { ok: false, message: `shim exited before starting the container; see ${join(dir, 'shim.log')}` };
+          try {
+            return JSON.parse(line) as { ok: boolean; pid?: number; message?: string };
+          } catch {
+            return { ok: false, message: `bad shim handshake: ${line}` };
+          }
+        },
+        (e: Error) => ({ ok: false, message: e.message }),
+      );
+      try {
+        this.helloResult(await hello, containerId, failStart);
+      } catch (err) {
+        if (!netErr) throw err;
+        this.exitCache.delete(containerId);
+        failStart(`pod network setup failed: ${netErr instanceof Error ? netErr.message : String(netErr)}`);
+      }
+      trace(s.config.metadata.name, 'rt-started');
+      return;
+    }
     const shimLog = openSync(join(dir, 'shim.log'), 'a');
     let shim: ChildProcess;
     try {
       shim = spawn(shimArgv[0]!, shimArgv.slice(1), {
         detached: true,
-        stdio: ['ignore', 'pipe', shimLog],
+        stdio: [gated ? 'pipe' : 'ignore', 'pipe', shimLog],
         cwd: '/',
         env: { PATH: process.env.PATH ?? DEFAULT_PATH },
       });
     } finally {
       closeSync(shimLog);
     }
-    await this.shimHello(shim, containerId, failStart);
+    trace(s.config.metadata.name, 'rt-spawned');
+    let netErr: unknown;
+    if (gated) {
+      shim.stdin!.on('error', () => {}); // a shim that died early is reported by its handshake
+      netErr = await this.networkSettled(s.id, netSetup);
+      shim.stdin!.end(netErr ? undefined : '1'); // EOF without the byte: the shim aborts the start
+    }
+    try {
+      await this.shimHello(shim, containerId, failStart);
+    } catch (err) {
+      if (!netErr) throw err;
+      this.exitCache.delete(containerId);
+      failStart(`pod network setup failed: ${netErr instanceof Error ? netErr.message : String(netErr)}`);
+    }
+    trace(s.config.metadata.name, 'rt-started');
   }
 
   /**
@@ -789,8 +1013,9 @@ export class ProcessRuntime implements RuntimeService {
    * itself joins the cgroup and the infra process's namespaces, makes its mount namespace with the bind mounts,
    * changes to workingDir and drops to runAsUser/Group — what wrap() builds an nsenter/unshare/sh/setpriv chain for.
    */
-  private nativeSpec(rec: ContainerRecord, s: SandboxRecord, dir: string): string {
+  private nativeSpec(rec: ContainerRecord, s: SandboxRecord, dir: string, gated = false): string {
     const t: (string | number)[] = ['dir', dir, 'cwd', rec.cwd, 'log', rec.logPath, 'logmax', this.logMaxBytes, 'logfiles', this.logMaxFiles];
+    if (gated) t.push('gate', 1);
     t.push('sock', this.sockPath(rec.id), 'stdin', rec.config.stdin ? 1 : 0);
     const sc = rec.config.linux?.securityContext;
     if (sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined) {
@@ -874,6 +1099,11 @@ export class ProcessRuntime implements RuntimeService {
     shim.stdout?.destroy();
     shim.removeAllListeners('exit');
     shim.unref();
+    this.helloResult(hello, containerId, failStart);
+  }
+
+  /** A failed handshake becomes a StartError (and exit.json, if the shim wrote none). */
+  private helloResult(hello: { ok: boolean; message?: string }, containerId: string, failStart: (message: string) => never): void {
     if (!hello.ok) {
       if (!this.exited(containerId)) failStart(hello.message ?? 'start failed');
       throw new StartError(hello.message ?? 'start failed');
@@ -1228,7 +1458,56 @@ export class ProcessRuntime implements RuntimeService {
     };
   }
 
+  /**
+   * Runs a short-lived helper (e.g. a CNI plugin) to completion: through the native launcher when it is in use (no
+   * fork of the agent), else with child_process.spawn. `input` is written to its stdin.
+   */
+  async execHelper(argv: string[], env: Record<string, string | undefined>, input = '', timeoutMs = 60_000): Promise<ExecResult> {
+    if (this.launcher && !input.includes('\0')) {
+      try {
+        return await this.launcher.exec(argv, env, input, timeoutMs);
+      } catch {
+        /* the launcher went away: spawn below */
+      }
+    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+      });
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    });
+  }
+
+  /** Starts a process through the launcher; undefined (the caller spawns itself) when the launcher is off or broken. */
+  private async launch(spec: LaunchSpec): Promise<Launched | undefined> {
+    if (!this.launcher) return undefined;
+    try {
+      return await this.launcher.launch(spec);
+    } catch (err) {
+      this.launcherFailures++;
+      if (this.launcherFailures >= 3) {
+        process.emitWarning(`skiff process runtime: the native launcher failed ${this.launcherFailures} times (${String(err)}); spawning directly from now on`);
+        this.launcher.close();
+        this.launcher = undefined;
+      }
+      return undefined;
+    }
+  }
+
   async close(): Promise<void> {
+    this.launcher?.close();
     for (const c of this.live) if (c.pid && c.exitCode === null) killGroup(c.pid, 'SIGKILL');
     this.live.clear();
   }
