@@ -16,7 +16,9 @@
  * The server runs as a child process (`bin/skiff.js server`, memory datastore) so it has its own event loop, as it
  * would in production; this process only drives the API and watches. Run as root for the full runtime (namespaces,
  * cgroups); otherwise the runtime's host-mode fallback is measured. `--cpu-prof DIR` passes `--cpu-prof
- * --cpu-prof-dir DIR` to the server for profiling.
+ * --cpu-prof-dir DIR` to the server for profiling. `--trace FILE` appends `<epoch ms> <pod> <event>` lines: the
+ * server's start path ($SKIFF_STARTUP_TRACE: kubelet-add, sync, listed, rt-infra, sandbox, volumes, env, created,
+ * rt-spawned, rt-cni, rt-started, patch/patched <phase>) and the bench's own bench-create / bench-running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';

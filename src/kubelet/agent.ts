@@ -158,6 +158,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const netDir = join(o.dataDir, 'network');
   const podNet = netMode === 'bridge' ? new CniPodNetwork({ dataDir: netDir, bridgeName, pluginDirs: [cniBinDir], log }) : undefined;
   const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime'), ...(o.cgroupRoot ? { cgroupRoot: o.cgroupRoot } : {}), ...(podNet ? { network: podNet } : {}) });
+  // CNI plugins are exec'd through the runtime's native launcher: no fork of this large process per pod start.
+  if (podNet && runtime instanceof ProcessRuntime) podNet.cni.runner = (argv, env, input, timeoutMs) => runtime.execHelper(argv, env, input, timeoutMs);
   // The streaming server (logs, exec, attach, port-forward) the apiserver proxies to: HTTPS on the kubelet port
   // (10250, or a free port when that is taken, e.g. several agents on one machine); advertised in the Node status.
   let streaming: StreamingServer | undefined;

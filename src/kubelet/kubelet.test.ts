@@ -51,7 +51,8 @@ test('a pod runs and becomes Ready; deletion stops it and removes the pod', asyn
   assert.ok(p.status?.hostIP);
   assert.ok(p.status?.startTime);
   const [c] = await k.runtime.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': p.metadata!.uid! } });
-  assert.match(readFileSync(c!.logPath, 'utf8'), /stdout F hi/);
+  // Running is reported once the process started; its first output may reach the log a moment later.
+  await k.env.eventually(async () => /stdout F hi/.test(readFileSync(c!.logPath, 'utf8')), 5_000, 'hi in the log');
   await k.env.client.resource('v1', 'Pod').delete('default', 'hello');
   await k.env.eventually(async () => {
     try {

@@ -63,6 +63,12 @@ export class CniError extends Error {
 
 /** Runs CNI plugins found in `pluginDirs` (the `CNI_PATH`). */
 export class CniInvoker {
+  /**
+   * Runs a plugin binary and collects its output; default a child_process spawn. The process runtime plugs in its
+   * native launcher so the (large) agent process never forks on the pod start path.
+   */
+  runner?: (argv: string[], env: NodeJS.ProcessEnv, input: string, timeoutMs: number) => Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: Buffer }>;
+
   constructor(
     readonly pluginDirs: string[],
     private readonly timeoutMs = 60_000,
@@ -92,6 +98,25 @@ export class CniInvoker {
       CNI_ARGS: args,
       CNI_PATH: this.pluginDirs.join(':'),
     };
+    const settle = (code: number | null, signal: string | null, out: string, err: string): CniResult => {
+      let parsed: Record<string, unknown> | undefined;
+      try {
+        parsed = out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      if (code === 0) return (parsed ?? {}) as CniResult;
+      if (parsed && typeof parsed.code === 'number') {
+        throw new CniError(conf.type, command, parsed.code, String(parsed.msg ?? ''), parsed.details ? String(parsed.details) : undefined);
+      }
+      throw new CniError(conf.type, command, 999, `exited ${code ?? signal}`, (err || out).trim() || undefined);
+    };
+    if (this.runner) {
+      return this.runner([bin], env, JSON.stringify(conf), this.timeoutMs).then(
+        (r) => settle(r.code, r.signal, r.stdout.toString('utf8'), r.stderr.toString('utf8')),
+        (e: Error) => { throw e instanceof CniError ? e : new CniError(conf.type, command, 0, e.message); },
+      );
+    }
     return new Promise((resolve, reject) => {
       const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
@@ -105,17 +130,11 @@ export class CniInvoker {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        let parsed: Record<string, unknown> | undefined;
         try {
-          parsed = out.trim() ? (JSON.parse(out) as Record<string, unknown>) : undefined;
-        } catch {
-          /* not JSON */
+          resolve(settle(code, signal, out, err));
+        } catch (e) {
+          reject(e);
         }
-        if (code === 0) return resolve((parsed ?? {}) as CniResult);
-        if (parsed && typeof parsed.code === 'number') {
-          return reject(new CniError(conf.type, command, parsed.code, String(parsed.msg ?? ''), parsed.details ? String(parsed.details) : undefined));
-        }
-        reject(new CniError(conf.type, command, 999, `exited ${code ?? signal}`, (err || out).trim() || undefined));
       });
       child.stdin.on('error', () => {
         /* the plugin exited before reading stdin: reported by 'close' */

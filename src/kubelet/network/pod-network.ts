@@ -80,9 +80,9 @@ export class CniPodNetwork implements PodNetwork {
   }
 
   /** The bridge list for the current podCIDR. */
-  confList(): CniConfList {
+  confList(portmap = true): CniConfList {
     if (!this.podCIDR) throw new Error('pod network not ready: this node has no spec.podCIDR yet');
-    return bridgeConfList({ name: `skiff-${this.bridgeName}`, bridge: this.bridgeName, subnet: this.podCIDR, ipamDataDir: this.ipamDir, mtu: this.o.mtu });
+    return bridgeConfList({ name: `skiff-${this.bridgeName}`, bridge: this.bridgeName, subnet: this.podCIDR, ipamDataDir: this.ipamDir, mtu: this.o.mtu, portmap });
   }
 
   private cachePath(sandboxId: string): string {
@@ -91,10 +91,11 @@ export class CniPodNetwork implements PodNetwork {
   }
 
   async setup(sandboxId: string, netnsPath: string, meta: PodNetworkMeta): Promise<{ ip: string }> {
-    const lists = [loopbackConfList(), this.confList()];
     const portMappings = (meta.portMappings ?? [])
       .filter((p) => p.hostPort && p.hostPort > 0)
       .map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase(), ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
+    // portmap only runs for pods with hostPorts (it is a no-op otherwise, at the cost of one more plugin exec).
+    const lists = [loopbackConfList(), this.confList(portMappings.length > 0)];
     const rt: CniRuntimeConf = {
       containerId: sandboxId,
       netns: netnsPath,
@@ -102,14 +103,8 @@ export class CniPodNetwork implements PodNetwork {
       args: { K8S_POD_NAMESPACE: meta.namespace, K8S_POD_NAME: meta.name, K8S_POD_INFRA_CONTAINER_ID: sandboxId, K8S_POD_UID: meta.uid },
       ...(portMappings.length ? { capabilityArgs: { portMappings } } : {}),
     };
-    await this.cni.addNetworkList(lists[0]!, { ...rt, ifName: 'lo' });
-    let result: CniResult;
-    try {
-      result = await this.cni.addNetworkList(lists[1]!, rt);
-    } catch (err) {
-      await this.cni.delNetworkList(lists[0]!, { ...rt, ifName: 'lo' }).catch(() => {});
-      throw err;
-    }
+    // No `loopback` plugin run: the sandbox's infra process brings `lo` up itself when it creates the namespace.
+    const result = await this.cni.addNetworkList(lists[1]!, rt);
     const ip = result.ips?.find((x) => !x.address.includes(':'))?.address.split('/')[0];
     if (!ip) {
       await this.cni.delNetworkList(lists[1]!, rt, result).catch(() => {});

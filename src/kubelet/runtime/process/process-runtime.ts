@@ -25,7 +25,10 @@
  * Each started container runs under a detached shim that owns its log and records its exit code: the native
  * `skiff-shim` (native/shim/skiff-shim.c, built into dist/native) when present — its child does the setns/unshare/
  * mount/cgroup/setuid steps above itself instead of the nsenter/unshare/sh/setpriv chain, and `skiff-shim pause` is
- * then the infra process — else the Node shim (shim-source.ts). State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
+ * then the infra process — else the Node shim (shim-source.ts). With the native shim, shims and infra processes are
+ * started by one long-lived native launcher (`skiff-shim launcher`, launcher.ts) rather than forked from the agent,
+ * and the pod network (CNI ADD) runs in the background of runPodSandbox: a container's shim prepares it meanwhile
+ * and execs the process only once the network is up (a "gate" on the shim's stdin); podSandboxStatus waits for it. State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
  * so a new ProcessRuntime on the same directory adopts running containers (pid + start time checked against /proc)
  * and reports exited ones with their exit codes.
  */
@@ -50,6 +53,39 @@ import {
 } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
+import net from 'node:net';
+import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PassThrough, Writable } from 'node:stream';
+import { DEFAULT_PATH, imageBinaryName, lookPath, resolveImageOnHost } from '../image.js';
+import {
+  ExecTimeoutError,
+  ImagePullError,
+  InvalidStateError,
+  NotFoundError,
+  StartError,
+  type ContainerConfig,
+  type ContainerFilter,
+  type ContainerState,
+  type ContainerStatus,
+  type ExecSyncResult,
+  type NamespaceMode,
+  type PodSandboxConfig,
+  type PodSandboxFilter,
+  type PodSandboxStatus,
+  type RuntimeService,
+  type StreamOptions,
+  type StreamSession,
+} from '../types.js';
+import { detectCgroups, type CgroupDriver, type CgroupHandle } from './cgroups.js';
+import { isAlive, childrenOf, pidStartTime, shQuote, ttyOf } from './proc.js';
+import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
+import type { PodNetwork } from '../../network/pod-network.js';
+import type { ContainerStats, ContainerStatsFilter } from '../types.js';
+import { cgroupDirs, readCgroupUsage, readProcessTreeUsage } from './stats.js';
+import { trace } from './trace.js';
+import { Launcher, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
 /**
  * Whether `path` is a mount point in some other process's mount namespace (field 5 of /proc/PID/mountinfo). One
@@ -92,39 +128,6 @@ function mountedInOtherNamespaces(path: string): boolean {
   }
   return false;
 }
-import net from 'node:net';
-import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PassThrough, Writable } from 'node:stream';
-import { DEFAULT_PATH, imageBinaryName, lookPath, resolveImageOnHost } from '../image.js';
-import {
-  ExecTimeoutError,
-  ImagePullError,
-  InvalidStateError,
-  NotFoundError,
-  StartError,
-  type ContainerConfig,
-  type ContainerFilter,
-  type ContainerState,
-  type ContainerStatus,
-  type ExecSyncResult,
-  type NamespaceMode,
-  type PodSandboxConfig,
-  type PodSandboxFilter,
-  type PodSandboxStatus,
-  type RuntimeService,
-  type StreamOptions,
-  type StreamSession,
-} from '../types.js';
-import { detectCgroups, type CgroupDriver, type CgroupHandle } from './cgroups.js';
-import { isAlive, childrenOf, pidStartTime, shQuote, ttyOf } from './proc.js';
-import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
-import type { PodNetwork } from '../../network/pod-network.js';
-import type { ContainerStats, ContainerStatsFilter } from '../types.js';
-import { cgroupDirs, readCgroupUsage, readProcessTreeUsage } from './stats.js';
-import { trace } from './trace.js';
-import { Launcher, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
 /** Options of the process runtime. */
 export interface ProcessRuntimeOptions {
@@ -951,55 +954,44 @@ export class ProcessRuntime implements RuntimeService {
     const launched = this.nativeShim
       ? await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated })
       : undefined;
-    if (launched) {
-      trace(s.config.metadata.name, 'rt-spawned');
-      let netErr: unknown;
-      if (gated) {
-        netErr = await this.networkSettled(s.id, netSetup);
-        launched.open(!netErr);
-      }
-      const hello = withTimeout(launched.firstLine, 15000, 'shim did not report within 15s').then(
-        (line) => {
-          if (line === undefined) return { ok: false, message: `shim exited before starting the container; see ${join(dir, 'shim.log')}` };
-          try {
-            return JSON.parse(line) as { ok: boolean; pid?: number; message?: string };
-          } catch {
-            return { ok: false, message: `bad shim handshake: ${line}` };
-          }
-        },
-        (e: Error) => ({ ok: false, message: e.message }),
-      );
+    let shim: ChildProcess | undefined;
+    if (!launched) {
+      const shimLog = openSync(join(dir, 'shim.log'), 'a');
       try {
-        this.helloResult(await hello, containerId, failStart);
-      } catch (err) {
-        if (!netErr) throw err;
-        this.exitCache.delete(containerId);
-        failStart(`pod network setup failed: ${netErr instanceof Error ? netErr.message : String(netErr)}`);
+        shim = spawn(shimArgv[0]!, shimArgv.slice(1), {
+          detached: true,
+          stdio: [gated ? 'pipe' : 'ignore', 'pipe', shimLog],
+          cwd: '/',
+          env: { PATH: process.env.PATH ?? DEFAULT_PATH },
+        });
+      } finally {
+        closeSync(shimLog);
       }
-      trace(s.config.metadata.name, 'rt-started');
-      return;
-    }
-    const shimLog = openSync(join(dir, 'shim.log'), 'a');
-    let shim: ChildProcess;
-    try {
-      shim = spawn(shimArgv[0]!, shimArgv.slice(1), {
-        detached: true,
-        stdio: [gated ? 'pipe' : 'ignore', 'pipe', shimLog],
-        cwd: '/',
-        env: { PATH: process.env.PATH ?? DEFAULT_PATH },
-      });
-    } finally {
-      closeSync(shimLog);
+      shim.stdin?.on('error', () => {}); // a shim that died early is reported by its handshake
     }
     trace(s.config.metadata.name, 'rt-spawned');
     let netErr: unknown;
     if (gated) {
-      shim.stdin!.on('error', () => {}); // a shim that died early is reported by its handshake
       netErr = await this.networkSettled(s.id, netSetup);
-      shim.stdin!.end(netErr ? undefined : '1'); // EOF without the byte: the shim aborts the start
+      // One byte opens the gate; EOF without it makes the shim abort the start.
+      if (launched) launched.open(!netErr);
+      else shim!.stdin!.end(netErr ? undefined : '1');
     }
     try {
-      await this.shimHello(shim, containerId, failStart);
+      if (launched) {
+        const hello = await withTimeout(launched.firstLine, 15000, 'shim did not report within 15s').then(
+          (line) => {
+            if (line === undefined) return { ok: false, message: `shim exited before starting the container; see ${join(dir, 'shim.log')}` };
+            try {
+              return JSON.parse(line) as { ok: boolean; pid?: number; message?: string };
+            } catch {
+              return { ok: false, message: `bad shim handshake: ${line}` };
+            }
+          },
+          (e: Error) => ({ ok: false, message: e.message }),
+        );
+        this.helloResult(hello, containerId, failStart);
+      } else await this.shimHello(shim!, containerId, failStart);
     } catch (err) {
       if (!netErr) throw err;
       this.exitCache.delete(containerId);
