@@ -131,7 +131,7 @@ async function fakeUpstream(zone: Record<string, string>) {
 }
 
 /** An upstream whose UDP answers are truncated (TC, no records) and whose TCP answers carry `ip`. */
-async function truncatingUpstream(ip: string) {
+async function truncatingUpstream(ip: string, attempt = 0): Promise<string> {
   const u = dgram.createSocket('udp4');
   u.on('message', (m, r) => {
     const p = dnsPacket.decode(m);
@@ -146,7 +146,15 @@ async function truncatingUpstream(ip: string) {
       sock.end(Buffer.concat([Buffer.from([ans.length >> 8, ans.length & 0xff]), ans]));
     });
   });
-  await new Promise<void>((r) => t.listen(port, '127.0.0.1', r));
+  // The free UDP port may be taken for TCP: try again with another one.
+  const listened = await new Promise<boolean>((resolve, reject) => {
+    t.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' && attempt < 10 ? resolve(false) : reject(e)));
+    t.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (!listened) {
+    await new Promise<void>((r) => u.close(() => r()));
+    return truncatingUpstream(ip, attempt + 1);
+  }
   cleanups.push(() => new Promise<void>((r) => u.close(() => r())), () => new Promise<void>((r) => t.close(() => r())));
   return `127.0.0.1:${port}`;
 }
