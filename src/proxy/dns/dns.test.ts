@@ -148,7 +148,11 @@ async function truncatingUpstream(ip: string, attempt = 0): Promise<string> {
   });
   // The free UDP port may be taken for TCP: try again with another one.
   const listened = await new Promise<boolean>((resolve, reject) => {
-    t.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' && attempt < 10 ? resolve(false) : reject(e)));
+    t.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE' && attempt < 10) return resolve(false);
+      u.close(); // no handle may outlive the test file: a leaked socket keeps its process (and the test run) alive
+      reject(e);
+    });
     t.listen(port, '127.0.0.1', () => resolve(true));
   });
   if (!listened) {
