@@ -18,6 +18,6 @@ walk(join(root, 'dist', 'src'));
 walk(join(root, 'dist', 'test'));
 const filters = process.argv.slice(2);
 const chosen = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
-// --test-force-exit: a handle a test leaks (a socket, a timer) must fail loudly in that test, not hang the whole run.
+// --test-force-exit: a handle a test file leaks (a socket, a timer) ends with the file instead of hanging the run.
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=spec', ...chosen], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);
