@@ -197,6 +197,16 @@ static struct {
  * gate 1 (the container is prepared — cgroup, namespaces, mounts, cwd, credentials — but execs only once a byte
  * arrives on the shim's stdin; EOF without one aborts the start: the agent overlaps the pod network setup with it).
  */
+#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* A forked child about to exec: default dispositions and an empty signal mask, as a fresh process has. */
+static void reset_signals(void) {
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static char *next_tok(char **p, char *end) {
   if (*p >= end) return NULL;
   char *t = *p;
@@ -240,7 +250,7 @@ static void parse_spec(const char *path) {
 #undef NEXT
   if (!spec.dir || !spec.argv.n) { fputs("skiff-shim: spec lacks dir or argv\n", stderr); exit(1); }
   if (!spec.cwd) spec.cwd = "/";
-  if (!spec.env.v) strv_push(&spec.env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!spec.env.v) strv_push(&spec.env, DEFAULT_PATH_ENV);
 }
 
 static void write_json_file(const char *name, buf_t *b) {
@@ -479,10 +489,7 @@ static void child_main(int errfd, int gatefd, int in, int out, int err) {
     if (setgid(gid) < 0) fail_child(errfd, "setgid %d: %s", (int)gid, strerror(errno));
     if (spec.uid >= 0 && setuid((uid_t)spec.uid) < 0) fail_child(errfd, "setuid %d: %s", spec.uid, strerror(errno));
   }
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  reset_signals();
   if (gatefd >= 0) {
     char go;
     ssize_t r;
@@ -800,6 +807,15 @@ static void reply(const char *fmt, ...) {
   if (write_all(1, msg, (size_t)n) < 0) _exit(0); /* the agent is gone */
 }
 
+/* The launcher's forked child: exec argv with env (stdio already in place); 127 when it cannot. */
+static void exec_child(strv *argv, strv *env) {
+  reset_signals();
+  environ = env->v;
+  execvp(argv->v[0], argv->v);
+  dprintf(2, "exec %s: %s\n", argv->v[0], strerror(errno));
+  _exit(127);
+}
+
 static void launch(char *p, char *end) {
   int id = -1, gate = 0;
   const char *cwd = "/", *errpath = "";
@@ -815,7 +831,7 @@ static void launch(char *p, char *end) {
     else if (!strcmp(k, "argv")) strv_push(&argv, v);
     else if (!strcmp(k, "env")) strv_push(&env, v);
   }
-  if (!env.v) strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!env.v) strv_push(&env, DEFAULT_PATH_ENV);
   int outp[2] = {-1, -1}, gp[2] = {-1, -1};
   if (!argv.n) { reply("%d error no argv", id); goto out; }
   if (pipe2(outp, O_CLOEXEC) < 0 || (gate && pipe2(gp, O_CLOEXEC) < 0)) {
@@ -832,14 +848,7 @@ static void launch(char *p, char *end) {
     dup2(outp[1], 1);
     dup2(errfd >= 0 ? errfd : null, 2);
     if (chdir(cwd) < 0) { dprintf(2, "chdir %s: %s\n", cwd, strerror(errno)); _exit(127); }
-    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    environ = env.v;
-    execvp(argv.v[0], argv.v);
-    dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
-    _exit(127);
+    exec_child(&argv, &env);
   }
   reply("%d pid %d", id, (int)pid);
   close(outp[1]);
@@ -873,7 +882,7 @@ static void exec_start(char *p, char *end) {
     else if (!strcmp(k, "argv")) strv_push(&argv, v);
     else if (!strcmp(k, "env")) strv_push(&env, v);
   }
-  if (!env.v) strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!env.v) strv_push(&env, DEFAULT_PATH_ENV);
   int ip[2] = {-1, -1}, op[2] = {-1, -1}, xp[2] = {-1, -1};
   if (!argv.n) { reply("%d error no argv", id); goto out; }
   if (pipe2(ip, O_CLOEXEC) < 0 || pipe2(op, O_CLOEXEC) < 0 || pipe2(xp, O_CLOEXEC) < 0) {
@@ -886,14 +895,7 @@ static void exec_start(char *p, char *end) {
     dup2(ip[0], 0);
     dup2(op[1], 1);
     dup2(xp[1], 2);
-    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    environ = env.v;
-    execvp(argv.v[0], argv.v);
-    dprintf(2, "exec %s: %s\n", argv.v[0], strerror(errno));
-    _exit(127);
+    exec_child(&argv, &env);
   }
   execs = xrealloc(execs, sizeof(exec_t) * (size_t)(nexecs + 1));
   exec_t *x = &execs[nexecs++];

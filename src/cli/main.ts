@@ -274,13 +274,12 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
   });
   const { DynamicClient } = await import('../client/dynamic.js');
   const { loadKubeconfig } = await import('../client/config.js');
-  const { ALL_CONTROLLERS, ControllerManager, nodeIpamDefinition } = await import('../controllers/index.js');
+  const { ALL_CONTROLLERS, ControllerManager } = await import('../controllers/index.js');
   const clusterCIDR = networkFlags({ 'cluster-cidr': values['cluster-cidr'] }).clusterCIDR;
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? join(values['data-dir'] ?? defaultDataDir(), 'kubeconfig.yaml');
   const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
   const wanted = values.controllers === '*' ? undefined : new Set(values.controllers!.split(',').map((s) => s.trim()));
-  const controllers = ALL_CONTROLLERS.filter((c) => !wanted || wanted.has(c.name))
-    .map((c) => (c.name === 'nodeipam' && clusterCIDR ? nodeIpamDefinition({ clusterCIDR }) : c));
+  const controllers = ALL_CONTROLLERS.filter((c) => !wanted || wanted.has(c.name));
   if (wanted) for (const n of wanted) if (!ALL_CONTROLLERS.some((c) => c.name === n)) throw new Error(`unknown controller "${n}"; known: ${ALL_CONTROLLERS.map((c) => c.name).join(', ')}`);
   const leaseMs = values['lease-duration'] ? Number(values['lease-duration']) * 1000 : undefined;
   const manager = new ControllerManager({
@@ -288,7 +287,7 @@ async function controllerManagerCommand(args: string[]): Promise<void> {
     controllers,
     // The CA root-ca-cert-publisher puts in every namespace's kube-root-ca.crt: --root-ca-file, else (as upstream)
     // the CA of the kubeconfig's cluster.
-    config: { rootCACertPem: values['root-ca-file'] ? readFileSync(values['root-ca-file'], 'utf8') : client.rest.config.ca },
+    config: { rootCACertPem: values['root-ca-file'] ? readFileSync(values['root-ca-file'], 'utf8') : client.rest.config.ca, ...(clusterCIDR ? { clusterCIDR } : {}) },
     leaderElection: values['leader-elect'] === 'false' ? false : { leaseDurationMs: leaseMs, renewDeadlineMs: leaseMs ? Math.floor(leaseMs * 2 / 3) : undefined, retryPeriodMs: leaseMs ? Math.max(200, Math.floor(leaseMs / 7.5)) : undefined },
     onLostLeadership: () => { process.stderr.write('skiff controller-manager: leadership lost, exiting\n'); process.exit(1); },
   });

@@ -108,16 +108,6 @@ function lruSet<K, V>(m: Map<K, V>, k: K, v: V): void {
   if (m.size > LRU_ENTRIES) m.delete(m.keys().next().value as K);
 }
 
-/** `<hex of at·10⁶ + seq>` without BigInt: at·10⁶ exceeds 2⁵³, so it is computed in two 32-bit halves. */
-function hexNanos(at: number, seq: number): string {
-  const hiIn = Math.floor(at / 0x1_0000_0000);
-  const lo = (at >>> 0) * 1_000_000 + seq; // < 2^32·10^6 + 10^6 < 2^53
-  const carry = Math.floor(lo / 0x1_0000_0000);
-  const hi = hiIn * 1_000_000 + carry;
-  const loHex = (lo % 0x1_0000_0000).toString(16);
-  return hi > 0 ? hi.toString(16) + loHex.padStart(8, '0') : loHex;
-}
-
 /** See the module comment. */
 export class EventRecorder {
   private readonly events: ResourceClient<CoreEvent>;
@@ -137,9 +127,6 @@ export class EventRecorder {
   private readonly spam = new Map<string, { tokens: number; last: number }>();
   private readonly similar = new Map<string, { messages: Set<string>; lastSeen: number }>();
   private readonly source: { component: string; host?: string };
-  /** rfc3339 of the last second seen (events cluster in time). */
-  private tsSecond = NaN;
-  private tsText = '';
 
   constructor(
     client: DynamicClient | ResourceClient<CoreEvent>,
@@ -251,21 +238,12 @@ export class EventRecorder {
     return { message: `(combined from similar events): ${p.message}`, combined: true };
   }
 
-  private timestamp(at: number): string {
-    const sec = Math.floor(at / 1000);
-    if (sec !== this.tsSecond) {
-      this.tsSecond = sec;
-      this.tsText = rfc3339(sec * 1000);
-    }
-    return this.tsText;
-  }
-
   private async write(p: Pending, message: string, key: string): Promise<void> {
     const { obj, type, reason, at } = p;
     const m = obj.metadata ?? {};
     // resourceVersion changes with every write of the object, so it is not part of the identity (upstream agrees).
     const prev = lruGet(this.seen, key);
-    const ts = this.timestamp(at);
+    const ts = rfc3339(at); // formats each second once
     if (prev && at - prev.lastSeen <= this.window) {
       const count = prev.count + 1;
       try {
@@ -285,7 +263,7 @@ export class EventRecorder {
     const ev: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${m.name}.${hexNanos(at, this.seq++ % 1_000_000)}`, namespace },
+      metadata: { name: `${m.name}.${(BigInt(at) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`, namespace },
       involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
       reason,
       message,

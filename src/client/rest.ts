@@ -310,6 +310,16 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.code === 404;
 }
 
+/**
+ * True for the 403 the NamespaceLifecycle admission plugin answers when creating in a namespace being deleted
+ * (client-go `apierrors.HasStatusCause(err, NamespaceTerminatingCause)`).
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.code !== 403) return false;
+  const causes = (err.details as { causes?: Array<{ type?: string; reason?: string }> } | undefined)?.causes ?? [];
+  return causes.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating') || /being terminated/.test(err.message);
+}
+
 /** True for 409 AlreadyExists answers (client-go `apierrors.IsAlreadyExists`). */
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.code === 409 && err.reason === 'AlreadyExists';

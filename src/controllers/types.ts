@@ -22,6 +22,8 @@ export interface ControllerManagerConfig {
    * (kube-controller-manager's --root-ca-file). Unset: the CA the manager's client trusts, as upstream falls back to.
    */
   rootCACertPem?: string;
+  /** nodeipam: the cluster CIDR node podCIDRs come from (kube-controller-manager's --cluster-cidr; default 10.42.0.0/16). */
+  clusterCIDR?: string;
 }
 
 export const DEFAULT_CONFIG: ControllerManagerConfig = {

@@ -23,14 +23,7 @@ import { CniPodNetwork, DEFAULT_CNI_BIN_DIR } from './network/pod-network.js';
 import { cleanupNodeNetwork, ensureBridge, NodeNetwork } from './network/node-network.js';
 import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from './network/dns-config.js';
 import { startNodeProxy, type NodeProxy } from '../proxy/index.js';
-
-/** The first address of a pod CIDR: the bridge's own address, the pods' gateway (CNI bridge `isGateway`). */
-function gatewayOf(cidr: string): string {
-  const [ip] = cidr.split('/');
-  const o = ip!.split('.').map(Number);
-  o[3] = o[3]! + 1;
-  return o.join('.');
-}
+import { firstHost, parseCidr } from '../api/cidr.js';
 
 /** Options of {@link startAgent}. */
 export interface AgentOptions {
@@ -254,8 +247,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   // Service proxy, cluster DNS and ingress ride on the pod network: without it pods have no IPs to route to.
   let proxy: NodeProxy | undefined;
   if (podNet && nodeNet?.podCIDR) {
-    const gateway = gatewayOf(nodeNet.podCIDR);
-    await ensureBridge(bridgeName, `${gateway}/${nodeNet.podCIDR.split('/')[1]}`);
+    // The bridge's own address, the pods' gateway (CNI bridge `isGateway`): the pod CIDR's first host.
+    const podCidr = parseCidr(nodeNet.podCIDR);
+    const gateway = firstHost(podCidr);
+    await ensureBridge(bridgeName, `${gateway}/${podCidr.prefix}`);
     proxy = await startNodeProxy({
       client: o.client,
       nodeName,

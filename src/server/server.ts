@@ -2,7 +2,7 @@
  * `skiff server`: one process that runs the apiserver over HTTPS on an embedded store, writes an admin kubeconfig,
  * and (in later issues) the controllers, scheduler and a local node agent — the k3s shape.
  */
-import { firstHost, parseCidr } from '../controllers/nodeipam/cidr.js';
+import { firstHost, parseCidr } from '../api/cidr.js';
 import { mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +26,7 @@ import type { Backend } from '../store/types.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { DynamicClient } from '../client/dynamic.js';
 import type { Logger } from '../client/log.js';
-import { ALL_CONTROLLERS, ControllerManager, nodeIpamDefinition } from '../controllers/index.js';
+import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../scheduler/index.js';
 import { startAgent, type RunningAgent } from '../kubelet/agent.js';
 
@@ -209,10 +209,10 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     // A stable identity per host and data dir: after a crash the restarted server renews its own Lease at once
     // instead of waiting for it to expire.
     const identity = `skiff-server-${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+    // root-ca-cert-publisher publishes the cluster CA as kube-root-ca.crt in every namespace (pods' ca.crt);
     // nodeipam allocates node podCIDRs from --cluster-cidr.
-    const controllers = ALL_CONTROLLERS.map((d) => (d.name === 'nodeipam' && o.clusterCIDR ? nodeIpamDefinition({ clusterCIDR: o.clusterCIDR }) : d));
-    // root-ca-cert-publisher publishes the cluster CA as kube-root-ca.crt in every namespace (pods' ca.crt).
-    manager = new ControllerManager({ client, controllers, leaderElection: { identity }, config: { rootCACertPem: pki.caCertPem }, logger: (name) => childLogger(log, name) });
+    const config = { rootCACertPem: pki.caCertPem, ...(o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {}) };
+    manager = new ControllerManager({ client, controllers: ALL_CONTROLLERS, leaderElection: { identity }, config, logger: (name) => childLogger(log, name) });
     manager.start();
   }
   let scheduler: RunningScheduler | undefined;

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, NO_KUBECTL, startServer, type TestServer } from './harness.js';
+import { cleanup, NO_KUBECTL, startServer, until as untilHarness, type TestServer } from './harness.js';
 
 let s: TestServer | undefined;
 
@@ -41,20 +41,7 @@ spec:
         nvidia.com/gpu: 1
 `;
 
-async function until<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const until = <T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 20_000) => untilHarness(what, fn, timeoutMs, { intervalMs: 200 });
 
 const phase = async (name: string) => (await s!.k(['get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).trim();
 

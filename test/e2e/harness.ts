@@ -194,3 +194,32 @@ export async function request(s: TestServer, method: string, path: string, opts:
     if (opts.body !== undefined) req.end(opts.body); else req.end();
   });
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `f` until it returns a truthy value and returns that; errors thrown by `f` count as "not yet" and the last
+ * one is named in the timeout error, as is `o.detail()` (e.g. a child process's stderr) when given.
+ */
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  o: { intervalMs?: number; detail?: () => string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const detail = o.detail?.() ?? '';
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${detail}` : ''}`);
+    }
+    await sleep(o.intervalMs ?? 300);
+  }
+}

@@ -9,20 +9,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
-import { KUBECTL, SKIFF_BIN, startServer, type TestServer } from './harness.js';
+import { SKIFF_BIN, startServer, until as untilBase, type TestServer } from './harness.js';
+import { networkCleanup, networkSkip, saveSysctls, yamlDocs } from './net-helpers.js';
 
-const isRoot = process.getuid?.() === 0;
-const SKIP = !KUBECTL
-  ? 'kubectl is not installed on PATH: multi-node network test SKIPPED'
-  : !isRoot
-    ? 'not root: network namespaces and the bridge pod network need root; multi-node network test SKIPPED'
-    : !existsSync('/usr/lib/cni/bridge')
-      ? 'containernetworking-plugins not installed (/usr/lib/cni/bridge): multi-node network test SKIPPED'
-      : false;
+const SKIP = networkSkip('multi-node network test', 'network namespaces and the bridge pod network need root');
 
 const NS = 'skmn-h2';
 const HOST_IP = '10.218.255.1';
@@ -40,24 +33,11 @@ let agent: ChildProcess | undefined;
 let agentDir = '';
 let agentErr = '';
 let node1 = '';
-const sysctlsBefore = new Map<string, string>();
-const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv4/conf/all/route_localnet', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
+let restoreSysctls: (() => void) | undefined;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${agentErr ? `\nagent stderr: ${agentErr.slice(-3000)}` : ''}`);
-    await sleep(300);
-  }
-}
+/** The harness's `until`, naming the agent's stderr in the timeout error. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000) =>
+  untilBase(what, f, timeoutMs, { detail: () => (agentErr ? `agent stderr: ${agentErr.slice(-3000)}` : '') });
 const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 
 const SERVER_JS = "require('http').createServer((q,s)=>s.end(require('os').hostname())).listen(8080)";
@@ -71,7 +51,7 @@ async function fetchFrom(pod: string, url: string): Promise<string> {
 
 before(async () => {
   if (SKIP) return;
-  for (const f of SYSCTLS) if (existsSync(f)) sysctlsBefore.set(f, readFileSync(f, 'utf8').trim());
+  restoreSysctls = saveSysctls();
   // The second machine: a network namespace behind a veth pair.
   for (const c of [
     `ip netns add ${NS}`,
@@ -107,7 +87,7 @@ before(async () => {
   });
   const svc = (name: string, app: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] } });
   const objs = [pod('pod-a', node1, { app: 'a' }), pod('pod-b', NODE2, { app: 'b' }), svc('svc-a', 'a'), svc('svc-b', 'b')];
-  await s.k(['apply', '-f', '-'], { input: objs.map((o) => stringifyYaml(o)).join('---\n') });
+  await s.k(['apply', '-f', '-'], { input: yamlDocs(objs) });
   await s.k(['wait', '--for=condition=Ready', 'pod/pod-a', 'pod/pod-b', '--timeout=90s']);
 });
 
@@ -124,17 +104,18 @@ after(async () => {
       });
     }
     if (agentDir) {
-      sh(`ip netns exec ${NS} ${process.execPath} ${SKIFF_BIN} network-cleanup --data-dir ${agentDir} --bridge-name=${BRIDGE} --cluster-cidr=${CLUSTER_CIDR} --proxy-chain-prefix=${CHAINS}`);
+      networkCleanup(agentDir, { bridge: BRIDGE, clusterCidr: CLUSTER_CIDR, chainPrefix: CHAINS, netns: NS });
       rmSync(agentDir, { recursive: true, force: true });
     }
     if (s) {
       await s.stop('SIGTERM');
-      sh(`${process.execPath} ${SKIFF_BIN} network-cleanup --data-dir ${s.dataDir} --bridge-name=${BRIDGE} --cluster-cidr=${CLUSTER_CIDR} --proxy-chain-prefix=${CHAINS}`);
+      networkCleanup(s.dataDir, { bridge: BRIDGE, clusterCidr: CLUSTER_CIDR, chainPrefix: CHAINS });
       rmSync(s.dataDir, { recursive: true, force: true });
+      rmSync(s.cacheDir, { recursive: true, force: true });
     }
     sh(`ip netns del ${NS}`);
     sh('ip link del skmn-v1 2>/dev/null');
-    for (const [f, v] of sysctlsBefore) sh(`echo ${v} > ${f}`);
+    restoreSysctls?.();
   }
   assert.notEqual(sh(`ip link show ${BRIDGE}`).status, 0, 'bridge left behind');
   assert.doesNotMatch(sh('iptables-save').stdout, new RegExp(`${CHAINS}-|SKNET-[A-Z]+-SKMN0`), 'iptables chains left behind');

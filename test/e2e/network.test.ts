@@ -10,23 +10,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { stringify as stringifyYaml } from 'yaml';
-import { selfSignedCertificate } from '../../src/apiserver/auth/pki.js';
-import { KUBECTL, SKIFF_BIN, startServer, type TestServer } from './harness.js';
+import { KUBECTL, startServer, until, type TestServer } from './harness.js';
+import { hostCert, networkCleanup, networkSkip, saveSysctls, yamlDocs as docs } from './net-helpers.js';
 
-const isRoot = process.getuid?.() === 0;
-const SKIP = !KUBECTL
-  ? 'kubectl is not installed on PATH: network end-to-end tests SKIPPED'
-  : !isRoot
-    ? 'not root: the bridge pod network needs root; network end-to-end tests SKIPPED'
-    : !existsSync('/usr/lib/cni/bridge')
-      ? 'containernetworking-plugins not installed (/usr/lib/cni/bridge): network end-to-end tests SKIPPED'
-      : false;
+const SKIP = networkSkip('network end-to-end tests');
 
 const CLUSTER_CIDR = '10.216.0.0/16';
 const SERVICE_CIDR = '10.217.0.0/16';
@@ -38,24 +30,7 @@ const HTTPS_PORT = 18443;
 
 let s: TestServer;
 let nodeIP = '';
-const sysctlsBefore = new Map<string, string>();
-const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv4/conf/all/route_localnet', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(300);
-  }
-}
+let restoreSysctls: (() => void) | undefined;
 
 /** A node one-liner HTTP server answering its pod name (and the path) on PORT. */
 const SERVER_JS = "require('http').createServer((q,s)=>s.end(require('os').hostname()+' '+q.url)).listen(+process.env.PORT)";
@@ -69,23 +44,36 @@ async function execIn(pod: string, js: string, container?: string): Promise<stri
   return r.stdout;
 }
 
-/** A self-signed certificate whose CN and DNS SAN are `host`. */
-async function hostCert(host: string): Promise<{ certPem: string; keyPem: string }> {
-  await selfSignedCertificate(); // installs the reflect-metadata shim @peculiar/x509 needs
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(globalThis.crypto);
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01', name: `CN=${host}`, notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86400_000),
-    keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: host }])],
-  });
-  const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  return { certPem: cert.toString('pem'), keyPem: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n` };
-}
+/** A Deployment of SERVER_JS pods listening on `port` (named `portName`), Ready once the port accepts. */
+const serverDeployment = (name: string, replicas: number, port: number, portName: string) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name} }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: ${name}
+        image: node
+        command: [node, -e, "${SERVER_JS}"]
+        env: [{ name: PORT, value: "${port}" }]
+        ports: [{ containerPort: ${port}, name: ${portName} }]
+        readinessProbe: { tcpSocket: { port: ${port} }, periodSeconds: 1 }`;
 
-/** A multi-document YAML stream for `kubectl apply -f -`. */
-const docs = (objs: object[]) => objs.map((o) => stringifyYaml(o)).join('---\n');
+/** One plain-HTTP GET from this host (fresh connection); undefined on a connection error. */
+function httpGet(o: { host: string; port: number; path: string; headers?: Record<string, string>; timeout: number }): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    http.get({ ...o, agent: false }, (r) => {
+      let b = '';
+      r.on('data', (d) => (b += d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }));
+    }).on('error', () => resolve(undefined));
+  });
+}
 
 function iptablesSave(): string {
   return spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
@@ -93,7 +81,7 @@ function iptablesSave(): string {
 
 before(async () => {
   if (SKIP) return;
-  for (const f of SYSCTLS) if (existsSync(f)) sysctlsBefore.set(f, readFileSync(f, 'utf8').trim());
+  restoreSysctls = saveSysctls();
   s = await startServer({
     withAgent: true,
     extraArgs: [
@@ -105,42 +93,8 @@ before(async () => {
   await until('node Ready', async () => (await s.kubectl(['get', 'nodes'])).stdout.includes(' Ready'));
   nodeIP = (await s.k(['get', 'nodes', '-o', "jsonpath={.items[0].status.addresses[?(@.type=='InternalIP')].address}"])).trim();
   await until('default service account', async () => (await s.kubectl(['get', 'sa', 'default'])).code === 0);
-  const manifest = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 3
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: web
-        image: node
-        command: [node, -e, "${SERVER_JS}"]
-        env: [{ name: PORT, value: "8080" }]
-        ports: [{ containerPort: 8080, name: http }]
-        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: api }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: api } }
-  template:
-    metadata: { labels: { app: api } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: api
-        image: node
-        command: [node, -e, "${SERVER_JS}"]
-        env: [{ name: PORT, value: "9090" }]
-        ports: [{ containerPort: 9090, name: api }]
-        readinessProbe: { tcpSocket: { port: 9090 }, periodSeconds: 1 }
+  const manifest = `${serverDeployment('web', 3, 8080, 'http')}
+---${serverDeployment('api', 1, 9090, 'api')}
 ---
 apiVersion: v1
 kind: Service
@@ -197,10 +151,10 @@ after(async () => {
     await s.kubectl(['delete', 'ingress', '--all']);
   } finally {
     await s.stop('SIGTERM');
-    const r = spawnSync(process.execPath, [SKIFF_BIN, 'network-cleanup', '--data-dir', s.dataDir, `--bridge-name=${BRIDGE}`, `--cluster-cidr=${CLUSTER_CIDR}`, `--proxy-chain-prefix=${CHAIN_PREFIX}`], { encoding: 'utf8' });
-    if (r.status !== 0) process.stderr.write(`network-cleanup failed: ${r.stderr}\n`);
-    for (const [f, v] of sysctlsBefore) spawnSync('sh', ['-c', `echo ${v} > ${f}`]);
-    spawnSync('rm', ['-rf', s.dataDir]);
+    networkCleanup(s.dataDir, { bridge: BRIDGE, clusterCidr: CLUSTER_CIDR, chainPrefix: CHAIN_PREFIX });
+    restoreSysctls?.();
+    rmSync(s.dataDir, { recursive: true, force: true });
+    rmSync(s.cacheDir, { recursive: true, force: true });
   }
   // The host is left as found: no bridge, no chains of ours.
   assert.equal(spawnSync('ip', ['link', 'show', BRIDGE]).status !== 0, true, `bridge ${BRIDGE} left behind`);
@@ -256,13 +210,7 @@ test('scaling down removes endpoints: no request reaches a gone pod', { skip: SK
 test('a NodePort answers on the node address', { skip: SKIP }, async () => {
   const port = Number((await s.k(['get', 'svc', 'web-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim());
   assert.ok(port >= 30000 && port <= 32767, String(port));
-  const body = await until('NodePort answer', () => new Promise<string | undefined>((resolve) => {
-    http.get({ host: nodeIP, port, path: '/np', agent: false, timeout: 2000 }, (r) => {
-      let b = '';
-      r.on('data', (d) => (b += d));
-      r.on('end', () => resolve(b));
-    }).on('error', () => resolve(undefined));
-  }), 20_000);
+  const body = await until('NodePort answer', async () => (await httpGet({ host: nodeIP, port, path: '/np', timeout: 2000 }))?.body, 20_000);
   assert.match(body, /^web-\S+ \/np$/);
 });
 
@@ -270,13 +218,7 @@ test('a LoadBalancer Service gets the node address and answers on it', { skip: S
   await s.k(['expose', 'deploy/web', '--name=web-lb', '--type=LoadBalancer', '--port=18081', '--target-port=8080']);
   const ip = await until('EXTERNAL-IP', async () => (await s.k(['get', 'svc', 'web-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim() || undefined, 20_000);
   assert.equal(ip, nodeIP);
-  const body = await until('LoadBalancer answer', () => new Promise<string | undefined>((resolve) => {
-    http.get({ host: ip, port: 18081, path: '/lb', agent: false, timeout: 2000 }, (r) => {
-      let b = '';
-      r.on('data', (d) => (b += d));
-      r.on('end', () => resolve(b));
-    }).on('error', () => resolve(undefined));
-  }), 20_000);
+  const body = await until('LoadBalancer answer', async () => (await httpGet({ host: ip, port: 18081, path: '/lb', timeout: 2000 }))?.body, 20_000);
   assert.match(body, /^web-\S+ \/lb$/);
   await s.k(['delete', 'svc', 'web-lb']);
 });
@@ -305,13 +247,7 @@ test('an Ingress routes two hosts and two paths to two services, including TLS',
   // The default IngressClass was filled in, and the controller wrote the node address into the status.
   assert.equal((await s.k(['get', 'ingress', 'routes', '-o', 'jsonpath={.spec.ingressClassName}'])).trim(), 'skiff');
   await until('ingress status', async () => (await s.k(['get', 'ingress', 'routes', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim() === nodeIP, 20_000);
-  const get = (host: string, path: string) => new Promise<{ status: number; body: string } | undefined>((resolve) => {
-    http.get({ host: '127.0.0.1', port: HTTP_PORT, path, headers: { host }, agent: false, timeout: 3000 }, (r) => {
-      let b = '';
-      r.on('data', (d) => (b += d));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, body: b }));
-    }).on('error', () => resolve(undefined));
-  });
+  const get = (host: string, path: string) => httpGet({ host: '127.0.0.1', port: HTTP_PORT, path, headers: { host }, timeout: 3000 });
   const a = await until('a.example.test routed', async () => { const r = await get('a.example.test', '/x'); return r?.status === 200 ? r : undefined; }, 20_000);
   assert.match(a.body, /^web-\S+ \/x$/);
   assert.match((await get('b.example.test', '/web/1'))!.body, /^web-\S+ \/web\/1$/);
@@ -362,13 +298,7 @@ test('kubectl port-forward svc/NAME reaches the service', { skip: SKIP }, async 
   });
   const pf = spawn(KUBECTL!, ['--kubeconfig', s.kubeconfig, 'port-forward', 'svc/api', `${local}:80`], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const body = await until('port-forward answer', () => new Promise<string | undefined>((resolve) => {
-      http.get({ host: '127.0.0.1', port: local, path: '/pf', agent: false, timeout: 2000 }, (r) => {
-        let b = '';
-        r.on('data', (d) => (b += d));
-        r.on('end', () => resolve(b));
-      }).on('error', () => resolve(undefined));
-    }), 20_000);
+    const body = await until('port-forward answer', async () => (await httpGet({ host: '127.0.0.1', port: local, path: '/pf', timeout: 2000 }))?.body, 20_000);
     assert.match(body, /^api-\S+ \/pf$/);
   } finally {
     pf.kill('SIGKILL');

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, NO_KUBECTL, startServer, type TestServer } from './harness.js';
+import { cleanup, NO_KUBECTL, startServer, until as untilHarness, type TestServer } from './harness.js';
 
 let s: TestServer | undefined;
 
@@ -45,20 +45,7 @@ spec:
         memory: 256Mi
 `;
 
-async function until<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+const until = <T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 90_000) => untilHarness(what, fn, timeoutMs, { intervalMs: 500 });
 
 /** The whitespace-separated cells of the output line whose cell `col` is `name` (header excluded). */
 function row(out: string, col: number, name: string): string[] | undefined {

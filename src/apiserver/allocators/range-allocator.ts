@@ -12,6 +12,7 @@
 import { randomInt } from 'node:crypto';
 import type { Backend } from '../../store/types.js';
 import { KeyExistsError, NotFoundError, ConflictError } from '../../store/types.js';
+import { formatIPv4, parseIPv4 } from '../../api/cidr.js';
 
 /** Who holds a value: the object that uses it (its uid tells a recreated object from the old one). */
 export interface AllocationOwner {
@@ -203,17 +204,14 @@ function parseRecord(text: string): AllocationRecord | undefined {
   return undefined;
 }
 
-/** Parses dotted IPv4 into a 32-bit number, undefined when it is not one. */
-export function ipv4ToInt(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
-}
-
-export function intToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+/** Dotted IPv4 as a 32-bit number, undefined when it is not one (no surrounding whitespace either). */
+function tryParseIPv4(ip: string): number | undefined {
+  if (ip.trim() !== ip) return undefined;
+  try {
+    return parseIPv4(ip);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -222,21 +220,21 @@ export function intToIpv4(n: number): string {
  */
 export function serviceIPRange(cidr: string, prefix: string): RangeSpec {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr.trim());
-  const base = m ? ipv4ToInt(m[1]) : undefined;
+  const base = m ? tryParseIPv4(m[1]) : undefined;
   const bits = m ? Number(m[2]) : NaN;
   if (base === undefined || !(bits >= 8 && bits <= 30)) throw new Error(`invalid service CIDR ${JSON.stringify(cidr)}: want an IPv4 CIDR between /8 and /30`);
   const total = 2 ** (32 - bits);
   const network = Math.floor(base / total) * total;
-  const canonical = `${intToIpv4(network)}/${bits}`;
+  const canonical = `${formatIPv4(network)}/${bits}`;
   const size = total - 2;
   return {
     prefix,
     size,
     noun: 'IP',
     staticBand: staticBandSize(size),
-    format: (o) => intToIpv4(network + 1 + o),
+    format: (o) => formatIPv4(network + 1 + o),
     parse: (v) => {
-      const n = ipv4ToInt(v);
+      const n = tryParseIPv4(v);
       if (n === undefined) return undefined;
       const o = n - network - 1;
       return o >= 0 && o < size ? o : undefined;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { startControllerTestEnv, type ControllerTestEnv } from '../testing.js';
 import { CidrSet, nodeIpamDefinition } from './nodeipam.js';
-import { cidrContains, firstHost, parseCidr, parseIPv4, formatIPv4 } from './cidr.js';
+import { cidrContains, firstHost, parseCidr, parseIPv4, formatIPv4 } from '../../api/cidr.js';
 
 describe('cidr helpers', () => {
   test('parse/format and containment', () => {

@@ -14,7 +14,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { controllerFor } from '../../client/controller.js';
 import { isNotFound } from '../../client/rest.js';
 import type { ControllerContext, ControllerDefinition, Runnable } from '../types.js';
-import { formatCidr, parseCidr, subnetAt, subnetIndex, type Cidr4 } from './cidr.js';
+import { formatCidr, parseCidr, subnetAt, subnetIndex, type Cidr4 } from '../../api/cidr.js';
 
 export const NAME = 'nodeipam';
 export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
@@ -95,7 +95,7 @@ export class CidrSet {
 
 /** Builds the controller (see the module comment). */
 export function newNodeIpamController(ctx: ControllerContext, o: NodeIpamOptions = {}): Runnable {
-  const clusterCIDR = o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR;
+  const clusterCIDR = o.clusterCIDR ?? ctx.config.clusterCIDR ?? DEFAULT_CLUSTER_CIDR;
   const set = new CidrSet(clusterCIDR, o.nodeMaskSize ?? DEFAULT_NODE_MASK_SIZE);
   const log = ctx.logger('node-ipam-controller');
   const nodes = ctx.informers.for<Node>('v1', 'Node');

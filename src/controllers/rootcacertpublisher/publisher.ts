@@ -8,10 +8,9 @@
  * create refused because the namespace is gone or terminating is not an error — as upstream.
  */
 import type { ConfigMap, Namespace } from 'kubernetes-types/core/v1.js';
-import { ApiError } from '../../api/errors.js';
 import type { MetaObject } from '../../client/cache.js';
 import { controllerFor } from '../../client/controller.js';
-import { isAlreadyExists, isNotFound } from '../../client/rest.js';
+import { isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../client/rest.js';
 import type { ControllerContext, Runnable } from '../types.js';
 
 /** The controller's name in kube-controller-manager (`--controllers=root-ca-cert-publisher`). */
@@ -25,12 +24,6 @@ export const DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. ' +
   'No other usage is guaranteed across distributions of Kubernetes clusters.';
 
-/** True for the apiserver's refusal to create in a terminating namespace (cause `NamespaceTerminating`). */
-function isNamespaceTerminating(err: unknown): boolean {
-  if (!(err instanceof ApiError) || err.code !== 403) return false;
-  const causes = (err.details as { causes?: Array<{ type?: string; reason?: string }> } | undefined)?.causes ?? [];
-  return causes.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating') || /being terminated/.test(err.message);
-}
 
 /**
  * Builds the controller, keyed by namespace; changes to any `kube-root-ca.crt` enqueue its namespace. The CA is

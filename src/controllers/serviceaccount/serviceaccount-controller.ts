@@ -7,8 +7,7 @@
 import type { Namespace, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import { controllerFor } from '../../client/controller.js';
 import type { MetaObject } from '../../client/cache.js';
-import { isAlreadyExists } from '../../client/rest.js';
-import { ApiError } from '../../api/errors.js';
+import { isAlreadyExists, isNamespaceTerminating } from '../../client/rest.js';
 import type { ControllerContext, Runnable } from '../types.js';
 
 /** The controller's name in kube-controller-manager (`--controllers=serviceaccount`). */
@@ -16,12 +15,6 @@ export const NAME = 'serviceaccount';
 /** Accounts ensured in every namespace (upstream `DefaultServiceAccountsControllerOptions`: just `default`). */
 export const SERVICE_ACCOUNTS = ['default'];
 
-/** True for the apiserver's refusal to create in a terminating namespace (cause `NamespaceTerminating`). */
-function isNamespaceTerminating(err: unknown): boolean {
-  if (!(err instanceof ApiError) || err.code !== 403) return false;
-  const causes = (err.details as { causes?: Array<{ type?: string; reason?: string }> } | undefined)?.causes ?? [];
-  return causes.some((c) => c.type === 'NamespaceTerminating' || c.reason === 'NamespaceTerminating') || /being terminated/.test(err.message);
-}
 
 /** Builds the controller: keyed by namespace; ServiceAccount deletions enqueue their namespace. */
 export function newServiceAccountsController(ctx: ControllerContext): Runnable {

@@ -23,7 +23,7 @@ import type { DynamicClient } from '../../client/dynamic.js';
 import { Informer } from '../../client/informer.js';
 import type { Logger } from '../../client/log.js';
 import { rfc3339 } from '../../api/time.js';
-import { parseCidr } from '../../controllers/nodeipam/cidr.js';
+import { cidrWithin, parseCidr } from '../../api/cidr.js';
 
 const execFileP = promisify(execFile);
 
@@ -67,8 +67,7 @@ export function desiredRoutes(nodes: Node[], self: { nodeName: string; nodeIP: s
     if (!name || name === self.nodeName || !dst || !via || via === self.nodeIP || via.includes(':')) continue;
     if (cluster) {
       try {
-        const c = parseCidr(dst);
-        if (c.prefix < cluster.prefix || ((c.base ^ cluster.base) >>> (32 - cluster.prefix)) !== 0) continue;
+        if (!cidrWithin(cluster, parseCidr(dst))) continue;
       } catch {
         continue;
       }
@@ -104,16 +103,6 @@ async function ensureChain(table: string, chain: string, rules: string[][], jump
   const [base, ...rest] = jump;
   const exists = await run('iptables', ['-w', '-t', table, '-C', base!, ...rest]).then(() => true, () => false);
   if (!exists) await run('iptables', ['-w', '-t', table, insert ? '-I' : '-A', base!, ...(insert ? ['1'] : []), ...rest]);
-}
-
-async function removeChain(table: string, chain: string, jump: string[]): Promise<void> {
-  const [base, ...rest] = jump;
-  // Every copy of the jump (a crashed agent may have left more than one), then the chain.
-  for (let i = 0; i < 10; i++) {
-    if (!(await run('iptables', ['-w', '-t', table, '-D', base!, ...rest]).then(() => true, () => false))) break;
-  }
-  await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => {});
-  await run('iptables', ['-w', '-t', table, '-X', chain]).catch(() => {});
 }
 
 function writeSysctl(key: string, value: string): boolean {

@@ -54,56 +54,61 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Sends a raw query to one upstream over UDP; resolves with the raw answer (id restored to the query's). */
-export function queryUdp(up: Upstream, query: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * One exchange with an upstream: `open` starts it and calls `finish` with the answer or an error; the timeout, the
+ * abort signal and closing the connection (`open`'s return) are handled here, once, for UDP and TCP alike.
+ */
+function exchange(
+  up: Upstream,
+  timeoutMs: number,
+  timeoutMessage: string,
+  signal: AbortSignal | undefined,
+  open: (finish: (err: Error | undefined, msg?: Buffer) => void) => { close(): void },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const id = randomInt(0, 0x10000);
-    const out = Buffer.from(query);
-    out.writeUInt16BE(id, 0);
-    const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
     let done = false;
+    let conn: { close(): void } | undefined;
     const finish = (err: Error | undefined, msg?: Buffer) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      sock.close();
+      conn?.close();
       if (err) reject(err);
-      else {
-        msg!.writeUInt16BE(query.readUInt16BE(0), 0);
-        resolve(msg!);
-      }
+      else resolve(msg!);
     };
     const onAbort = () => finish(new UpstreamError(up, 'aborted'));
-    const timer = setTimeout(() => finish(new UpstreamError(up, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new UpstreamError(up, timeoutMessage)), timeoutMs);
     signal?.addEventListener('abort', onAbort);
+    conn = open(finish);
+  });
+}
+
+/** Sends a raw query to one upstream over UDP; resolves with the raw answer (id restored to the query's). */
+export function queryUdp(up: Upstream, query: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+  return exchange(up, timeoutMs, `no answer within ${timeoutMs} ms`, signal, (finish) => {
+    const id = randomInt(0, 0x10000);
+    const out = Buffer.from(query);
+    out.writeUInt16BE(id, 0);
+    const sock = dgram.createSocket(net.isIPv6(up.host) ? 'udp6' : 'udp4');
     sock.on('error', (err) => finish(new UpstreamError(up, err.message)));
     sock.on('message', (msg) => {
       // A connected socket only receives from the upstream; also insist on our id and the response bit.
-      if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0) finish(undefined, msg);
+      if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2]! & 0x80) !== 0) {
+        msg.writeUInt16BE(query.readUInt16BE(0), 0);
+        finish(undefined, msg);
+      }
     });
     sock.connect(up.port, up.host, () => sock.send(out, (err) => err && finish(new UpstreamError(up, err.message))));
+    return { close: () => sock.close() };
   });
 }
 
 /** Sends a raw query to one upstream over TCP (2-byte length framing); resolves with the raw answer. */
 export function queryTcp(up: Upstream, query: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return exchange(up, timeoutMs, `no TCP answer within ${timeoutMs} ms`, signal, (finish) => {
     const sock = net.connect({ host: up.host, port: up.port });
     let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (err: Error | undefined, msg?: Buffer) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(msg!);
-    };
-    const onAbort = () => finish(new UpstreamError(up, 'aborted'));
-    const timer = setTimeout(() => finish(new UpstreamError(up, `no TCP answer within ${timeoutMs} ms`)), timeoutMs);
-    signal?.addEventListener('abort', onAbort);
     sock.on('error', (err) => finish(new UpstreamError(up, err.message)));
     sock.on('close', () => finish(new UpstreamError(up, 'connection closed before an answer')));
     sock.on('connect', () => {
@@ -115,6 +120,7 @@ export function queryTcp(up: Upstream, query: Buffer, timeoutMs: number, signal?
       buf = Buffer.concat([buf, chunk]);
       if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(undefined, buf.subarray(2, 2 + buf.readUInt16BE(0)));
     });
+    return { close: () => sock.destroy() };
   });
 }
 

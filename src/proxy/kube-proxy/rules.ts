@@ -20,6 +20,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
 
@@ -121,7 +122,7 @@ function hash16(s: string): string {
   return out;
 }
 
-const isIPv4 = (s: string | undefined): s is string => !!s && /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
+const isIPv4 = (s: string | undefined): s is string => !!s && net.isIPv4(s);
 
 /** Services with this label belong to another proxy implementation (upstream honours it the same way). */
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';

@@ -38,7 +38,7 @@ test('a created cgroup carries the limits and is removed with its processes', { 
     }
     assert.match(readFileSync(h.oomFiles[0]!, 'utf8'), /oom_kill \d+/);
     const u = await drv.usage(h.path);
-    assert.equal(typeof u.memoryBytes, 'number');
+    assert.equal(typeof u.memoryUsageBytes, 'number');
   } finally {
     await drv.remove(root);
   }

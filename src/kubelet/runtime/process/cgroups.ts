@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LinuxContainerResources } from '../types.js';
+import { cgroupDirs, readCgroupUsage, type UsageSample } from './stats.js';
 
 /** The files of one created cgroup that the shim and the runtime need. */
 export interface CgroupHandle {
@@ -25,11 +26,6 @@ export interface CgroupHandle {
   oomFiles: string[];
 }
 
-/** Memory and CPU usage of a cgroup (for metrics.k8s.io). */
-export interface CgroupUsage {
-  memoryBytes?: number;
-  cpuUsageNanos?: number;
-}
 
 /** A detected cgroup layout that the runtime can create limited cgroups in. */
 export interface CgroupDriver {
@@ -42,7 +38,8 @@ export interface CgroupDriver {
   handle(relPath: string): CgroupHandle;
   /** SIGKILLs every process in `relPath` (and below) and removes the directories; absent paths are fine. */
   remove(relPath: string): Promise<void>;
-  usage(relPath: string): Promise<CgroupUsage>;
+  /** CPU and memory usage of `relPath` (CRI container stats, metrics.k8s.io); see stats.ts. */
+  usage(relPath: string): Promise<UsageSample>;
 }
 
 const WANTED = ['cpu', 'memory', 'pids', 'cpuset'];
@@ -180,21 +177,8 @@ class CgroupV2 implements CgroupDriver {
     return killAndRemove(dir);
   }
 
-  async usage(relPath: string): Promise<CgroupUsage> {
-    const dir = join(this.root, relPath);
-    const out: CgroupUsage = {};
-    try {
-      out.memoryBytes = Number((await readFile(join(dir, 'memory.current'), 'utf8')).trim());
-    } catch {
-      /* no memory controller */
-    }
-    try {
-      const m = /usage_usec (\d+)/.exec(await readFile(join(dir, 'cpu.stat'), 'utf8'));
-      if (m) out.cpuUsageNanos = Number(m[1]) * 1000;
-    } catch {
-      /* absent */
-    }
-    return out;
+  usage(relPath: string): Promise<UsageSample> {
+    return readCgroupUsage(2, cgroupDirs(this.handle(relPath).procsFiles));
   }
 }
 
@@ -287,21 +271,7 @@ class CgroupV1 implements CgroupDriver {
     for (const root of order) await killAndRemove(join(root, relPath));
   }
 
-  async usage(relPath: string): Promise<CgroupUsage> {
-    const out: CgroupUsage = {};
-    try {
-      out.memoryBytes = Number((await readFile(join(this.dir('memory', relPath)!, 'memory.usage_in_bytes'), 'utf8')).trim());
-    } catch {
-      /* gone */
-    }
-    const acct = this.dir('cpuacct', relPath);
-    if (acct) {
-      try {
-        out.cpuUsageNanos = Number((await readFile(join(acct, 'cpuacct.usage'), 'utf8')).trim());
-      } catch {
-        /* gone */
-      }
-    }
-    return out;
+  usage(relPath: string): Promise<UsageSample> {
+    return readCgroupUsage(1, cgroupDirs(this.handle(relPath).procsFiles));
   }
 }

@@ -83,7 +83,7 @@ import { isAlive, childrenOf, pidStartTime, shQuote, ttyOf } from './proc.js';
 import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
 import type { PodNetwork } from '../../network/pod-network.js';
 import type { ContainerStats, ContainerStatsFilter } from '../types.js';
-import { cgroupDirs, readCgroupUsage, readProcessTreeUsage } from './stats.js';
+import { readProcessTreeUsage } from './stats.js';
 import { trace } from './trace.js';
 import { Launcher, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
@@ -1212,13 +1212,6 @@ export class ProcessRuntime implements RuntimeService {
     process.kill(st.started.shimPid, 'SIGUSR2');
   }
 
-  /** Resource usage of a container from its cgroup (undefined without cgroups); feeds metrics.k8s.io. */
-  async containerUsage(containerId: string): Promise<{ memoryBytes?: number; cpuUsageNanos?: number } | undefined> {
-    const rec = this.getContainer(containerId);
-    if (!rec.cgroup || !this.cgroups) return undefined;
-    return this.cgroups.usage(rec.cgroup.path);
-  }
-
   // ---------------------------------------------------------------- streaming
 
   private runningPid(containerId: string): { rec: ContainerRecord; s: SandboxRecord; pid: number } {
@@ -1439,7 +1432,7 @@ export class ProcessRuntime implements RuntimeService {
     const st = this.state(rec.id);
     if (st.state !== 'CONTAINER_RUNNING' || !st.started) return { attributes };
     const u = rec.cgroup && this.cgroups
-      ? await readCgroupUsage(this.cgroups.version, cgroupDirs(rec.cgroup.procsFiles))
+      ? await this.cgroups.usage(rec.cgroup.path)
       : await readProcessTreeUsage(st.started.pid);
     const timestamp = nowNs();
     if (!u) return { attributes };
