@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   parseQuantity, formatQuantity, canonicalQuantity, compareQuantities, isValidQuantity, quantityToMilli, quantityToNumber,
-  quantityValue, quantityMilliValue, addQuantities, subtractQuantities, newMilliQuantity, newQuantity, roundUpQuantity,
+  quantityValue, quantityMilliValue, addQuantities, subtractQuantities, newMilliQuantity, newQuantity, newScaledQuantity, roundUpQuantity,
   QuantityError, QUANTITY_ERR_FORMAT, QUANTITY_ERR_SUFFIX,
 } from './quantity.js';
 
@@ -71,6 +71,8 @@ test('arithmetic and constructors', () => {
   assert.equal(formatQuantity(addQuantities('0', '1Ki')), '1Ki');
   assert.equal(formatQuantity(newMilliQuantity(250)), '250m');
   assert.equal(formatQuantity(newQuantity(1024 * 1024, 'BinarySI')), '1Mi');
+  assert.equal(formatQuantity(newScaledQuantity(123_456, -9)), '123456n');
+  assert.equal(formatQuantity(newScaledQuantity(1000, 0, 'BinarySI')), '1k');
   assert.equal(formatQuantity(roundUpQuantity(parseQuantity('1n'), -3)), '1m');
   assert.equal(formatQuantity(roundUpQuantity(parseQuantity('100m'), -3)), '100m');
 });

@@ -314,6 +314,14 @@ export function newMilliQuantity(milli: bigint | number, format: QuantityFormat 
   return make(BigInt(milli), -3, format);
 }
 
+/**
+ * `value × 10^scale` (`resource.NewScaledQuantity` plus a format, as metrics-server builds usage: CPU nanocores are
+ * `(n, -9, 'DecimalSI')` → `123n`, `250m`; memory bytes `(n, 0, 'BinarySI')` → `1Ki`, but `1k` below 1024).
+ */
+export function newScaledQuantity(value: bigint | number, scale: number, format: QuantityFormat = 'DecimalSI'): Quantity {
+  return make(BigInt(value), scale, format);
+}
+
 function addParts(a: Quantity, b: Quantity, sign: 1n | -1n): Quantity {
   const e = Math.min(a.exponent, b.exponent);
   const m = a.mantissa * pow10(a.exponent - e) + sign * b.mantissa * pow10(b.exponent - e);

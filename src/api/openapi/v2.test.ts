@@ -251,4 +251,10 @@ test('handler: content negotiation, ETag/304, Last-Modified, gzip, 406', () => {
 test('parseAcceptClauses: q order, specific before wildcard, q=0 dropped', () => {
   assert.deepEqual(parseAcceptClauses('*/*;q=0.8, application/json;q=0.9, text/plain;q=0').map((c) => `${c.type}/${c.subType}`), ['application/json', '*/*']);
   assert.deepEqual(parseAcceptClauses('*/*, application/*, application/json').map((c) => `${c.type}/${c.subType}`), ['application/json', 'application/*', '*/*']);
+  // Media types are case-insensitive; other parameters do not change q; a bare `*` is `*/*`.
+  assert.deepEqual(parseAcceptClauses('Application/JSON;charset=utf-8 ; Q=0.5, *;q=0.4'), [
+    { type: 'application', subType: 'json', q: 0.5 },
+    { type: '*', subType: '*', q: 0.4 },
+  ]);
+  assert.equal(handleOpenapiV2({ accept: 'APPLICATION/JSON' }).headers['Content-Type'], 'application/json');
 });

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+import { parseAccept } from '../../apiserver/negotiation.js';
 import { PATCH_META } from '../patch/patch-meta.js';
 import { buildGroupVersionDocument, groupVersionKeys } from './document.js';
 import { SCHEMA_REF_PREFIX } from './schemas.js';
@@ -320,24 +321,26 @@ interface AcceptClause {
   q: number;
 }
 
-/** An Accept header's media ranges, best first (goautoneg: by q, then specific before wildcard), q=0 dropped. */
+/**
+ * An Accept header's media ranges, best first (goautoneg, which kube-openapi uses: by q, then specific before
+ * wildcard), q=0 dropped. The header is split by the apiserver's own parser; only the ordering is added here.
+ */
 export function parseAcceptClauses(header: string): AcceptClause[] {
-  const out: Array<AcceptClause & { i: number }> = [];
-  header.split(',').forEach((part, i) => {
-    const [range, ...params] = part.split(';').map((x) => x.trim());
-    if (!range) return;
-    const slash = range.indexOf('/');
-    const type = slash < 0 ? range : range.slice(0, slash);
-    const subType = slash < 0 ? '*' : range.slice(slash + 1);
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.split('=').map((x) => x.trim());
-      if (k === 'q') q = Number.isFinite(Number(v)) ? Number(v) : 0;
-    }
-    if (q > 0) out.push({ type, subType, q, i });
+  const out = parseAccept(header).map((r, i) => {
+    const slash = r.type.indexOf('/');
+    const q = r.params['q'] === undefined ? 1 : Number(r.params['q']);
+    return {
+      type: slash < 0 ? r.type : r.type.slice(0, slash),
+      subType: slash < 0 ? '*' : r.type.slice(slash + 1),
+      q: Number.isFinite(q) ? q : 0,
+      i,
+    };
   });
   const spec = (c: AcceptClause) => (c.type === '*' ? 0 : c.subType === '*' ? 1 : 2);
-  return out.sort((a, b) => b.q - a.q || spec(b) - spec(a) || a.i - b.i).map(({ type, subType, q }) => ({ type, subType, q }));
+  return out
+    .filter((c) => c.q > 0)
+    .sort((a, b) => b.q - a.q || spec(b) - spec(a) || a.i - b.i)
+    .map(({ type, subType, q }) => ({ type, subType, q }));
 }
 
 /** True when an Accept-Encoding header allows gzip (`gzip` or `*` with a non-zero q). */

@@ -9,6 +9,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, type KObject } from '../../api/errors.js';
+import { formatQuantity, newScaledQuantity } from '../../api/quantity.js';
 import { findResource } from '../../api/resources.js';
 import { matches as labelsMatch, parseLabelSelector } from '../../api/labels.js';
 import { parseFieldSelector, type FieldSelector } from '../../api/fields.js';
@@ -69,25 +70,24 @@ export function goDuration(ms: number): string {
   return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
 }
 
-/** CPU nanocores as resource.NewScaledQuantity(n, -9) prints canonically: `123n`, `5u`, `250m`, `2`. */
+/** A reading as the non-negative integer metrics-server's `uint64(value)` makes of it (NaN and negatives → 0). */
+const count = (v: number): bigint => (Number.isFinite(v) && v > 0 ? BigInt(Math.floor(v)) : 0n);
+
+/**
+ * CPU nanocores as metrics-server prints them: `resource.NewScaledQuantity(n, -9)`, DecimalSI, canonical — `123n`,
+ * `5u`, `250m`, `1500m`, `2`.
+ */
 export function cpuQuantity(nanoCores: number): string {
-  let v = Math.floor(nanoCores);
-  if (v === 0) return '0';
-  for (const suffix of ['n', 'u', 'm']) {
-    if (v % 1000 !== 0) return `${v}${suffix}`;
-    v /= 1000;
-  }
-  return String(v);
+  return formatQuantity(newScaledQuantity(count(nanoCores), -9, 'DecimalSI'));
 }
 
-/** Bytes as resource.NewQuantity(n, BinarySI) prints canonically: `1536Ki`, `64Mi`, or plain bytes. */
+/**
+ * Working-set bytes as metrics-server prints them: `resource.NewScaledQuantity(n, 0)` with BinarySI, canonical —
+ * `1536Ki`, `64Mi`, `1025` (not a multiple of 1024), and DecimalSI below 1024 as upstream's `CanonicalizeBytes`
+ * does (`1000` bytes → `1k`).
+ */
 export function memoryQuantity(bytes: number): string {
-  let v = Math.floor(bytes);
-  if (v === 0) return '0';
-  let i = 0;
-  const suffixes = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
-  while (i < suffixes.length - 1 && v % 1024 === 0) { v /= 1024; i++; }
-  return `${v}${suffixes[i]}`;
+  return formatQuantity(newScaledQuantity(count(bytes), 0, 'BinarySI'));
 }
 
 const usage = (u: Pick<Usage, 'cpuNanoCores' | 'memoryBytes'>) => ({ cpu: cpuQuantity(u.cpuNanoCores), memory: memoryQuantity(u.memoryBytes) });

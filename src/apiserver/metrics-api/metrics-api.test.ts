@@ -13,9 +13,16 @@ const T0 = 1_700_000_000_000;
 const GiB = 1024 ** 3;
 
 test('quantities and durations print as metrics-server prints them', () => {
-  const cpu: Array<[number, string]> = [[0, '0'], [123, '123n'], [5000, '5u'], [250_000_000, '250m'], [2e9, '2'], [1_500_000_001, '1500000001n']];
+  const cpu: Array<[number, string]> = [
+    [0, '0'], [123, '123n'], [5000, '5u'], [250_000_000, '250m'], [1_500_000_000, '1500m'], [2e9, '2'], [1_500_000_001, '1500000001n'],
+    [123.9, '123n'], [-5, '0'], [NaN, '0'],
+  ];
   for (const [v, want] of cpu) assert.equal(cpuQuantity(v), want);
-  const mem: Array<[number, string]> = [[0, '0'], [1000, '1000'], [1536 * 1024, '1536Ki'], [64 * 1024 * 1024, '64Mi'], [GiB, '1Gi']];
+  // BinarySI, except that upstream's CanonicalizeBytes prints values below 1024 as DecimalSI: 1000 bytes is `1k`.
+  const mem: Array<[number, string]> = [
+    [0, '0'], [1000, '1k'], [1023, '1023'], [1024, '1Ki'], [1025, '1025'], [2000, '2000'], [1536 * 1024, '1536Ki'], [64 * 1024 * 1024, '64Mi'],
+    [GiB, '1Gi'], [1.2e7, '12000000'], [3 * 1024 ** 4, '3Ti'],
+  ];
   for (const [v, want] of mem) assert.equal(memoryQuantity(v), want);
   const dur: Array<[number, string]> = [[800, '800ms'], [10_000, '10s'], [15_012, '15.012s'], [60_500, '1m0.5s'], [3_600_000, '1h0m0s']];
   for (const [v, want] of dur) assert.equal(goDuration(v), want);

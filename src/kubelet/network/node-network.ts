@@ -14,28 +14,19 @@
  *
  * Everything is named after the bridge, so several agents (or test instances) with different bridges coexist.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../../client/dynamic.js';
 import { Informer } from '../../client/informer.js';
 import type { Logger } from '../../client/log.js';
 import { rfc3339 } from '../../api/time.js';
 import { cidrWithin, parseCidr } from '../../api/cidr.js';
+import { runCommand } from '../../util/exec.js';
 
-const execFileP = promisify(execFile);
-
-/** Runs a command; rejects with its stderr. */
+/** Runs a command and returns its stdout; rejects with an `ExecError` (see `util/exec.ts`). */
 async function run(cmd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileP(cmd, args, { timeout: 30_000 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
-  }
+  return (await runCommand(cmd, args)).stdout;
 }
 
 /** iptables chain names for a bridge (≤ 28 characters). */
@@ -97,11 +88,11 @@ export function iptablesRules(bridgeName: string, clusterCIDR: string): { nat: s
 }
 
 async function ensureChain(table: string, chain: string, rules: string[][], jump: string[], insert: boolean): Promise<void> {
-  await run('iptables', ['-w', '-t', table, '-N', chain]).catch(() => {}); // exists already
+  await runCommand('iptables', ['-w', '-t', table, '-N', chain], { okCodes: [1] }); // 1: exists already
   await run('iptables', ['-w', '-t', table, '-F', chain]);
   for (const r of rules) await run('iptables', ['-w', '-t', table, '-A', chain, ...r]);
   const [base, ...rest] = jump;
-  const exists = await run('iptables', ['-w', '-t', table, '-C', base!, ...rest]).then(() => true, () => false);
+  const exists = (await runCommand('iptables', ['-w', '-t', table, '-C', base!, ...rest], { okCodes: [1] })).code === 0;
   if (!exists) await run('iptables', ['-w', '-t', table, insert ? '-I' : '-A', base!, ...(insert ? ['1'] : []), ...rest]);
 }
 

@@ -4,8 +4,8 @@
  * (tests pass a recording fake) — the role upstream's `utiliptables.Interface` fake plays.
  */
 
-import { execFile, spawn } from 'node:child_process';
 import { access, writeFile } from 'node:fs/promises';
+import { ExecError, runCommand } from '../../util/exec.js';
 
 /** A built-in chain jump the proxier owns: `iptables -t TABLE -I CHAIN ...args`. */
 export interface JumpRule {
@@ -38,48 +38,39 @@ export class RestoreError extends Error {
   }
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.on('error', () => { /* the exit code reports the failure */ });
-    child.stdin.end(input ?? '');
-  });
-}
-
 /** The real host: iptables binaries from PATH (whichever backend, legacy or nft, the alternatives select). */
 export function execHost(): ProxyHost {
   let conntrackMissing = false;
   return {
     async restore(payload) {
-      const r = await run('iptables-restore', ['-w', '5', '--noflush'], payload);
-      if (r.code === 0) return;
-      const m = /line:?\s*(\d+)/i.exec(r.stderr);
-      const n = m ? Number(m[1]) : undefined;
-      throw new RestoreError(r.stderr, n, n ? payload.split('\n')[n - 1] : undefined);
+      try {
+        await runCommand('iptables-restore', ['-w', '5', '--noflush'], { input: payload });
+      } catch (err) {
+        if (!(err instanceof ExecError) || err.exitCode === null) throw err;
+        const m = /line:?\s*(\d+)/i.exec(err.stderr);
+        const n = m ? Number(m[1]) : undefined;
+        throw new RestoreError(err.stderr, n, n ? payload.split('\n')[n - 1] : undefined);
+      }
     },
     async save(table) {
-      const r = await run('iptables-save', ['-t', table]);
-      if (r.code !== 0) throw new Error(`iptables-save -t ${table} failed: ${r.stderr.trim()}`);
-      return r.stdout;
+      return (await runCommand('iptables-save', ['-t', table])).stdout;
     },
     async ensureRule(rule) {
-      const check = await run('iptables', ['-w', '5', '-t', rule.table, '-C', rule.chain, ...rule.args]);
+      // Exit status 1 is "no such rule" (upstream's checkRule); any other failure is an error, not a reason to insert.
+      const check = await runCommand('iptables', ['-w', '5', '-t', rule.table, '-C', rule.chain, ...rule.args], { okCodes: [1] });
       if (check.code === 0) return false;
-      const ins = await run('iptables', ['-w', '5', '-t', rule.table, '-I', rule.chain, ...rule.args]);
-      if (ins.code !== 0) throw new Error(`iptables -t ${rule.table} -I ${rule.chain} ${rule.args.join(' ')}: ${ins.stderr.trim()}`);
+      await runCommand('iptables', ['-w', '5', '-t', rule.table, '-I', rule.chain, ...rule.args]);
       return true;
     },
     async deleteRule(rule) {
-      // -C fails both when the rule is absent and when its target chain is gone; -D of an absent rule fails too.
+      // -D fails both when the rule is absent and when its target chain is gone: either way there is nothing to delete.
       for (let i = 0; i < 16; i++) {
-        const d = await run('iptables', ['-w', '5', '-t', rule.table, '-D', rule.chain, ...rule.args]);
-        if (d.code !== 0) return;
+        try {
+          await runCommand('iptables', ['-w', '5', '-t', rule.table, '-D', rule.chain, ...rule.args]);
+        } catch (err) {
+          if (err instanceof ExecError && err.exitCode !== null) return;
+          throw err;
+        }
       }
     },
     async setSysctl(key, value) {
@@ -94,17 +85,18 @@ export function execHost(): ProxyHost {
     },
     async conntrack(args) {
       if (conntrackMissing) return false;
-      return new Promise((resolve, reject) => {
-        execFile('conntrack', args, (err, _stdout, stderr) => {
-          if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-            conntrackMissing = true;
-            return resolve(false);
-          }
-          // conntrack -D exits 1 when nothing matched: not an error.
-          if (err && !/0 flow entries/.test(stderr)) return reject(new Error(`conntrack ${args.join(' ')}: ${stderr.trim() || err.message}`));
-          resolve(true);
-        });
-      });
+      try {
+        await runCommand('conntrack', args);
+      } catch (err) {
+        if (err instanceof ExecError && err.notFound) {
+          conntrackMissing = true;
+          return false;
+        }
+        // conntrack -D exits 1 when nothing matched: not an error.
+        if (err instanceof ExecError && err.exitCode === 1 && /0 flow entries/.test(err.stderr)) return true;
+        throw err;
+      }
+      return true;
     },
   };
 }
