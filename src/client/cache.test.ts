@@ -50,3 +50,29 @@ test('lister selects by namespace and selector, cluster-scoped objects included'
   assert.equal(l.get(undefined, 'n1')?.metadata?.name, 'n1');
   assert.equal(l.get('a', 'x')?.metadata?.name, 'x');
 });
+
+test('replacing objects moves only changed index values; buckets empty out; late indexers stay aligned', () => {
+  const ix = new Indexer<MetaObject>();
+  ix.set('a/x', obj('a', 'x', { app: 'web', tier: 'fe' }));
+  ix.set('a/x', obj('a', 'x', { app: 'web', tier: 'fe' }));
+  assert.deepEqual(ix.indexKeys('labels', 'app=web'), ['a/x']);
+  ix.set('a/x', obj('a', 'x', { tier: 'be', app: 'web' }));
+  assert.deepEqual(ix.indexKeys('labels', 'app=web'), ['a/x']);
+  assert.deepEqual(ix.indexKeys('labels', 'tier=fe'), []);
+  assert.deepEqual(ix.indexKeys('labels', 'tier=be'), ['a/x']);
+  // A cached object changed in place (a caller bug) still leaves the index consistent: old values were remembered.
+  const o = obj('a', 'y', { app: 'db' });
+  ix.set('a/y', o);
+  o.metadata!.labels = { app: 'other' };
+  ix.addIndexer('app', (v) => (v.metadata?.labels?.app ? [v.metadata.labels.app] : []));
+  assert.deepEqual(ix.indexKeys('app', 'other'), ['a/y']);
+  ix.delete('a/y');
+  assert.deepEqual(ix.indexKeys('labels', 'app=db'), []);
+  assert.deepEqual(ix.indexKeys('app', 'other'), []);
+  ix.set('b/z', obj('b', 'z', { app: 'web' }));
+  assert.deepEqual(ix.indexKeys('app', 'web').sort(), ['a/x', 'b/z']);
+  ix.set('b/z', obj('b', 'z'));
+  assert.deepEqual(ix.indexKeys('app', 'web'), ['a/x']);
+  assert.deepEqual(ix.indexKeys('namespace', 'b'), ['b/z']);
+  assert.equal(ix.size, 2);
+});

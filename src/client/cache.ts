@@ -40,25 +40,59 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-/** See the module comment. */
+/** One named index: its function and value → keys. */
+interface Index<T> {
+  fn: IndexFunc<T>;
+  idx: Map<string, Set<string>>;
+}
+
+function namespaceValues(o: MetaObject): string[] {
+  return [o.metadata?.namespace ?? ''];
+}
+
+function labelValues(o: MetaObject): string[] {
+  const labels = o.metadata?.labels;
+  const out: string[] = [];
+  if (labels) for (const k in labels) out.push(`${k}=${labels[k]}`);
+  return out;
+}
+
+/** Same values in the same order (the common case of an update: labels and namespace unchanged). */
+function sameValues(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * See the module comment. The index values of each stored object are kept beside it, so replacing an object does
+ * not recompute the old object's values, and index buckets are only touched when the values changed.
+ */
 export class Indexer<T extends MetaObject> {
   private readonly items = new Map<string, T>();
-  private readonly indexers = new Map<string, IndexFunc<T>>();
-  /** index name → index value → keys */
-  private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** index name → index */
+  private readonly indices = new Map<string, Index<T>>();
+  /** The same indexes in registration order, aligned with the arrays of {@link Indexer.stored}. */
+  private readonly order: Index<T>[] = [];
+  /** key → the values each index computed for the stored object (by position in {@link Indexer.order}) */
+  private readonly stored = new Map<string, string[][]>();
 
   constructor() {
-    this.addIndexer(NAMESPACE_INDEX, (o) => [o.metadata?.namespace ?? '']);
-    this.addIndexer(LABEL_INDEX, (o) => Object.entries(o.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+    this.addIndexer(NAMESPACE_INDEX, namespaceValues);
+    this.addIndexer(LABEL_INDEX, labelValues);
   }
 
   /** Adds a named index and builds it over the current items; a duplicate name is an error, as in client-go. */
   addIndexer(name: string, fn: IndexFunc<T>): void {
-    if (this.indexers.has(name)) throw new Error(`indexer "${name}" already exists`);
-    this.indexers.set(name, fn);
-    const idx = new Map<string, Set<string>>();
-    this.indices.set(name, idx);
-    for (const [k, o] of this.items) for (const v of fn(o)) add(idx, v, k);
+    if (this.indices.has(name)) throw new Error(`indexer "${name}" already exists`);
+    const index: Index<T> = { fn, idx: new Map() };
+    this.indices.set(name, index);
+    this.order.push(index);
+    for (const [k, o] of this.items) {
+      const vs = fn(o);
+      this.stored.get(k)!.push(vs);
+      for (const v of vs) add(index.idx, v, k);
+    }
   }
 
   get(key: string): T | undefined {
@@ -83,12 +117,26 @@ export class Indexer<T extends MetaObject> {
 
   /** Inserts or replaces an object, moving it between index buckets. */
   set(key: string, obj: T): void {
-    const old = this.items.get(key);
-    if (old) this.unindex(key, old);
+    const order = this.order;
+    const prev = this.stored.get(key);
     this.items.set(key, obj);
-    for (const [name, fn] of this.indexers) {
-      const idx = this.indices.get(name)!;
-      for (const v of fn(obj)) add(idx, v, key);
+    if (!prev) {
+      const vals: string[][] = new Array(order.length);
+      for (let i = 0; i < order.length; i++) {
+        const vs = (vals[i] = order[i]!.fn(obj));
+        for (const v of vs) add(order[i]!.idx, v, key);
+      }
+      this.stored.set(key, vals);
+      return;
+    }
+    for (let i = 0; i < order.length; i++) {
+      const { fn, idx } = order[i]!;
+      const vs = fn(obj);
+      const old = prev[i]!;
+      prev[i] = vs;
+      if (sameValues(old, vs)) continue;
+      for (const v of old) if (!vs.includes(v)) remove(idx, v, key);
+      for (const v of vs) add(idx, v, key);
     }
   }
 
@@ -96,33 +144,24 @@ export class Indexer<T extends MetaObject> {
   delete(key: string): T | undefined {
     const old = this.items.get(key);
     if (!old) return undefined;
-    this.unindex(key, old);
+    const vals = this.stored.get(key)!;
+    for (let i = 0; i < this.order.length; i++) for (const v of vals[i]!) remove(this.order[i]!.idx, v, key);
+    this.stored.delete(key);
     this.items.delete(key);
     return old;
   }
 
   /** Keys whose index `name` holds `value`. */
   indexKeys(name: string, value: string): string[] {
-    const idx = this.indices.get(name);
-    if (!idx) throw new Error(`index "${name}" does not exist`);
-    return [...(idx.get(value) ?? [])];
+    const index = this.indices.get(name);
+    if (!index) throw new Error(`index "${name}" does not exist`);
+    const keys = index.idx.get(value);
+    return keys ? [...keys] : [];
   }
 
   /** Objects whose index `name` holds `value` (client-go `ByIndex`). */
   byIndex(name: string, value: string): T[] {
     return this.indexKeys(name, value).map((k) => this.items.get(k)!);
-  }
-
-  private unindex(key: string, obj: T): void {
-    for (const [name, fn] of this.indexers) {
-      const idx = this.indices.get(name)!;
-      for (const v of fn(obj)) {
-        const set = idx.get(v);
-        if (!set) continue;
-        set.delete(key);
-        if (set.size === 0) idx.delete(v);
-      }
-    }
   }
 }
 
@@ -130,6 +169,13 @@ function add(idx: Map<string, Set<string>>, v: string, key: string): void {
   let set = idx.get(v);
   if (!set) idx.set(v, (set = new Set()));
   set.add(key);
+}
+
+function remove(idx: Map<string, Set<string>>, v: string, key: string): void {
+  const set = idx.get(v);
+  if (!set) return;
+  set.delete(key);
+  if (set.size === 0) idx.delete(v);
 }
 
 /**

@@ -183,3 +183,18 @@ test('watch onClose reports server end, HTTP errors, ERROR frames and drops', as
   await cms.create('w', { metadata: { name: 'boom' } });
   await throwing.done;
 });
+
+test('LineSplitter: several frames per chunk, CRLF and blank lines, chunks ending on and straddling newlines', () => {
+  const s = new LineSplitter();
+  assert.deepEqual(s.push(Buffer.from('{"a":1}\r\n\n  \n{"b":2}\n')), ['{"a":1}', '{"b":2}']);
+  assert.deepEqual(s.push(Buffer.from('{"c":')), []);
+  assert.deepEqual(s.push(Buffer.from('3}')), []);
+  assert.deepEqual(s.push(Buffer.from('\n{"d":4}\n{"e"')), ['{"c":3}', '{"d":4}']);
+  assert.deepEqual(s.push(''), []);
+  assert.equal(s.end(), '{"e"');
+  assert.equal(s.end(), undefined);
+  const t = new LineSplitter();
+  assert.deepEqual(t.push('{"ü":1}\n{"x"'), ['{"ü":1}']);
+  assert.deepEqual(t.push(':2}\n'), ['{"x":2}']);
+  assert.equal(t.end(), undefined);
+});

@@ -125,7 +125,8 @@ export class EventRecorder {
   private seq = 0;
   private closed = false;
   private readonly spam = new Map<string, { tokens: number; last: number }>();
-  private readonly similar = new Map<string, { messages: Set<string>; lastSeen: number }>();
+  /** Messages seen per (object, type, reason): the first as a plain string, a Set only once a second differs. */
+  private readonly similar = new Map<string, { first: string; messages?: Set<string>; lastSeen: number }>();
   private readonly source: { component: string; host?: string };
 
   constructor(
@@ -227,12 +228,14 @@ export class EventRecorder {
     let rec = lruGet(this.similar, key);
     if (!rec || p.at - rec.lastSeen > this.window) {
       // The common case (first event of its kind about this object): nothing to combine with.
-      lruSet(this.similar, key, { messages: new Set([p.message]), lastSeen: p.at });
+      lruSet(this.similar, key, { first: p.message, lastSeen: p.at });
       return { message: p.message, combined: false };
     }
     rec.lastSeen = p.at;
-    if (rec.messages.has(p.message) || rec.messages.size < AGGREGATE_MAX_SIMILAR) {
-      rec.messages.add(p.message);
+    if (p.message === rec.first) return { message: p.message, combined: false };
+    const messages = (rec.messages ??= new Set([rec.first]));
+    if (messages.has(p.message) || messages.size < AGGREGATE_MAX_SIMILAR) {
+      messages.add(p.message);
       return { message: p.message, combined: false };
     }
     return { message: `(combined from similar events): ${p.message}`, combined: true };

@@ -265,3 +265,25 @@ test('stop ends the loop, even while backing off; waitForSync then resolves fals
   assert.equal(await synced, false);
   assert.equal(t.clock.pending(), 0);
 });
+
+test('the stall window restarts with every frame: detected stallTimeoutMs after the last one, with one timer', async () => {
+  const t = await setup({ stallTimeoutMs: 10_000 });
+  t.inf.start();
+  await t.inf.waitForSync();
+  await t.srv.waitForWatches(1);
+  t.clock.advance(4_000);
+  t.put('a');
+  await until(() => t.log.includes('add a'), 'event');
+  for (let i = 0; i < 20; i++) t.put(`n${i}`);
+  await until(() => t.log.includes('add n19'), 'burst');
+  assert.equal(t.clock.pendingDelays().length, 1, 'frames do not create timers');
+  t.srv.stallWatches();
+  t.clock.advance(6_000); // 10 s after the watch began, 6 s after its last frame: re-armed, not stalled
+  assert.equal(t.errors.length, 0);
+  assert.deepEqual(t.clock.pendingDelays(), [4_000]);
+  t.clock.advance(3_999);
+  assert.equal(t.errors.length, 0);
+  t.clock.advance(1);
+  await until(() => t.errors.length === 1, 'stall reported');
+  assert.ok(t.errors[0]!.err instanceof WatchStalledError);
+});

@@ -251,18 +251,25 @@ export class Informer<T extends MetaObject> {
       let stallTimer: Timer | undefined;
       let outcome: WatchOutcome | undefined;
       let frameError: unknown;
+      // One timer per watch, not one per frame: frames only note their time, and the timer, when it fires early
+      // because frames came in meanwhile, re-arms itself for the rest of the window.
+      let lastFrameAt = this.clock.now();
+      const checkStall = () => {
+        stallTimer = undefined;
+        if (outcome || frameError) return;
+        const quiet = this.clock.now() - lastFrameAt;
+        if (quiet >= stallMs) {
+          outcome = 'stalled';
+          handle.abort();
+        } else stallTimer = this.clock.setTimer(checkStall, stallMs - quiet);
+      };
       const arm = () => {
-        stallTimer?.cancel();
-        if (stallMs > 0) {
-          stallTimer = this.clock.setTimer(() => {
-            outcome = 'stalled';
-            handle.abort();
-          }, stallMs);
-        }
+        lastFrameAt = this.clock.now();
+        if (stallMs > 0 && !stallTimer) stallTimer = this.clock.setTimer(checkStall, stallMs);
       };
       const onEvent = (ev: WatchEvent<T>) => {
         if (outcome || frameError) return;
-        arm();
+        lastFrameAt = this.clock.now();
         if (ev.type === 'ERROR') {
           const s = ev.object as Partial<Status>;
           if (s.code === 410) outcome = 'gone';
@@ -305,15 +312,40 @@ export class Informer<T extends MetaObject> {
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
     const key = keyOf(obj);
-    const old = this.indexer.get(key);
     if (type === 'DELETED') {
       this.indexer.delete(key);
-      this.emit((h) => h.onDelete?.(obj));
+      for (const h of this.handlers) {
+        if (!h.onDelete) continue;
+        try {
+          h.onDelete(obj);
+        } catch (err) {
+          this.report(err, 'handler');
+        }
+      }
       return;
     }
+    const old = this.indexer.get(key);
     this.indexer.set(key, obj);
-    if (!old) this.emit((h) => h.onAdd?.(obj, false));
-    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit((h) => h.onUpdate?.(old, obj));
+    // Plain loops rather than emit(closure): this runs for every watch event of every informer.
+    if (!old) {
+      for (const h of this.handlers) {
+        if (!h.onAdd) continue;
+        try {
+          h.onAdd(obj, false);
+        } catch (err) {
+          this.report(err, 'handler');
+        }
+      }
+    } else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) {
+      for (const h of this.handlers) {
+        if (!h.onUpdate) continue;
+        try {
+          h.onUpdate(old, obj);
+        } catch (err) {
+          this.report(err, 'handler');
+        }
+      }
+    }
   }
 
   /** List items come without apiVersion/kind; fill them in so handlers can build owner references and events. */

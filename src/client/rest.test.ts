@@ -149,3 +149,101 @@ test('the fast request path equals what URL parsing would send', () => {
     c.close();
   }
 });
+
+test('raw request headers: Host, keep-alive, Content-Length for body-less writes, none for GET/DELETE', async () => {
+  const seen: Array<{ method: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+  const s = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      seen.push({ method: req.method!, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  const rc = new RestClient({ server: `http://127.0.0.1:${port}`, token: 't' }, { rateLimit: false });
+  try {
+    assert.deepEqual(await rc.request({ method: 'GET', path: '/api/v1/pods' }), { ok: true });
+    await rc.request({ method: 'POST', path: '/api/v1/namespaces/a/pods/p/binding' });
+    await rc.request({ method: 'DELETE', path: '/api/v1/pods/x' });
+    await rc.request({ method: 'PATCH', path: '/api/v1/pods/x', body: '{"a":1}', contentType: 'application/merge-patch+json' });
+    const [get, post, del, patch] = seen;
+    assert.equal(get!.headers.host, `127.0.0.1:${port}`);
+    assert.equal(get!.headers.connection, 'keep-alive');
+    assert.equal(get!.headers.authorization, 'Bearer t');
+    assert.equal(get!.headers.accept, 'application/json');
+    assert.equal(get!.headers['content-length'], undefined);
+    assert.equal(get!.headers['transfer-encoding'], undefined);
+    assert.equal(post!.headers['content-length'], '0');
+    assert.equal(post!.headers['transfer-encoding'], undefined);
+    assert.equal(del!.headers['content-length'], undefined);
+    assert.equal(patch!.headers['content-type'], 'application/merge-patch+json');
+    assert.equal(patch!.headers['content-length'], '7');
+    assert.equal(patch!.body, '{"a":1}');
+  } finally {
+    rc.close();
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+test('bodies split over chunks decode; non-JSON answers come back as text; a stalled body times out', async () => {
+  const big = JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => ({ name: `é-${i}` })) });
+  const s = http.createServer((req, res) => {
+    if (req.url === '/big') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const b = Buffer.from(big);
+      // Split inside a multi-byte character too.
+      const cut = b.indexOf(Buffer.from('é')) + 1;
+      res.write(b.subarray(0, cut));
+      setImmediate(() => res.end(b.subarray(cut)));
+    } else if (req.url === '/text') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('hello');
+    } else {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"partial":');
+    }
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const rc = new RestClient({ server: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }, { rateLimit: false, timeoutMs: 200 });
+  try {
+    assert.equal(JSON.stringify(await rc.request({ method: 'GET', path: '/big' })), big);
+    assert.equal(await rc.request({ method: 'GET', path: '/text' }), 'hello');
+    await assert.rejects(rc.request({ method: 'GET', path: '/stall' }), RequestTimeoutError);
+    const ac = new AbortController();
+    const p = rc.request({ method: 'GET', path: '/stall', timeoutMs: 0, signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await assert.rejects(p, { name: 'AbortError' });
+  } finally {
+    rc.close();
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+test('https: insecureSkipTLSVerify and tlsServerName work with the shared secure context', async () => {
+  const pki = await ensurePki(mkdtempSync(join(tmpdir(), 'pki-')), { bindAddress: '127.0.0.1' });
+  const tls = await FakeApiServer.start({ tls: { cert: pki.serverCertPem, key: pki.serverKeyPem } });
+  try {
+    const insecure = new RestClient({ server: tls.url, insecureSkipTLSVerify: true }, { rateLimit: false });
+    assert.equal((await insecure.request<{ kind: string }>({ method: 'GET', path: '/api/v1/nodes' })).kind, 'NodeList');
+    insecure.close();
+    const named = new RestClient({ server: tls.url, ca: pki.caCertPem, tlsServerName: 'kubernetes.default.svc' }, { rateLimit: false });
+    assert.equal((await named.request<{ kind: string }>({ method: 'GET', path: '/api/v1/nodes' })).kind, 'NodeList');
+    named.close();
+    const wrongName = new RestClient({ server: tls.url, ca: pki.caCertPem, tlsServerName: 'not-the-server.example' }, { rateLimit: false });
+    await assert.rejects(wrongName.request({ method: 'GET', path: '/api/v1/nodes' }), /altnames|Hostname|certificate/i);
+    wrongName.close();
+  } finally {
+    await tls.close();
+  }
+});
+
+test('unusable PEM data does not throw from the constructor; the request fails instead', async () => {
+  const rc = new RestClient({ server: 'https://127.0.0.1:1', ca: 'not a pem', cert: 'nope', key: 'nope' }, { rateLimit: false, timeoutMs: 5_000 });
+  await assert.rejects(rc.request({ method: 'GET', path: '/api/v1/nodes' }));
+  rc.close();
+});

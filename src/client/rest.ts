@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { ApiError, type Status } from '../api/errors.js';
 import { realClock, sleep, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
@@ -93,16 +94,24 @@ export class RestClient {
     this.hostname = this.base.hostname.startsWith('[') ? this.base.hostname.slice(1, -1) : this.base.hostname;
     this.port = this.base.port || undefined;
     this.basePath = this.base.pathname.replace(/\/+$/, '');
+    this.hostHeader = this.base.host;
     this.clock = opts.clock ?? realClock;
     const maxSockets = opts.maxSockets ?? 64;
     if (this.base.protocol === 'https:') {
       this.mod = https;
+      // One secure context built here, not ca/cert/key options: https.Agent concatenates those PEM strings into
+      // the pool key of every request (and rebuilds a context per new socket), which cost ~30 µs per request.
+      let credentials: { secureContext: tls.SecureContext } | { ca?: string; cert?: string; key?: string };
+      try {
+        credentials = { secureContext: tls.createSecureContext({ ca: config.ca, cert: config.cert, key: config.key }) };
+      } catch {
+        // Unusable PEM data: hand it to the agent as before, so the first request fails with the TLS error.
+        credentials = { ca: config.ca, cert: config.cert, key: config.key };
+      }
       this.agent = new https.Agent({
         keepAlive: true,
         maxSockets,
-        ca: config.ca,
-        cert: config.cert,
-        key: config.key,
+        ...credentials,
         rejectUnauthorized: !config.insecureSkipTLSVerify,
         servername: config.tlsServerName,
       });
@@ -125,8 +134,13 @@ export class RestClient {
    */
   async request<T = unknown>(o: RequestOptions): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const res = await this.send(o, false);
-      const text = await readBody(res.body, o.signal);
+      if (o.signal?.aborted) throw abortError();
+      if (this.limiter) {
+        await this.limiter.wait(o.signal);
+        if (o.signal?.aborted) throw abortError();
+      }
+      const res = await this.exchange(o);
+      const text = res.text;
       if (res.statusCode >= 200 && res.statusCode < 300) return decode(res.body, text) as T;
       const retryAfter = retryAfterSeconds(res.body);
       if (retryAfter !== undefined && attempt < this.maxRetries && (res.statusCode === 429 || res.statusCode >= 500)) {
@@ -143,7 +157,12 @@ export class RestClient {
    * otherwise reads the error body and throws its {@link ApiError}. No deadline applies to the body.
    */
   async stream(o: Omit<RequestOptions, 'body' | 'contentType'>): Promise<StreamResponse> {
-    const res = await this.send(o, true);
+    if (o.signal?.aborted) throw abortError();
+    if (this.limiter) {
+      await this.limiter.wait(o.signal);
+      if (o.signal?.aborted) throw abortError();
+    }
+    const res = await this.send(o);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readBody(res.body, o.signal);
       throw toApiError(res.statusCode, text);
@@ -188,6 +207,8 @@ export class RestClient {
   private readonly hostname: string;
   private readonly port: string | undefined;
   private readonly basePath: string;
+  /** `Host` header value: host plus a non-default port, IPv6 in brackets (what http.request would send). */
+  private readonly hostHeader: string;
 
   private token(): string | undefined {
     if (this.config.token) return this.config.token;
@@ -199,25 +220,88 @@ export class RestClient {
     return this.cachedToken.value;
   }
 
-  private async send(o: RequestOptions, streaming: boolean): Promise<StreamResponse> {
-    if (o.signal?.aborted) throw abortError();
-    if (this.limiter) await this.limiter.wait(o.signal);
-    if (o.signal?.aborted) throw abortError();
+  /**
+   * Starts a request. Headers go as a flat array (http.request then writes them as given, skipping the per-header
+   * setHeader/validation/lookup work of a header object); `Host` and a zero `Content-Length` for body-less writes
+   * are added here because that path does not add them.
+   */
+  private begin(o: RequestOptions): http.ClientRequest {
     const path = this.requestPath(o.path, o.query);
-    let payload: Buffer | undefined;
-    if (o.body !== undefined) {
-      payload = Buffer.isBuffer(o.body) ? o.body : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+    // A string body is written as is: http then sends header and body as one string in a single socket write.
+    let payload: Buffer | string | undefined;
+    if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    const headers = ['Host', this.hostHeader, 'Accept', 'application/json', 'User-Agent', this.userAgent];
+    if (payload !== undefined) {
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      headers.push('Content-Type', o.contentType ?? 'application/json', 'Content-Length', String(length));
     }
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
-    if (payload) {
-      headers['Content-Type'] = o.contentType ?? 'application/json';
-      headers['Content-Length'] = String(payload.length);
-    }
+    else if (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH') headers.push('Content-Length', '0');
     const token = this.token();
-    if (token) headers.Authorization = `Bearer ${token}`;
+    if (token) headers.push('Authorization', `Bearer ${token}`);
+    const req = this.mod.request({ protocol: this.base.protocol, hostname: this.hostname, port: this.port, path, method: o.method, headers, agent: this.agent });
+    req.end(payload);
+    return req;
+  }
 
+  /**
+   * A whole non-streaming exchange in one promise: status, headers and the body text. The deadline covers the body
+   * too; a signal aborts at any point.
+   */
+  private exchange(o: RequestOptions): Promise<Exchange> {
+    return new Promise<Exchange>((resolve, reject) => {
+      const req = this.begin(o);
+      const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+      const signal = o.signal;
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      let failure: Error | undefined;
+      const finish = () => {
+        done = true;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: unknown) => {
+        if (done) return;
+        finish();
+        reject(failure ?? (signal?.aborted ? abortError() : err));
+      };
+      const onAbort = () => {
+        failure ??= abortError();
+        req.destroy(failure);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          failure ??= new RequestTimeoutError(o.method, o.path, timeoutMs);
+          req.destroy(failure);
+        }, timeoutMs);
+      }
+      req.on('error', fail);
+      req.on('response', (res) => {
+        let first: Buffer | undefined;
+        let more: Buffer[] | undefined;
+        res.on('data', (c: Buffer) => {
+          if (!first) first = c;
+          else (more ??= [first]).push(c);
+        });
+        res.on('end', () => {
+          if (done) return;
+          finish();
+          const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
+          resolve({ statusCode: res.statusCode ?? 0, body: res, text });
+        });
+        res.on('error', fail);
+        res.on('close', () => {
+          if (!done) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+        });
+      });
+    });
+  }
+
+  /** Starts a streaming request; resolves at the response headers. Only the headers have a deadline. */
+  private send(o: RequestOptions): Promise<StreamResponse> {
     return new Promise<StreamResponse>((resolve, reject) => {
-      const req = this.mod.request({ protocol: this.base.protocol, hostname: this.hostname, port: this.port, path, method: o.method, headers, agent: this.agent });
+      const req = this.begin(o);
       const timeoutMs = o.timeoutMs ?? this.timeoutMs;
       let timer: NodeJS.Timeout | undefined;
       const clear = () => {
@@ -236,13 +320,18 @@ export class RestClient {
         reject(err);
       });
       req.on('response', (res) => {
-        if (streaming) clear();
-        else res.on('close', clear);
+        clear();
         resolve({ statusCode: res.statusCode ?? 0, body: res, abort: () => req.destroy() });
       });
-      req.end(payload);
     });
   }
+}
+
+/** A finished non-streaming exchange. */
+interface Exchange {
+  statusCode: number;
+  body: IncomingMessage;
+  text: string;
 }
 
 function abortError(): Error {
@@ -276,9 +365,22 @@ async function readBody(res: IncomingMessage, signal?: AbortSignal): Promise<str
 
 function decode(res: IncomingMessage, text: string): unknown {
   if (text === '') return undefined;
-  const ct = String(res.headers['content-type'] ?? '');
+  const ct = contentType(res);
   if (ct.includes('json') || (!ct && /^\s*[{[]/.test(text))) return JSON.parse(text);
   return text;
+}
+
+/**
+ * The first `Content-Type` of a response, read from the raw header list: `res.headers` is built lazily on first
+ * access, and the hot path needs no other header.
+ */
+function contentType(res: IncomingMessage): string {
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 12 && (k === 'Content-Type' || k.toLowerCase() === 'content-type')) return raw[i + 1]!;
+  }
+  return '';
 }
 
 function retryAfterSeconds(res: IncomingMessage): number | undefined {
