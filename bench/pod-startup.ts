@@ -17,7 +17,8 @@
  * would in production; this process only drives the API and watches. Run as root for the full runtime (namespaces,
  * cgroups); otherwise the runtime's host-mode fallback is measured. `--cpu-prof DIR` passes `--cpu-prof
  * --cpu-prof-dir DIR` to the server for profiling. `--trace FILE` appends `<epoch ms> <pod> <event>` lines: the
- * server's start path ($SKIFF_STARTUP_TRACE: kubelet-add, sync, listed, rt-infra, sandbox, volumes, env, created,
+ * server's start path ($SKIFF_STARTUP_TRACE: kubelet-add, sync, listed, rt-infra or rt-pooled (a pre-made sandbox
+ * taken; `$SKIFF_SANDBOX_POOL=0` turns the pool off for A/B), rt-podcgroup, sandbox, volumes, env, rt-cgroup, created,
  * rt-spawned, rt-cni, rt-started, patch/patched <phase>) and the bench's own bench-create / bench-running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

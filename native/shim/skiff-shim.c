@@ -183,7 +183,7 @@ static const char *signame(int sig) {
 
 struct mnt { char *src, *dst; char mode; /* 'w' read-write, 'r' readonly, 'o' optional (errors ignored) */ };
 static struct {
-  char *dir, *cwd, *log, *sock;
+  char *dir, *cwd, *log, *sock, *hostname;
   long long logmax;
   int logfiles, stdin_, uid, gid, mountns, gate;
   strv argv, env, oom, procs, ns;
@@ -194,9 +194,12 @@ static struct {
 /*
  * Tokens (each NUL-terminated): dir D | cwd D | log PATH | logmax N | logfiles N | sock PATH | stdin 0/1 |
  * uid N | gid N | argv A | env K=V | oom FILE | procs FILE | ns /proc/P/ns/X | mountns 1 | mount w/r/o SRC DST |
+ * hostname H (set in the joined UTS namespace: a pre-created pooled sandbox gets its pod's hostname this way) |
  * gate 1 (the container is prepared — cgroup, namespaces, mounts, cwd, credentials — but execs only once a byte
  * arrives on the shim's stdin; EOF without one aborts the start: the agent overlaps the pod network setup with it).
  */
+/* What this build understands beyond the base protocol (the runtime checks before relying on it). */
+#define SHIM_FEATURES "skiff-shim-features: spec-hostname"
 #define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* A forked child about to exec: default dispositions and an empty signal mask, as a fresh process has. */
@@ -228,6 +231,7 @@ static void parse_spec(const char *path) {
     else if (!strcmp(k, "cwd")) spec.cwd = v;
     else if (!strcmp(k, "log")) spec.log = v;
     else if (!strcmp(k, "sock")) spec.sock = v;
+    else if (!strcmp(k, "hostname")) spec.hostname = v;
     else if (!strcmp(k, "logmax")) spec.logmax = atoll(v);
     else if (!strcmp(k, "logfiles")) spec.logfiles = atoi(v);
     else if (!strcmp(k, "stdin")) spec.stdin_ = atoi(v);
@@ -468,6 +472,8 @@ static void child_main(int errfd, int gatefd, int in, int out, int err) {
     if (fd < 0 || setns(fd, 0) < 0) fail_child(errfd, "join namespace %s: %s", spec.ns.v[i], strerror(errno));
     close(fd);
   }
+  if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) < 0)
+    fail_child(errfd, "sethostname %s: %s", spec.hostname, strerror(errno));
   if (spec.mountns) {
     if (unshare(CLONE_NEWNS) < 0) fail_child(errfd, "unshare mount namespace: %s", strerror(errno));
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail_child(errfd, "make / private: %s", strerror(errno));
@@ -1063,6 +1069,7 @@ static int run_launcher(void) {
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "launcher")) return run_launcher();
   if (argc >= 2 && !strcmp(argv[1], "pause")) return run_pause(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "features")) { puts(SHIM_FEATURES); return 0; }
   if (argc != 2) {
     fputs("usage: skiff-shim SPEC | skiff-shim pause [--net] [--uts] [--ipc] [--hostname H] | skiff-shim launcher\n", stderr);
     return 2;

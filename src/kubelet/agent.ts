@@ -150,7 +150,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const clusterCIDR = o.clusterCIDR ?? '10.42.0.0/16';
   const netDir = join(o.dataDir, 'network');
   const podNet = netMode === 'bridge' ? new CniPodNetwork({ dataDir: netDir, bridgeName, pluginDirs: [cniBinDir], log }) : undefined;
-  const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime'), ...(o.cgroupRoot ? { cgroupRoot: o.cgroupRoot } : {}), ...(podNet ? { network: podNet } : {}) });
+  // With the bridge network, a few pod sandboxes (infra process + CNI ADD done) are kept ready so a pod start skips
+  // both (ProcessRuntimeOptions.sandboxPool; $SKIFF_SANDBOX_POOL overrides, 0 turns it off).
+  const sandboxPool = podNet ? Number(process.env.SKIFF_SANDBOX_POOL ?? 4) || 0 : 0;
+  const runtime = o.runtime ?? new ProcessRuntime({ stateDir: join(o.dataDir, 'runtime'), ...(o.cgroupRoot ? { cgroupRoot: o.cgroupRoot } : {}), ...(podNet ? { network: podNet } : {}), sandboxPool, log });
   // CNI plugins are exec'd through the runtime's native launcher: no fork of this large process per pod start.
   if (podNet && runtime instanceof ProcessRuntime) podNet.cni.runner = (argv, env, input, timeoutMs) => runtime.execHelper(argv, env, input, timeoutMs);
   // The streaming server (logs, exec, attach, port-forward) the apiserver proxies to: HTTPS on the kubelet port
@@ -213,6 +216,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       client: o.client, nodeName, nodeIP: node.ip, bridgeName, clusterCIDR, dataDir: netDir, log,
       onPodCIDR: (cidr) => {
         podNet.setPodCIDR(cidr);
+        if (runtime instanceof ProcessRuntime) runtime.warmSandboxPool();
         if (nodeNet) markReady();
       },
     });
@@ -222,6 +226,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (cidr) {
       log.info({ podCIDR: cidr, bridge: bridgeName, clusterCIDR }, 'pod network ready');
       markReady();
+      if (runtime instanceof ProcessRuntime) runtime.warmSandboxPool();
     } else {
       log.error({ waitedMs: waitMs, clusterCIDR }, 'node has no spec.podCIDR yet (is the nodeipam controller running with this --cluster-cidr?); pods cannot start until it is assigned');
     }

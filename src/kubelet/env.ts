@@ -106,7 +106,41 @@ export function resolveResourceFieldRef(pod: Pod, container: Container | undefin
   return String(res === 'cpu' ? Math.ceil(r) : Math.ceil(r));
 }
 
-/** Reads ConfigMaps and Secrets for one sync, caching each lookup. */
+/**
+ * How long a ConfigMap/Secret read is shared by the other pods of this kubelet (and reads in flight always are):
+ * a burst of pods needing the same object (every pod's kube-root-ca.crt) makes one request, not one per pod —
+ * what upstream's watch/TTL-based configmap and secret managers give the kubelet. Short, so an update shows in the
+ * next pod start about as soon as through upstream's watch.
+ */
+export const SHARED_READ_TTL_MS = 500;
+const sharedReads = new WeakMap<DynamicClient, Map<string, { at: number; p: Promise<unknown> }>>();
+
+function sharedGet<T>(client: DynamicClient, kind: 'ConfigMap' | 'Secret', namespace: string, name: string): Promise<T | undefined> {
+  let m = sharedReads.get(client);
+  if (!m) sharedReads.set(client, (m = new Map()));
+  const key = `${kind}/${namespace}/${name}`;
+  const hit = m.get(key);
+  if (hit && Date.now() - hit.at < SHARED_READ_TTL_MS) return hit.p as Promise<T | undefined>;
+  const entry = { at: Number.POSITIVE_INFINITY, p: undefined as unknown as Promise<unknown> };
+  const cache = m;
+  entry.p = client.resource<T & object>('v1', kind).get(namespace, name).then(
+    (obj) => {
+      entry.at = Date.now(); // shared for the TTL from the answer on
+      return obj as T;
+    },
+    (e: unknown) => {
+      if (cache.get(key) === entry) cache.delete(key); // failures and absence are not remembered
+      if (isNotFound(e)) return undefined;
+      throw e;
+    },
+  );
+  m.set(key, entry);
+  // Entries expire lazily; drop old ones now and then so the map stays small.
+  if (m.size > 256) for (const [k, v] of m) if (Date.now() - v.at >= SHARED_READ_TTL_MS) m.delete(k);
+  return entry.p as Promise<T | undefined>;
+}
+
+/** Reads ConfigMaps and Secrets for one sync, caching each lookup (and sharing reads between pods, see above). */
 export class ObjectSource {
   private readonly cms = new Map<string, Promise<ConfigMap | undefined>>();
   private readonly secrets = new Map<string, Promise<Secret | undefined>>();
@@ -118,10 +152,7 @@ export class ObjectSource {
   configMap(name: string): Promise<ConfigMap | undefined> {
     let p = this.cms.get(name);
     if (!p) {
-      p = this.client.resource<ConfigMap>('v1', 'ConfigMap').get(this.namespace, name).catch((e) => {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      });
+      p = sharedGet<ConfigMap>(this.client, 'ConfigMap', this.namespace, name);
       this.cms.set(name, p);
     }
     return p;
@@ -130,10 +161,7 @@ export class ObjectSource {
   secret(name: string): Promise<Secret | undefined> {
     let p = this.secrets.get(name);
     if (!p) {
-      p = this.client.resource<Secret>('v1', 'Secret').get(this.namespace, name).catch((e) => {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      });
+      p = sharedGet<Secret>(this.client, 'Secret', this.namespace, name);
       this.secrets.set(name, p);
     }
     return p;

@@ -263,6 +263,9 @@ export class PodWorker {
         // volume manager); other configuration errors are CreateContainerConfigError.
         const mount = e instanceof VolumeSetupError;
         if (mount) this.d.recorder.event(pod, 'Warning', 'FailedMount', e.eventMessage);
+        // Upstream creates the sandbox only once the volumes are mounted; here it was made meanwhile (for speed), so
+        // a pod that never ran a container gives it back: no pod IP (nor address, veth, infra process) while it waits.
+        if (this.sandboxId && byName.size === 0) await this.dropSandbox();
         for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
           if (!byName.get(c.name)?.length) this.waiting.set(c.name, mount ? { reason: 'ContainerCreating' } : { reason: 'CreateContainerConfigError', message: e.message });
         }
@@ -401,6 +404,15 @@ export class PodWorker {
     this.sandboxPending = true;
     this.hostNetworkSandbox = !!pod.spec?.hostNetwork;
     this.podIP = this.hostNetworkSandbox ? this.d.hostIP : '';
+  }
+
+  /** Removes the pod's sandbox (network torn down) and forgets it; the next sync creates a new one. */
+  private async dropSandbox(): Promise<void> {
+    const id = this.sandboxId!;
+    this.sandboxId = undefined;
+    this.sandboxPending = false;
+    this.podIP = this.hostNetworkSandbox ? this.d.hostIP : '';
+    await this.d.runtime.removePodSandbox(id);
   }
 
   /** Reads a new sandbox's status (waits for its network): pod IP and whether it shares the node's network. */

@@ -87,6 +87,11 @@ test('a pod waits (not fails) while its ServiceAccount or a projected ConfigMap 
     containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'cat /p/ca.crt'], volumeMounts: [{ name: 'p', mountPath: '/p' }] }],
   }));
   await waiting('wait-cm', /configmap "later-ca" not found/);
+  // As upstream (volumes before the sandbox): no sandbox — no pod IP, address or infra process — while it waits.
+  const uid = (await k.getPod('wait-cm')).metadata!.uid!;
+  const sandboxes = await k.runtime.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+  assert.deepEqual(sandboxes.filter((s) => s.state === 'SANDBOX_READY'), []);
+  assert.equal((await k.getPod('wait-cm')).status?.podIP, undefined);
   await k.env.client.resource('v1', 'ConfigMap').create('default', { metadata: { name: 'later-ca' }, data: { 'ca.crt': 'PEM' } });
   const p = await done('wait-cm');
   assert.equal(p.status?.phase, 'Succeeded');

@@ -28,6 +28,8 @@ export interface PodNetwork {
   setup(sandboxId: string, netnsPath: string, meta: PodNetworkMeta): Promise<{ ip: string }>;
   /** Detaches it and releases its IP; idempotent; `netnsPath` may be gone (or '' when unknown). */
   teardown(sandboxId: string, netnsPath?: string): Promise<void>;
+  /** Whether setup can run now (e.g. the node has a podCIDR); absent: always. */
+  ready?(): boolean;
 }
 
 /** Default CNI plugin directory of Debian's containernetworking-plugins. */
@@ -100,7 +102,10 @@ export class CniPodNetwork implements PodNetwork {
       containerId: sandboxId,
       netns: netnsPath,
       ifName: 'eth0',
-      args: { K8S_POD_NAMESPACE: meta.namespace, K8S_POD_NAME: meta.name, K8S_POD_INFRA_CONTAINER_ID: sandboxId, K8S_POD_UID: meta.uid },
+      // A pooled sandbox (process runtime) is attached before its pod is known: no K8S_POD_* then.
+      args: meta.name
+        ? { K8S_POD_NAMESPACE: meta.namespace, K8S_POD_NAME: meta.name, K8S_POD_INFRA_CONTAINER_ID: sandboxId, K8S_POD_UID: meta.uid }
+        : { K8S_POD_INFRA_CONTAINER_ID: sandboxId },
       ...(portMappings.length ? { capabilityArgs: { portMappings } } : {}),
     };
     // No `loopback` plugin run: the sandbox's infra process brings `lo` up itself when it creates the namespace.

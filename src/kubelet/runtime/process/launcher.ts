@@ -10,6 +10,7 @@
  * {@link Launched.open} writes one byte (go) or closes it (abort).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Logger } from '../../../client/log.js';
 
@@ -31,6 +32,49 @@ export interface Launched {
   firstLine: Promise<string | undefined>;
   /** Gated starts: `true` lets it go on (one byte on its stdin), `false` closes the gate (it aborts). */
   open(go: boolean): void;
+}
+
+/**
+ * The same contract as {@link Launcher.launch}, by forking this process (`child_process.spawn`, detached): the
+ * fallback when the native launcher is off or broken, so the runtime has one start path whichever starts the process.
+ * Rejects when the process cannot be spawned at all.
+ */
+export function spawnDirect(spec: LaunchSpec): Promise<Launched> {
+  const errFd = openSync(spec.stderrPath || '/dev/null', 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.argv[0]!, spec.argv.slice(1), { detached: true, stdio: [spec.gate ? 'pipe' : 'ignore', 'pipe', errFd], cwd: spec.cwd ?? '/', env: spec.env });
+  } finally {
+    closeSync(errFd);
+  }
+  child.stdin?.on('error', () => {}); // a process that died early is reported through firstLine
+  return new Promise<Launched>((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`cannot start ${spec.argv[0]}: ${e.message}`)));
+    child.once('spawn', () => {
+      const firstLine = new Promise<string | undefined>((res) => {
+        let buf = '';
+        const done = (line: string | undefined) => {
+          child.stdout!.removeAllListeners('data');
+          child.stdout!.destroy();
+          child.unref();
+          res(line);
+        };
+        child.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const nl = buf.indexOf('\n');
+          if (nl >= 0) done(buf.slice(0, nl));
+        });
+        child.stdout!.once('close', () => done(undefined));
+      });
+      resolve({
+        pid: child.pid!,
+        firstLine,
+        open: (go) => {
+          if (spec.gate) child.stdin?.end(go ? '1' : undefined);
+        },
+      });
+    });
+  });
 }
 
 /** The outcome of {@link Launcher.exec}. */

@@ -28,7 +28,10 @@
  * then the infra process — else the Node shim (shim-source.ts). With the native shim, shims and infra processes are
  * started by one long-lived native launcher (`skiff-shim launcher`, launcher.ts) rather than forked from the agent,
  * and the pod network (CNI ADD) runs in the background of runPodSandbox: a container's shim prepares it meanwhile
- * and execs the process only once the network is up (a "gate" on the shim's stdin); podSandboxStatus waits for it. State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
+ * and execs the process only once the network is up (a "gate" on the shim's stdin); podSandboxStatus waits for it.
+ * Either way a start has one path (launch() → {@link Launched}: pid, first stdout line, gate). With `sandboxPool`,
+ * a few sandboxes (infra process, attached network, pod cgroup) are made ahead and taken by new pods, whose
+ * containers' shims then set the pod's hostname (state: `pool/<id>.json`). State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
  * so a new ProcessRuntime on the same directory adopts running containers (pid + start time checked against /proc)
  * and reports exited ones with their exit codes.
  */
@@ -85,7 +88,8 @@ import type { PodNetwork } from '../../network/pod-network.js';
 import type { ContainerStats, ContainerStatsFilter } from '../types.js';
 import { readProcessTreeUsage } from './stats.js';
 import { trace } from './trace.js';
-import { Launcher, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
+import { defaultLogger, type Logger } from '../../../client/log.js';
+import { Launcher, spawnDirect, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
 /**
  * Whether `path` is a mount point in some other process's mount namespace (field 5 of /proc/PID/mountinfo). One
@@ -160,6 +164,28 @@ export interface ProcessRuntimeOptions {
    * (default true with the native shim; `$SKIFF_LAUNCHER=0` turns it off).
    */
   launcher?: boolean;
+  /**
+   * Pre-created network sandboxes kept ready (default 0: none): infra processes with fresh net/UTS/IPC namespaces
+   * whose pod network (CNI ADD: veth on the bridge, an address from the node's podCIDR) is already attached and a
+   * pod-level cgroup (`<cgroupRoot>/pool<id>`, used as the pod's unless it sets a cgroupParent), so a
+   * new pod takes one instead of paying the infra start and the CNI ADD on its start path. Refilled in the
+   * background one at a time; released on close()/purge(); left-overs of a killed agent are cleaned by the next
+   * runtime on the same stateDir. Only with the native shim and launcher, a {@link PodNetwork}, and for pods with
+   * their own network and IPC namespaces and no hostPorts (portmap needs the pod's ports); others start as before.
+   */
+  sandboxPool?: number;
+  log?: Logger;
+}
+
+/** A pre-created sandbox of the pool (see ProcessRuntimeOptions.sandboxPool), persisted in `pool/<id>.json`. */
+interface PooledSandbox {
+  id: string;
+  pausePid: number;
+  pauseStart?: string;
+  /** Set once its network is attached. */
+  ip?: string;
+  /** Its pod-level cgroup, made ahead too (`<cgroupRoot>/pool<id>`): pod cgroup creation waits on the host's cgroup lock. */
+  cgroupPath?: string;
 }
 
 /** What the runtime could set up on this host (reported so callers and tests can explain skips). */
@@ -202,6 +228,8 @@ interface SandboxRecord {
    * Persisted, so a sandbox whose setup an agent crash interrupted is not ready after a restart (and is recreated).
    */
   netPending?: boolean;
+  /** Taken from the sandbox pool: its infra process was started without the hostname; containers set it. */
+  pooled?: boolean;
 }
 
 interface ContainerRecord {
@@ -239,6 +267,8 @@ interface ExitInfo {
 }
 
 const nowNs = (): number => Date.now() * 1e6;
+/** Quiet time after a pooled sandbox was taken before the pool is refilled. */
+const POOL_REFILL_DELAY_MS = 100;
 
 /** `p`, or a rejection with `message` after `ms`. */
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -345,6 +375,15 @@ export class ProcessRuntime implements RuntimeService {
   private launcherFailures = 0;
   /** Pod network setups in flight, by sandbox; they reject with the hook's error. */
   private readonly netSetup = new Map<string, Promise<void>>();
+  private readonly log: Logger;
+  private readonly poolSize: number;
+  /** The shim sets a spec's hostname in the pod's UTS namespace (needed by pooled sandboxes). */
+  private readonly shimSetsHostname: boolean = false;
+  private readonly pool: PooledSandbox[] = [];
+  private poolFill?: Promise<void>;
+  private poolRetryAt = 0;
+  private poolTimer?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(opts: ProcessRuntimeOptions) {
     this.stateDir = resolvePath(opts.stateDir);
@@ -353,6 +392,8 @@ export class ProcessRuntime implements RuntimeService {
     this.logMaxBytes = opts.logMaxBytes ?? 10 * 1024 * 1024;
     this.logMaxFiles = opts.logMaxFiles ?? 5;
     this.network = opts.network;
+    this.log = opts.log ?? defaultLogger('process-runtime');
+    this.poolSize = Math.max(0, Math.floor(opts.sandboxPool ?? 0));
     const hostPath = process.env.PATH || DEFAULT_PATH;
     const tool = (n: string) => lookPath(n, `${hostPath}:${DEFAULT_PATH}`);
     this.tools = {
@@ -405,11 +446,17 @@ export class ProcessRuntime implements RuntimeService {
         chmodSync(`${this.nativeShim}.tmp`, 0o755);
         renameSync(`${this.nativeShim}.tmp`, this.nativeShim);
         this.capabilities.shim = 'native';
+        try {
+          this.shimSetsHostname = readFileSync(this.nativeShim).includes('skiff-shim-features: spec-hostname');
+        } catch {
+          /* unreadable: no pool */
+        }
         if ((opts.launcher ?? process.env.SKIFF_LAUNCHER !== '0')) this.launcher = new Launcher(this.nativeShim);
       } else if (shimMode === 'native') {
         throw new Error(`native shim requested but ${bin} does not exist (npm run build compiles native/shim/skiff-shim.c with cc)`);
       } else notes.push(`native shim not built (${bin}): using the Node shim (~40 MB per container)`);
     }
+    mkdirSync(join(this.stateDir, 'pool'), { recursive: true, mode: 0o700 });
     this.load();
   }
 
@@ -423,6 +470,115 @@ export class ProcessRuntime implements RuntimeService {
       const r = readJson<ContainerRecord>(join(this.stateDir, 'containers', id, 'container.json'));
       if (r) this.containers.set(r.id, r);
     }
+    // Pool sandboxes of an earlier agent process are orphans (this process does not know them): released once
+    // the caller had a chance to plug in the CNI runner.
+    const orphans: PooledSandbox[] = [];
+    for (const f of readdirSync(join(this.stateDir, 'pool'))) {
+      if (!f.endsWith('.json')) continue;
+      const r = readJson<PooledSandbox>(join(this.stateDir, 'pool', f));
+      if (!r || this.sandboxes.has(r.id)) rmSync(join(this.stateDir, 'pool', f), { force: true }); // taken: a sandbox now
+      else orphans.push(r);
+    }
+    if (orphans.length) {
+      setImmediate(() => {
+        for (const o of orphans) {
+          void this.releasePooled(o).catch((err: unknown) => this.log.error({ sandbox: o.id, err: String(err) }, 'cannot release an orphaned pooled sandbox'));
+        }
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- sandbox pool
+
+  private poolPath(id: string): string {
+    return join(this.stateDir, 'pool', `${id}.json`);
+  }
+
+  /** Whether pooled sandboxes can be made now (see ProcessRuntimeOptions.sandboxPool). */
+  private poolUsable(): boolean {
+    return this.poolSize > 0 && !this.closed && this.shimSetsHostname && !!this.launcher && this.capabilities.namespaces && !!this.network && (this.network.ready?.() ?? true);
+  }
+
+  /** Fills the sandbox pool in the background (one at a time); call once the pod network is ready. */
+  warmSandboxPool(): void {
+    if (this.poolFill || !this.poolUsable() || this.pool.length >= this.poolSize || Date.now() < this.poolRetryAt) return;
+    this.poolFill = (async () => {
+      try {
+        while (this.poolUsable() && this.pool.length < this.poolSize) {
+          const e = await this.createPooled();
+          if (this.closed) {
+            await this.releasePooled(e);
+            break;
+          }
+          this.pool.push(e);
+        }
+      } catch (err) {
+        this.poolRetryAt = Date.now() + 5000;
+        this.log.warn({ err: String(err) }, 'cannot pre-create a pooled pod sandbox; retrying in 5s');
+      } finally {
+        this.poolFill = undefined;
+      }
+    })();
+  }
+
+  /** One pooled sandbox: the infra process (no hostname yet), then its pod network. */
+  private async createPooled(): Promise<PooledSandbox> {
+    const id = randomBytes(32).toString('hex');
+    const pid = await this.startInfra(['--net', '--uts', '--ipc'], undefined, '/dev/null');
+    const e: PooledSandbox = { id, pausePid: pid, pauseStart: pidStartTime(pid) };
+    if (this.cgroups) e.cgroupPath = `${this.cgroupRoot}/pool${id.slice(0, 32)}`;
+    writeJsonAtomic(this.poolPath(id), e); // before the ADD: a crash leaves an orphan the next runtime releases
+    try {
+      if (e.cgroupPath) await this.cgroups!.create(e.cgroupPath);
+      e.ip = (await this.network!.setup(id, `/proc/${pid}/ns/net`, { name: '', namespace: '', uid: '' })).ip;
+    } catch (err) {
+      await this.releasePooled(e).catch(() => {});
+      throw err;
+    }
+    writeJsonAtomic(this.poolPath(id), e);
+    return e;
+  }
+
+  /** Kills a pooled sandbox's infra process and releases its network (CNI DEL) and record. */
+  private async releasePooled(e: PooledSandbox): Promise<void> {
+    const alive = isAlive(e.pausePid, e.pauseStart);
+    try {
+      await this.network?.teardown(e.id, alive ? `/proc/${e.pausePid}/ns/net` : '');
+    } finally {
+      if (alive) {
+        killGroup(e.pausePid, 'SIGKILL');
+        for (let i = 0; i < 200 && isAlive(e.pausePid, e.pauseStart); i++) await sleep(5); // gone when this resolves
+      }
+      if (e.cgroupPath && this.cgroups) await this.cgroups.remove(e.cgroupPath).catch((err: unknown) => this.log.warn({ cgroup: e.cgroupPath, err: String(err) }, 'cannot remove a pooled cgroup'));
+      rmSync(this.poolPath(e.id), { force: true });
+    }
+  }
+
+  /** A live pooled sandbox, or undefined; starts the refill. */
+  private takePooled(): PooledSandbox | undefined {
+    let e: PooledSandbox | undefined;
+    while ((e = this.pool.shift())) {
+      if (e.ip && isAlive(e.pausePid, e.pauseStart)) break;
+      const dead = e;
+      void this.releasePooled(dead).catch((err: unknown) => this.log.error({ sandbox: dead.id, err: String(err) }, 'cannot release a dead pooled sandbox'));
+    }
+    // Refilled once starts are quiet for a moment: a refill (infra process, CNI plugins) competes for the CPU and
+    // the launcher with the start that just took a sandbox.
+    if (this.poolTimer) clearTimeout(this.poolTimer);
+    this.poolTimer = setTimeout(() => {
+      this.poolTimer = undefined;
+      this.warmSandboxPool();
+    }, POOL_REFILL_DELAY_MS);
+    this.poolTimer.unref();
+    return e;
+  }
+
+  /** Releases every pooled sandbox (close, purge); waits for a fill in flight first. */
+  private async releasePool(): Promise<void> {
+    await this.poolFill;
+    const all = this.pool.splice(0);
+    const res = await Promise.allSettled(all.map((e) => this.releasePooled(e)));
+    for (const r of res) if (r.status === 'rejected') this.log.error({ err: String(r.reason) }, 'cannot release a pooled sandbox');
   }
 
   async version() {
@@ -449,15 +605,22 @@ export class ProcessRuntime implements RuntimeService {
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<string> {
-    const id = randomBytes(32).toString('hex');
-    const dir = this.sandboxDir(id);
-    await mkdir(dir, { recursive: true });
     const nsOpts = config.linux?.namespaceOptions ?? {};
     const can = this.capabilities.namespaces;
     const network: NamespaceMode = can && (nsOpts.network ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
     const ipc: NamespaceMode = can && (nsOpts.ipc ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
+    // A pre-created sandbox (infra process + attached network) when the pod fits one: its id becomes the sandbox's.
+    const hostPorts = (config.portMappings ?? []).some((p) => p.hostPort && p.hostPort > 0);
+    const pooled = network === 'POD' && ipc === 'POD' && !hostPorts && this.poolSize > 0 ? this.takePooled() : undefined;
+    const id = pooled?.id ?? randomBytes(32).toString('hex');
+    const dir = this.sandboxDir(id);
+    await mkdir(dir, { recursive: true });
     const hostname = (network === 'POD' ? config.hostname || config.metadata.name : osHostname()).slice(0, 63);
     const rec: SandboxRecord = { id, config, createdAt: nowNs(), network, ipc, hostname };
+    if (pooled) {
+      Object.assign(rec, { pausePid: pooled.pausePid, pauseStart: pooled.pauseStart, ip: pooled.ip, pooled: true });
+      trace(config.metadata.name, 'rt-pooled');
+    }
     const logDir = config.logDirectory ? mkdir(config.logDirectory, { recursive: true }) : undefined;
     // Files the containers see at /etc (bind-mounted when they have a mount namespace), as kubelet/containerd write.
     const dns = config.dnsConfig;
@@ -478,15 +641,20 @@ export class ProcessRuntime implements RuntimeService {
       ),
     ];
     if (logDir) steps.push(logDir);
-    if (this.cgroups) {
+    if (pooled?.cgroupPath && !config.linux?.cgroupParent) rec.cgroupPath = pooled.cgroupPath;
+    else if (this.cgroups) {
+      if (pooled?.cgroupPath) void this.cgroups.remove(pooled.cgroupPath).catch(() => {});
       const path = config.linux?.cgroupParent
         ? config.linux.cgroupParent.replace(/^\/+/, '')
         : `${this.cgroupRoot}/pod${config.metadata.uid.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-      steps.push(this.cgroups.create(path).then(() => (rec.cgroupPath = path)));
+      steps.push(this.cgroups.create(path).then(() => {
+        trace(config.metadata.name, 'rt-podcgroup');
+        rec.cgroupPath = path;
+      }));
     }
-    if (network === 'POD' || ipc === 'POD') {
+    if (!pooled && (network === 'POD' || ipc === 'POD')) {
       const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
-      steps.push(this.startInfra(flags, network === 'POD' ? hostname : undefined, dir).then((pid) => {
+      steps.push(this.startInfra(flags, network === 'POD' ? hostname : undefined, join(dir, 'infra.log')).then((pid) => {
         trace(config.metadata.name, 'rt-infra');
         rec.pausePid = pid;
         rec.pauseStart = pidStartTime(pid);
@@ -495,13 +663,14 @@ export class ProcessRuntime implements RuntimeService {
     try {
       const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      if (network === 'POD' && this.network && rec.pausePid) {
+      if (network === 'POD' && this.network && rec.pausePid && !pooled) {
         // The network is attached in the background: containers are created and their shims prepare them
         // meanwhile, and startContainer lets a process exec only once this finished (podSandboxStatus waits too).
         rec.netPending = true;
         this.startNetwork(rec, this.network);
       }
     } catch (err) {
+      if (pooled) await this.releasePooled(pooled).catch((e: unknown) => this.log.error({ sandbox: id, err: String(e) }, 'cannot release a pooled sandbox'));
       if (rec.pausePid) killGroup(rec.pausePid, 'SIGKILL');
       if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
@@ -509,6 +678,7 @@ export class ProcessRuntime implements RuntimeService {
     }
     this.sandboxes.set(id, rec);
     await this.persist(join(dir, 'sandbox.json'), rec);
+    if (pooled) rmSync(this.poolPath(id), { force: true }); // after sandbox.json: never both missing
     return id;
   }
 
@@ -555,69 +725,30 @@ export class ProcessRuntime implements RuntimeService {
    * mode, else unshare + sh + sleep. It reports readiness (namespaces exist, lo is up, hostname set) by printing
    * "ok" on its stdout — no polling.
    */
-  private async startInfra(flags: string[], hostname: string | undefined, dir: string): Promise<number> {
-    let child: ChildProcess;
-    const pauseArgv = [this.nativeShim!, 'pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])];
-    const launched = this.nativeShim ? await this.launch({ argv: pauseArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, stderrPath: join(dir, 'infra.log') }) : undefined;
-    if (launched) {
-      const line = await withTimeout(launched.firstLine, 10000, 'sandbox infra process did not become ready in 10s').catch((e: Error) => e);
-      if (line === 'ok') return launched.pid;
-      killGroup(launched.pid, 'SIGKILL');
-      if (line instanceof Error) throw line;
-      let stderr = '';
-      try {
-        stderr = (await readFile(join(dir, 'infra.log'), 'utf8')).trim();
-      } catch {
-        /* none */
-      }
-      throw new Error(`sandbox infra process exited: ${stderr || line || 'no output'}`);
-    }
-    if (this.nativeShim) {
-      child = spawn(this.nativeShim, ['pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } else {
+  private async startInfra(flags: string[], hostname: string | undefined, stderrPath: string): Promise<number> {
+    let argv: string[];
+    if (this.nativeShim) argv = [this.nativeShim, 'pause', ...flags, ...(hostname !== undefined ? ['--hostname', hostname] : [])];
+    else {
       const script = [
         hostname !== undefined ? `printf %s ${shQuote(hostname)} > /proc/sys/kernel/hostname` : ':',
         hostname !== undefined && this.tools.ip ? `${shQuote(this.tools.ip)} link set lo up` : ':',
         'echo ok',
         `exec ${shQuote(this.tools.sleep!)} infinity >/dev/null 2>&1`,
       ].join('; ');
-      child = spawn(this.tools.unshare!, [...flags, '--', '/bin/sh', '-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      argv = [this.tools.unshare!, ...flags, '--', '/bin/sh', '-c', script];
     }
-    const pid = child.pid;
+    const launched = await this.launch({ argv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, stderrPath });
+    const line = await withTimeout(launched.firstLine, 10000, 'sandbox infra process did not become ready in 10s').catch((e: Error) => e);
+    if (line === 'ok') return launched.pid;
+    killGroup(launched.pid, 'SIGKILL');
+    if (line instanceof Error) throw line;
     let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('sandbox infra process did not become ready in 10s')), 10000);
-        let out = '';
-        child.stdout!.on('data', (d) => {
-          out += d;
-          if (out.startsWith('ok\n')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.on('error', (e) => {
-          clearTimeout(timer);
-          reject(new Error(`cannot start sandbox infra process: ${e.message}`));
-        });
-        child.on('exit', (code, signal) => {
-          clearTimeout(timer);
-          reject(new Error(`sandbox infra process exited (${code ?? signal}): ${stderr.trim()}`));
-        });
-      });
-    } catch (err) {
-      if (pid) killGroup(pid, 'SIGKILL');
-      throw err;
+      stderr = (await readFile(stderrPath, 'utf8')).trim();
+    } catch {
+      /* none */
     }
-    child.removeAllListeners('exit');
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-    child.unref();
-    return pid!;
+    throw new Error(`sandbox infra process exited: ${stderr || line || 'no output'}`);
   }
 
   async stopPodSandbox(sandboxId: string): Promise<void> {
@@ -747,7 +878,10 @@ export class ProcessRuntime implements RuntimeService {
       createdMountpoints: [],
     };
     try {
-      if (this.cgroups && s.cgroupPath) rec.cgroup = await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
+      if (this.cgroups && s.cgroupPath) {
+        rec.cgroup = await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
+        trace(s.config.metadata.name, 'rt-cgroup');
+      }
       if (rec.mountNs) {
         for (const m of config.mounts ?? []) this.ensureMountpoint(m.hostPath, m.containerPath, rec.createdMountpoints);
       } else if (config.mounts?.length) {
@@ -951,47 +1085,32 @@ export class ProcessRuntime implements RuntimeService {
       await writeFile(specPath, this.nativeSpec(rec, s, dir, gated));
       shimArgv = [this.nativeShim, specPath];
     } else shimArgv = this.nodeShimArgv(rec, s, dir);
-    const launched = this.nativeShim
-      ? await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated })
-      : undefined;
-    let shim: ChildProcess | undefined;
-    if (!launched) {
-      const shimLog = openSync(join(dir, 'shim.log'), 'a');
-      try {
-        shim = spawn(shimArgv[0]!, shimArgv.slice(1), {
-          detached: true,
-          stdio: [gated ? 'pipe' : 'ignore', 'pipe', shimLog],
-          cwd: '/',
-          env: { PATH: process.env.PATH ?? DEFAULT_PATH },
-        });
-      } finally {
-        closeSync(shimLog);
-      }
-      shim.stdin?.on('error', () => {}); // a shim that died early is reported by its handshake
+    let launched: Launched;
+    try {
+      launched = await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated });
+    } catch (err) {
+      return failStart(`cannot start shim: ${err instanceof Error ? err.message : String(err)}`);
     }
     trace(s.config.metadata.name, 'rt-spawned');
     let netErr: unknown;
     if (gated) {
       netErr = await this.networkSettled(s.id, netSetup);
       // One byte opens the gate; EOF without it makes the shim abort the start.
-      if (launched) launched.open(!netErr);
-      else shim!.stdin!.end(netErr ? undefined : '1');
+      launched.open(!netErr);
     }
     try {
-      if (launched) {
-        const hello = await withTimeout(launched.firstLine, 15000, 'shim did not report within 15s').then(
-          (line) => {
-            if (line === undefined) return { ok: false, message: `shim exited before starting the container; see ${join(dir, 'shim.log')}` };
-            try {
-              return JSON.parse(line) as { ok: boolean; pid?: number; message?: string };
-            } catch {
-              return { ok: false, message: `bad shim handshake: ${line}` };
-            }
-          },
-          (e: Error) => ({ ok: false, message: e.message }),
-        );
-        this.helloResult(hello, containerId, failStart);
-      } else await this.shimHello(shim!, containerId, failStart);
+      const hello = await withTimeout(launched.firstLine, 15000, 'shim did not report within 15s').then(
+        (line) => {
+          if (line === undefined) return { ok: false, message: `shim exited before starting the container; see ${join(dir, 'shim.log')}` };
+          try {
+            return JSON.parse(line) as { ok: boolean; pid?: number; message?: string };
+          } catch {
+            return { ok: false, message: `bad shim handshake: ${line}` };
+          }
+        },
+        (e: Error) => ({ ok: false, message: e.message }),
+      );
+      this.helloResult(hello, containerId, failStart);
     } catch (err) {
       if (!netErr) throw err;
       this.exitCache.delete(containerId);
@@ -1022,6 +1141,7 @@ export class ProcessRuntime implements RuntimeService {
     if (s.pausePid) {
       if (s.network === 'POD') t.push('ns', `/proc/${s.pausePid}/ns/net`, 'ns', `/proc/${s.pausePid}/ns/uts`);
       if (s.ipc === 'POD') t.push('ns', `/proc/${s.pausePid}/ns/ipc`);
+      if (s.pooled && s.network === 'POD') t.push('hostname', s.hostname);
     }
     if (rec.mountNs) {
       t.push('mountns', 1);
@@ -1059,39 +1179,6 @@ export class ProcessRuntime implements RuntimeService {
     const specPath = join(dir, 'shim.json');
     writeJsonAtomic(specPath, spec);
     return [this.nodeBinary, '--max-old-space-size=64', this.shimPath, specPath];
-  }
-
-  /** Waits for the shim's handshake line; a failed start becomes a StartError (and exit.json, if the shim wrote none). */
-  private async shimHello(shim: ChildProcess, containerId: string, failStart: (message: string) => never): Promise<void> {
-    const dir = this.containerDir(containerId);
-    const hello = await new Promise<{ ok: boolean; pid?: number; message?: string }>((resolve) => {
-      let buf = '';
-      const timer = setTimeout(() => resolve({ ok: false, message: 'shim did not report within 15s' }), 15000);
-      shim.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const nl = buf.indexOf('\n');
-        if (nl >= 0) {
-          clearTimeout(timer);
-          try {
-            resolve(JSON.parse(buf.slice(0, nl)));
-          } catch {
-            resolve({ ok: false, message: `bad shim handshake: ${buf.slice(0, nl)}` });
-          }
-        }
-      });
-      shim.on('error', (e) => {
-        clearTimeout(timer);
-        resolve({ ok: false, message: `cannot start shim: ${e.message}` });
-      });
-      shim.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ ok: false, message: `shim exited (${code}) before starting the container; see ${join(dir, 'shim.log')}` });
-      });
-    });
-    shim.stdout?.destroy();
-    shim.removeAllListeners('exit');
-    shim.unref();
-    this.helloResult(hello, containerId, failStart);
   }
 
   /** A failed handshake becomes a StartError (and exit.json, if the shim wrote none). */
@@ -1404,6 +1491,7 @@ export class ProcessRuntime implements RuntimeService {
    * node teardown; the kubelet itself removes pods one by one.
    */
   async purge(): Promise<void> {
+    await this.releasePool();
     for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
     for (const c of [...this.containers.keys()]) await this.removeContainer(c);
     if (this.cgroups && this.cgroupRoot) await this.cgroups.remove(this.cgroupRoot);
@@ -1475,23 +1563,30 @@ export class ProcessRuntime implements RuntimeService {
     });
   }
 
-  /** Starts a process through the launcher; undefined (the caller spawns itself) when the launcher is off or broken. */
-  private async launch(spec: LaunchSpec): Promise<Launched | undefined> {
-    if (!this.launcher) return undefined;
-    try {
-      return await this.launcher.launch(spec);
-    } catch (err) {
-      this.launcherFailures++;
-      if (this.launcherFailures >= 3) {
-        process.emitWarning(`skiff process runtime: the native launcher failed ${this.launcherFailures} times (${String(err)}); spawning directly from now on`);
-        this.launcher.close();
-        this.launcher = undefined;
+  /**
+   * Starts a shim or infra process: through the native launcher, else (launcher off, or broken three times) by
+   * spawning it from this process — the same {@link Launched} contract either way, so callers have one path.
+   */
+  private async launch(spec: LaunchSpec): Promise<Launched> {
+    if (this.launcher) {
+      try {
+        return await this.launcher.launch(spec);
+      } catch (err) {
+        this.launcherFailures++;
+        if (this.launcherFailures >= 3) {
+          process.emitWarning(`skiff process runtime: the native launcher failed ${this.launcherFailures} times (${String(err)}); spawning directly from now on`);
+          this.launcher.close();
+          this.launcher = undefined;
+        }
       }
-      return undefined;
     }
+    return spawnDirect(spec);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.poolTimer) clearTimeout(this.poolTimer);
+    await this.releasePool();
     this.launcher?.close();
     for (const c of this.live) if (c.pid && c.exitCode === null) killGroup(c.pid, 'SIGKILL');
     this.live.clear();

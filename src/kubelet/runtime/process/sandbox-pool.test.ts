@@ -1,0 +1,139 @@
+/**
+ * The sandbox pool of the process runtime (ProcessRuntimeOptions.sandboxPool): pre-created infra processes whose
+ * network is already attached are taken by new pods (same id, IP at once, the pod's hostname set by the container's
+ * shim), refilled in the background, skipped for hostPort pods, released on close(), and left-overs of a crashed
+ * runtime are released by the next one on the same state dir. Needs root (namespaces) and a C compiler (the native
+ * shim is compiled into a temp dir); skips loudly.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProcessRuntime } from './process-runtime.js';
+import { isAlive } from './proc.js';
+import type { PodNetwork } from '../../network/pod-network.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const source = [join(here, '../../../../native/shim/skiff-shim.c'), join(here, '../../../../../native/shim/skiff-shim.c')].find(existsSync);
+const work = mkdtempSync(join(tmpdir(), 'skiff-sbpool-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const binary = join(work, 'skiff-shim');
+const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+let skip: string | false = false;
+if (process.getuid?.() !== 0) skip = 'NEEDS ROOT (pod network namespaces)';
+else if (!source || !cc) skip = 'NEEDS native/shim/skiff-shim.c and a C compiler';
+else if (spawnSync(cc, ['-O2', '-o', binary, source]).status !== 0) throw new Error('native shim does not compile');
+if (skip) console.warn(`SKIP (sandbox pool): ${skip}`);
+
+/** A pod network that attaches at once with addresses 10.77.0.N and records every call. */
+class FakeNetwork implements PodNetwork {
+  n = 1;
+  readonly setups: string[] = [];
+  readonly teardowns: string[] = [];
+  async setup(sandboxId: string): Promise<{ ip: string }> {
+    this.setups.push(sandboxId);
+    return { ip: `10.77.0.${this.n++}` };
+  }
+  async teardown(sandboxId: string): Promise<void> {
+    this.teardowns.push(sandboxId);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Pool records with an attached network in `stateDir`. */
+function pooled(stateDir: string): { id: string; pausePid: number; pauseStart?: string; ip?: string }[] {
+  return readdirSync(join(stateDir, 'pool'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(stateDir, 'pool', f), 'utf8')))
+    .filter((r) => r.ip);
+}
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await sleep(20);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('process runtime: sandbox pool', { skip }, () => {
+  test('pods take pre-created sandboxes (IP at once, own hostname); refill; hostPort pods skip it; close releases', async () => {
+    const net = new FakeNetwork();
+    const stateDir = join(work, 'state-a');
+    const rt = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: net, sandboxPool: 2, log: quiet, cgroupRoot: `skiff-sbpool-${randomBytes(3).toString('hex')}` });
+    try {
+      rt.warmSandboxPool();
+      await until('the pool to fill', () => pooled(stateDir).length === 2);
+      const ready = pooled(stateDir);
+      const meta = (name: string) => ({ name, namespace: 'default', uid: `uid-${name}`, attempt: 0 });
+      const setupsBefore = net.setups.length;
+      const sb = await rt.runPodSandbox({ metadata: meta('a'), hostname: 'pod-a', logDirectory: join(work, 'logs-a') });
+      assert.ok(ready.some((r) => r.id === sb), 'the sandbox is a pooled one (same id as its CNI attachment)');
+      assert.equal(net.setups.slice(setupsBefore).includes(sb), false, 'no CNI ADD on the start path');
+      const st = await rt.podSandboxStatus(sb);
+      assert.equal(st.state, 'SANDBOX_READY');
+      assert.equal(st.network.ip, ready.find((r) => r.id === sb)!.ip);
+      const out = join(work, 'hostname-a');
+      const id = await rt.createContainer(sb, { metadata: { name: 'c', attempt: 0 }, command: ['/bin/sh', '-c', `cat /proc/sys/kernel/hostname > ${out}; exec sleep 30`], logPath: 'c.log' });
+      await rt.startContainer(id);
+      await until('the container to write its hostname', () => existsSync(out) && readFileSync(out, 'utf8').length > 0);
+      assert.equal(readFileSync(out, 'utf8').trim(), 'pod-a');
+      if (rt.capabilities.cgroups) {
+        const pid = (await rt.containerStatus(id)).pid;
+        assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`/pool${sb.slice(0, 32)}/`), 'the pooled pod cgroup is the pod\'s');
+      }
+      await until('the pool to refill', () => pooled(stateDir).length === 2);
+
+      // A pod with hostPorts needs portmap with its ports: a fresh sandbox and CNI ADD.
+      const sbPort = await rt.runPodSandbox({ metadata: meta('p'), logDirectory: join(work, 'logs-p'), portMappings: [{ protocol: 'TCP', containerPort: 80, hostPort: 18080 }] });
+      assert.equal(pooled(stateDir).length, 2);
+      assert.ok(net.setups.includes(sbPort));
+      await rt.podSandboxStatus(sbPort);
+
+      // Removing a pooled pod's sandbox tears its network down like any other.
+      await rt.removePodSandbox(sb);
+      assert.ok(net.teardowns.includes(sb));
+      await rt.removePodSandbox(sbPort);
+    } finally {
+      const left = pooled(stateDir);
+      await rt.purge();
+      await rt.close();
+      for (const r of left) {
+        assert.ok(net.teardowns.includes(r.id), 'close releases the pooled networks');
+        assert.equal(isAlive(r.pausePid, r.pauseStart), false, 'close kills the pooled infra processes');
+      }
+      assert.equal(readdirSync(join(stateDir, 'pool')).length, 0);
+    }
+  });
+
+  test('a new runtime releases the pool a killed one left behind', async () => {
+    const stateDir = join(work, 'state-b');
+    const netA = new FakeNetwork();
+    const cgroupRoot = `skiff-sbpool-${randomBytes(3).toString('hex')}`;
+    const a = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: netA, sandboxPool: 2, log: quiet, cgroupRoot });
+    a.warmSandboxPool();
+    await until('the pool to fill', () => pooled(stateDir).length === 2);
+    const left = pooled(stateDir);
+    // "kill -9": the process forgets its pool without releasing it (its launcher goes; the infra processes stay).
+    Object.assign(a, { pool: [] });
+    await a.close();
+    assert.ok(left.every((r) => isAlive(r.pausePid, r.pauseStart)));
+    const netB = new FakeNetwork();
+    const b = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: netB, log: quiet, cgroupRoot });
+    try {
+      await until('the orphans to be released', () => readdirSync(join(stateDir, 'pool')).length === 0);
+      for (const r of left) {
+        assert.ok(netB.teardowns.includes(r.id));
+        assert.equal(isAlive(r.pausePid, r.pauseStart), false);
+      }
+    } finally {
+      await b.purge(); // removes its cgroup root too
+      await b.close();
+    }
+  });
+});
