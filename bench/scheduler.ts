@@ -35,6 +35,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { loadKubeconfig } from '../src/client/config.js';
@@ -287,6 +289,14 @@ async function main(): Promise<void> {
     const wopts = { argv: process.argv.slice(2), workerData: { kubeconfig: server.kubeconfig } };
     // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
     // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
+    // SKIFF_BENCH_PROFILE=<file>: a V8 CPU profile of this process's main thread over the measured window only.
+    const profFile = process.env.SKIFF_BENCH_PROFILE;
+    const inspector = profFile ? new Session() : undefined;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+    }
     const cpu0 = process.cpuUsage();
     const apiCpu0 = await server.cpuMs?.();
     const creator = import.meta.url.endsWith('.ts')
@@ -307,6 +317,11 @@ async function main(): Promise<void> {
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);
     const cpu = process.cpuUsage(cpu0);
     const apiCpu1 = await server.cpuMs?.();
+    if (inspector) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(profFile!, JSON.stringify(profile));
+      inspector.disconnect();
+    }
     const cpuFields = {
       schedProcCpuMsPerPod: Number(((cpu.user + cpu.system) / 1000 / PODS).toFixed(3)),
       ...(apiCpu0 !== undefined && apiCpu1 !== undefined ? { apiserverCpuMsPerPod: Number(((apiCpu1 - apiCpu0) / PODS).toFixed(3)) } : {}),

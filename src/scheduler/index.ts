@@ -118,6 +118,7 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
       name: 'Coscheduling',
       args: {
         getPodGroup: (ns: string, name: string) => pgInf.lister.get(ns, name),
+        listPDBs: () => pdbInf.lister.list(),
         listGroupPods: (ns: string, name: string) => podInf.lister.list(ns, selectorFromSet({ [POD_GROUP_LABEL]: name })),
       },
     };

@@ -24,6 +24,7 @@ import {
   ActionType, Code, CycleState, Status,
   type ClusterApi, type ClusterEvent, type NodeInfo, type NodeToStatus, type Profile, type QueuedPodInfo,
 } from './framework/interface.js';
+import { PodInfo } from './framework/node-info.js';
 import { Framework, type Registry } from './framework/runtime.js';
 import { Nominator } from './plugins/default-preemption/nominator.js';
 import { defaultProfile, inTreeRegistry } from './plugins/registry.js';
@@ -255,9 +256,8 @@ export class Scheduler {
         return;
       }
       this.cache.updatePod(newPod);
-      const labels = sameJSON(oldPod.metadata?.labels, newPod.metadata?.labels) ? 0 : ActionType.UpdatePodLabel;
       if (!oldPod.spec?.nodeName) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.Add, label: 'AssignedPodAdd' }, undefined, newPod);
-      else if (labels) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: labels, label: 'AssignedPodUpdate' }, oldPod, newPod);
+      else if (!sameJSON(oldPod.metadata?.labels, newPod.metadata?.labels)) this.queue.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', actionType: ActionType.UpdatePodLabel, label: 'AssignedPodUpdate' }, oldPod, newPod);
       return;
     }
     if (!this.responsibleFor(newPod)) return;
@@ -352,6 +352,7 @@ export class Scheduler {
     }
     q.pod = pod;
     const state = new CycleState();
+    if (q.podInfo.pod === pod) state.setPodInfo(q.podInfo);
     this.cache.updateSnapshot(this.snapshot);
     const r = this.schedulePod(state, pod);
     if (!r.node) {
@@ -378,7 +379,8 @@ export class Scheduler {
     // Assume: the next cycles see the pod on the node while it binds.
     const host = r.node;
     const assumed: Pod = { ...pod, spec: { ...pod.spec!, nodeName: host } };
-    this.cache.assumePod(assumed, host);
+    // The pod's PodInfo with the assumed object (requests etc. do not depend on spec.nodeName).
+    this.cache.assumePod(assumed, host, new PodInfo(assumed, state.podInfo(pod)));
     this.nominator.delete(pod); // placed: its nomination (if any) is used up, as upstream's assume
     const reserve = this.framework.runReserve(state, assumed, host);
     if (reserve) {
@@ -406,16 +408,17 @@ export class Scheduler {
   private schedulePod(state: CycleState, pod: Pod): { node?: string; status?: Status; diagnosis?: Diagnosis; evaluated?: number; feasible?: number } {
     const all = this.snapshot.list();
     if (all.length === 0) return { status: Status.error(new Error(NO_NODES_AVAILABLE)) };
-    const { feasible, diagnosis, error, rejected } = this.findNodesThatFitPod(state, pod, all);
+    const { feasible, diagnosis, error, rejected, positions } = this.findNodesThatFitPod(state, pod, all);
     if (error) return { status: error };
     const evaluated = feasible.length + (rejected ?? diagnosis.statuses.size);
     if (feasible.length === 0) {
       return { status: new Status(Code.Unschedulable), diagnosis, evaluated };
     }
     if (feasible.length === 1) return { node: feasible[0]!.name, evaluated, feasible: 1 };
-    const pre = this.framework.runPreScore(state, pod, feasible);
+    const at = positions ? { table: this.snapshot.table, positions } : undefined;
+    const pre = this.framework.runPreScore(state, pod, feasible, at);
     if (pre) return { status: pre };
-    const scored = this.framework.score.length ? this.framework.runScore(state, pod, feasible, { perPlugin: false }) : { totals: feasible.map(() => 1), status: null };
+    const scored = this.framework.score.length ? this.framework.runScore(state, pod, feasible, { perPlugin: false, at }) : { totals: feasible.map(() => 1), status: null };
     if (scored.status) return { status: scored.status };
     return { node: this.selectHost(feasible, scored.totals!), evaluated, feasible: feasible.length };
   }
@@ -438,7 +441,7 @@ export class Scheduler {
   }
 
   /** Upstream `findNodesThatFitPod` + `findNodesThatPassFilters`. */
-  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status; rejected?: number } {
+  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status; rejected?: number; positions?: number[] } {
     const diagnosis: Diagnosis = { statuses: new Map(), absentNodesStatus: new Status(Code.UnschedulableAndUnresolvable), unschedulablePlugins: new Set() };
     const pre = this.framework.runPreFilter(state, pod, all);
     if (pre.status) {
@@ -465,6 +468,7 @@ export class Scheduler {
     const start = this.nextStartNodeIndex % n;
     let processed = 0;
     let rejected = 0;
+    let positions: number[] | undefined;
     if (!this.framework.hasFilters()) {
       for (let i = 0; i < want; i++) feasible.push(nodes[(start + i) % n]!);
       processed = want;
@@ -475,15 +479,46 @@ export class Scheduler {
       const rejectedNodes: NodeInfo[] = [];
       const rejectedStatuses: Status[] = [];
       const withNominated = this.nominator.size > 0;
+      // The fast path (FilterPlugin.filterFast): when every active filter can decide from the snapshot's NodeTable,
+      // a node that passes them all is feasible without its NodeInfo being read; the others go through runFilter.
+      // Only over the snapshot's own list (positions are table rows) and without nominated pods.
+      const fast = !withNominated && nodes === all ? this.framework.fastFilters(state, pod) : undefined;
+      const table = this.snapshot.table;
+      if (fast) positions = [];
       let i = start;
       for (let k = 0; k < n && feasible.length < want; k++) {
+        const at = i;
         const ni = nodes[i]!;
         if (++i === n) i = 0;
         processed++;
-        // With nominated pods around, Filter keeps their room (upstream RunFilterPluginsWithNominatedPods).
-        const s = withNominated ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
+        let s: Status | null;
+        if (fast) {
+          // Every plugin before the first non-true answer passes the node: a Status is then that plugin's
+          // rejection, false means runFilter from that plugin on.
+          const fns = fast.fns;
+          let r: boolean | Status = true;
+          let j = 0;
+          try {
+            for (; j < fns.length; j++) {
+              r = fns[j]!(table, at);
+              if (r !== true) break;
+            }
+          } catch {
+            r = false; // runFilter reports the plugin's error as filter() would
+          }
+          if (r === true) {
+            feasible.push(ni);
+            positions!.push(at);
+            continue;
+          }
+          s = r === false ? this.framework.runFilter(state, pod, ni, fast.from[j]) : r.withPlugin(fast.names[j]!);
+        } else {
+          // With nominated pods around, Filter keeps their room (upstream RunFilterPluginsWithNominatedPods).
+          s = withNominated ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
+        }
         if (!s) {
           feasible.push(ni);
+          positions?.push(at);
           continue;
         }
         if (!s.isRejected()) return { feasible: [], diagnosis, error: s };
@@ -500,7 +535,7 @@ export class Scheduler {
       }
     }
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
-    return { feasible, diagnosis, rejected };
+    return { feasible, diagnosis, rejected, positions };
   }
 
   /** Reserve/Permit failed after the pod was assumed: unreserve, forget, report (upstream `handleSchedulingFailure`). */

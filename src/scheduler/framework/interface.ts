@@ -25,10 +25,10 @@
  */
 
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { NodeInfo, PodInfo } from './node-info.js';
+import { PodInfo, type NodeInfo, type NodeTable } from './node-info.js';
 
 export type { Node, Pod } from 'kubernetes-types/core/v1.js';
-export type { NodeInfo, PodInfo, Resource } from './node-info.js';
+export type { NodeInfo, NodeTable, PodInfo, Resource } from './node-info.js';
 
 // ------------------------------------------------------------------------------------------------------------------
 // Status
@@ -152,6 +152,22 @@ export class CycleState {
    * skipFilterPlugins, which only grows) instead of one Set lookup per plugin per node. Not copied by clone().
    */
   activeFilters?: { skipped: number; plugins: readonly unknown[] };
+  private pi?: PodInfo;
+
+  /**
+   * The {@link PodInfo} of `pod` (the cycle's pod), computed once per cycle and shared by the plugins that need the
+   * pod's requests (NodeResourcesFit's PreFilter and PreScore, BalancedAllocation's PreScore) instead of one each.
+   */
+  podInfo(pod: Pod): PodInfo {
+    let pi = this.pi;
+    if (!pi || pi.pod !== pod) pi = this.pi = new PodInfo(pod);
+    return pi;
+  }
+
+  /** Seeds {@link podInfo} with one already computed for its pod object (the queue's). */
+  setPodInfo(pi: PodInfo): void {
+    this.pi = pi;
+  }
 
   /** Reads a value; `undefined` when the key was never written. */
   read<T>(key: string): T | undefined {
@@ -175,6 +191,7 @@ export class CycleState {
     }
     for (const p of this.skipFilterPlugins) c.skipFilterPlugins.add(p);
     for (const p of this.skipScorePlugins) c.skipScorePlugins.add(p);
+    c.pi = this.pi;
     return c;
   }
 }
@@ -318,6 +335,33 @@ export interface PreFilterExtensions {
  */
 export interface FilterPlugin extends Plugin {
   filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null;
+  /**
+   * Optional fast path, asked once per cycle after PreFilter: a function of a position of the snapshot's
+   * {@link NodeTable} that returns true only where `filter` would return null for the node at that position, a
+   * rejection Status only where `filter` would return an equal one, and false for "not sure: call filter()". Returns
+   * null when `filter` passes every node for this pod, undefined when there is no fast path for this pod. When every
+   * active Filter plugin has one, the scheduler walks the table and calls `filter` only where some answer is false;
+   * decisions and statuses stay those of `filter`.
+   */
+  filterFast?(state: CycleState, pod: Pod): FastFilter | null | undefined;
+}
+
+/** See {@link FilterPlugin.filterFast}. */
+export type FastFilter = (table: NodeTable, i: number) => boolean | Status;
+
+/** The fast paths of a cycle's active Filter plugins (see `Framework.fastFilters`). */
+export interface FastFilters {
+  fns: FastFilter[];
+  /** Per entry of `fns`: the plugin's index among the active Filter plugins (for `Framework.runFilter`'s `from`). */
+  from: number[];
+  /** Per entry of `fns`: the plugin's name (attributed to the rejections it returns). */
+  names: string[];
+}
+
+/** Where the nodes of a PreScore/Score pass sit in the snapshot's {@link NodeTable}: `nodes[k]` is at `positions[k]`. */
+export interface NodePositions {
+  table: NodeTable;
+  positions: ArrayLike<number>;
 }
 
 /** Node name → the status that rejected it (upstream `NodeToStatus`). Nodes absent were not evaluated. */
@@ -353,7 +397,8 @@ export interface PostFilterPlugin extends Plugin {
  * Skip disables this plugin's Score for the pod.
  */
 export interface PreScorePlugin extends Plugin {
-  preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | null;
+  /** `at`, when given, locates `nodes` in the snapshot's NodeTable (a plugin may read it instead of each NodeInfo). */
+  preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], at?: NodePositions): Status | null;
 }
 
 /** A node's score in a normalize pass. */
@@ -376,6 +421,11 @@ export const MAX_TOTAL_SCORE = Number.MAX_SAFE_INTEGER;
  */
 export interface ScorePlugin extends Plugin {
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): number;
+  /**
+   * Optional fast path, asked once per cycle after PreScore: a function of a {@link NodeTable} position returning
+   * exactly what `score` returns for the node there, or undefined when there is none for this pod.
+   */
+  scoreFast?(state: CycleState, pod: Pod): ((table: NodeTable, i: number) => number) | undefined;
   /** Rescales this plugin's raw scores in place into [0, 100]. */
   normalizeScore?(state: CycleState, pod: Pod, scores: NodeScore[]): Status | null;
 }
@@ -441,7 +491,12 @@ export interface SnapshotLister {
   havePodsWithAffinityList(): readonly NodeInfo[];
   /** Nodes that have at least one pod with required anti-affinity terms. */
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[];
+  /** The lengths of the two lists above, without building them (optional: test snapshots may lack them). */
+  countNodesWithPodsWithAffinity?(): number;
+  countNodesWithPodsWithRequiredAntiAffinity?(): number;
   get(nodeName: string): NodeInfo | undefined;
+  /** The hot numbers and label columns of {@link list}, by position (optional: test snapshots may lack it). */
+  readonly table?: NodeTable;
   /**
    * Positions in {@link list} whose NodeInfo was replaced since `token` (a value this method returned before), and the
    * token to pass next time; `changed` is undefined when that is unknown (no token yet, the list was rebuilt, the
@@ -489,7 +544,13 @@ export interface PluginsRunner {
    * `RunFilterPluginsWithNominatedPods`): a node that a preemptor was promised is not given away to an equal or
    * lower priority pod. Runs the plain filter too when nominated pods were added (pod affinity may need them absent).
    */
-  runFilterPluginsWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null;
+  runFilterPluginsWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo, ignoreNominated?: (pi: PodInfo) => boolean): Status | null;
+  /**
+   * Runs the PreFilter plugins for `pod` into `state` over the current snapshot, as a scheduling cycle would (Skip
+   * marks the plugin skipped in `state`). Gang preemption plans the group's other members with it. Optional so that
+   * hand-made handles in tests need not provide it.
+   */
+  runPreFilterPlugins?(state: CycleState, pod: Pod): { status: Status | null; nodeNames?: ReadonlySet<string> };
   runPreFilterExtensionAddPod(state: CycleState, podToSchedule: Pod, podInfoToAdd: PodInfo, nodeInfo: NodeInfo): Status | null;
   runPreFilterExtensionRemovePod(state: CycleState, podToSchedule: Pod, podInfoToRemove: PodInfo, nodeInfo: NodeInfo): Status | null;
 }

@@ -10,7 +10,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Clock } from '../../client/clock.js';
 import {
   Code, CycleState, MAX_NODE_SCORE, MIN_NODE_SCORE, Status,
-  type BindPlugin, type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type Handle, type NodeInfo,
+  type BindPlugin, type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FastFilters, type FilterPlugin, type NodePositions, type NodeTable, type Handle, type NodeInfo,
   type NodeScore, type NodeToStatus, type PermitPlugin, type Plugin, type PluginFactory, type PostBindPlugin,
   type PostFilterPlugin, type PostFilterResult, type PreBindPlugin, type PreEnqueuePlugin, type PreFilterPlugin,
   type PluginsRunner, type PodInfo, type PreScorePlugin, type Profile, type QueueSortPlugin, type QueuedPodInfo, type ReservePlugin, type ScorePlugin,
@@ -34,6 +34,17 @@ export function defaultNormalizeScore(maxPriority: number, reverse: boolean, sco
     let v = Math.trunc((maxPriority * s.score) / max);
     if (reverse) v = maxPriority - v;
     s.score = v;
+  }
+}
+
+/** A reusable {@link NodeScore} whose name is read from its node only when asked (see Framework.runScore). */
+class PooledScore implements NodeScore {
+  score = 0;
+  nodes: readonly NodeInfo[] = [];
+  i = 0;
+
+  get name(): string {
+    return this.nodes[this.i]!.name;
   }
 }
 
@@ -124,7 +135,8 @@ export class Framework {
         w.reject('', 'removed');
         return true;
       },
-      runFilterPluginsWithNominatedPods: (state, pod, ni) => this.runFilterWithNominatedPods(state, pod, ni),
+      runFilterPluginsWithNominatedPods: (state, pod, ni, ignore) => this.runFilterWithNominatedPods(state, pod, ni, ignore),
+      runPreFilterPlugins: (state, pod) => this.runPreFilter(state, pod, this.handle.snapshot().list()),
       runPreFilterExtensionAddPod: (state, pod, pi, ni) => this.runPreFilterExtension('addPod', state, pod, pi, ni),
       runPreFilterExtensionRemovePod: (state, pod, pi, ni) => this.runPreFilterExtension('removePod', state, pod, pi, ni),
     };
@@ -208,16 +220,14 @@ export class Framework {
     return { status: null, nodeNames: names, narrowedBy };
   }
 
-  /** Runs Filter plugins on one node; the first rejection (plugin attributed), or null when the node fits. */
-  runFilter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null {
-    const skip = state.skipFilterPlugins;
-    let plugins = this.filter;
-    if (skip.size) {
-      let a = state.activeFilters;
-      if (!a || a.skipped !== skip.size) a = state.activeFilters = { skipped: skip.size, plugins: this.filter.filter((p) => !skip.has(p.name)) };
-      plugins = a.plugins as FilterPlugin[];
-    }
-    for (let i = 0; i < plugins.length; i++) {
+  /**
+   * Runs Filter plugins on one node; the first rejection (plugin attributed), or null when the node fits. With `from`,
+   * starts at that index of the active plugins (the caller knows the earlier ones pass).
+   */
+  runFilter(state: CycleState, pod: Pod, nodeInfo: NodeInfo, from = 0): Status | null {
+    const plugins = this.activeFilters(state);
+    // `from`: the active plugins before it are known to pass this node (their fast paths said so).
+    for (let i = from; i < plugins.length; i++) {
       const p = plugins[i]!;
       let s: Status | null;
       try {
@@ -230,12 +240,47 @@ export class Framework {
     return null;
   }
 
+  /** The Filter plugins not skipped by PreFilter for this cycle (computed once per cycle). */
+  private activeFilters(state: CycleState): readonly FilterPlugin[] {
+    const skip = state.skipFilterPlugins;
+    if (!skip.size) return this.filter;
+    let a = state.activeFilters;
+    if (!a || a.skipped !== skip.size) a = state.activeFilters = { skipped: skip.size, plugins: this.filter.filter((p) => !skip.has(p.name)) };
+    return a.plugins as FilterPlugin[];
+  }
+
+  /**
+   * The fast-path predicates of the active Filter plugins for this pod (see `FilterPlugin.filterFast`), or undefined
+   * when some active plugin has none — then every node goes through {@link runFilter}. Call after PreFilter.
+   */
+  fastFilters(state: CycleState, pod: Pod): FastFilters | undefined {
+    const out: FastFilters = { fns: [], from: [], names: [] };
+    const active = this.activeFilters(state);
+    for (let k = 0; k < active.length; k++) {
+      const p = active[k]!;
+      if (!p.filterFast) return undefined;
+      let f: FastFilter | null | undefined;
+      try {
+        f = p.filterFast(state, pod);
+      } catch {
+        return undefined; // filter() will report the error
+      }
+      if (f === undefined) return undefined;
+      if (f) {
+        out.fns.push(f);
+        out.from.push(k);
+        out.names.push(p.name);
+      }
+    }
+    return out;
+  }
+
   /**
    * Filter honouring nominated pods (upstream `RunFilterPluginsWithNominatedPods`): when pods of priority ≥ `pod`'s
    * (other than `pod`) are nominated to the node, the filters run first on a copy of the node and cycle state with
    * those pods added, then once more as is; both must pass. Without nominated pods it is {@link runFilter}.
    */
-  runFilterWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status | null {
+  runFilterWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo, ignore?: (pi: PodInfo) => boolean): Status | null {
     const nominated = this.handle.nominatedPodsForNode(nodeInfo.name);
     if (nominated.length === 0) return this.runFilter(state, pod, nodeInfo);
     const prio = pod.spec?.priority ?? 0;
@@ -243,7 +288,7 @@ export class Framework {
     let ni: NodeInfo | undefined;
     let st: CycleState | undefined;
     for (const pi of nominated) {
-      if (pi.uid === uid || pi.priority < prio) continue;
+      if (pi.uid === uid || pi.priority < prio || ignore?.(pi)) continue;
       ni ??= nodeInfo.clone();
       st ??= state.clone();
       ni.addPod(pi);
@@ -297,11 +342,11 @@ export class Framework {
   }
 
   /** Runs PreScore; Skip disables the plugin's Score for this pod. */
-  runPreScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | null {
+  runPreScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], at?: NodePositions): Status | null {
     for (const p of this.preScore) {
       let s: Status | null;
       try {
-        s = p.preScore(state, pod, nodes);
+        s = p.preScore(state, pod, nodes, at);
       } catch (err) {
         return Status.error(err).withPlugin(p.name);
       }
@@ -314,39 +359,82 @@ export class Framework {
     return null;
   }
 
+  /** NodeScore objects reused across cycles by {@link runScore} (see there). */
+  private readonly scorePool: PooledScore[] = [];
+  /** The totals array reused across cycles when per-plugin scores are not kept. */
+  private totalsPool: number[] = [];
+
   /**
    * Scores every node with every (non-skipped) Score plugin, normalizes, weights and sums (upstream `RunScorePlugins`).
-   * Returns the totals aligned with `nodes`, or an Error status when a plugin fails or goes out of range.
+   * Returns the totals aligned with `nodes`, or an Error status when a plugin fails or goes out of range. With
+   * `perPlugin: false` the returned totals array is reused by the next call (the scheduling cycle reads it at once).
+   * `at` locates `nodes` in the snapshot's NodeTable: plugins with a `scoreFast` then score from the table.
    */
-  /** NodeScore objects reused across cycles by {@link runScore} (see there). */
-  private readonly scorePool: NodeScore[] = [];
-
-  runScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], opts: { perPlugin?: boolean } = { perPlugin: true }): { totals?: number[]; perPlugin?: Map<string, number[]>; status: Status | null } {
-    const totals = new Array<number>(nodes.length).fill(0);
+  runScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], opts: { perPlugin?: boolean; at?: NodePositions } = { perPlugin: true }): { totals?: number[]; perPlugin?: Map<string, number[]>; status: Status | null } {
+    const n = nodes.length;
+    const pooled = !opts.perPlugin;
+    let totals: number[];
+    if (pooled) {
+      totals = this.totalsPool;
+      if (totals.length !== n) totals = this.totalsPool = new Array<number>(n);
+      totals.fill(0);
+    } else totals = new Array<number>(n).fill(0);
     const perPlugin = opts.perPlugin ? new Map<string, number[]>() : undefined;
+    const at = opts.at;
     // One NodeScore list reused by every plugin and, when per-plugin scores are not kept, by every cycle (scores are
     // overwritten each time; normalizeScore only changes `score`; plugins must not keep the list): 500 objects per
-    // cycle at 5,000 nodes were a visible part of GC time.
+    // cycle at 5,000 nodes were a visible part of GC time. Pooled entries read their node's name lazily — few
+    // normalizeScore passes need it, and reading it for every node was a cache miss per node.
     let scores: NodeScore[] | undefined;
-    const pooled = !opts.perPlugin;
     for (const { plugin, weight } of this.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue;
+      let fast: ((t: NodeTable, i: number) => number) | undefined;
+      try {
+        fast = at && plugin.scoreFast ? plugin.scoreFast(state, pod) : undefined;
+      } catch (err) {
+        return { status: Status.error(err).withPlugin(plugin.name) };
+      }
+      if (fast && !plugin.normalizeScore) {
+        // Straight from the table into the totals: no NodeScore list needed without a normalize pass.
+        const { table, positions } = at!;
+        const weighted: number[] | undefined = perPlugin ? new Array(n) : undefined;
+        for (let i = 0; i < n; i++) {
+          let v: number;
+          try {
+            v = fast(table, positions[i]!);
+          } catch (err) {
+            return { status: Status.error(err).withPlugin(plugin.name) };
+          }
+          if (!(v >= MIN_NODE_SCORE && v <= MAX_NODE_SCORE)) {
+            return { status: Status.error(new Error(`plugin "${plugin.name}" returns an invalid score ${v}, it should in the range of [${MIN_NODE_SCORE}, ${MAX_NODE_SCORE}] after normalizing`)).withPlugin(plugin.name) };
+          }
+          if (weighted) weighted[i] = v * weight;
+          totals[i]! += v * weight;
+        }
+        if (perPlugin) perPlugin.set(plugin.name, weighted!);
+        continue;
+      }
       try {
         if (!scores && pooled) {
           const pool = this.scorePool;
-          for (let i = pool.length; i < nodes.length; i++) pool.push({ name: '', score: 0 });
-          // A view of exactly nodes.length entries (normalizeScore iterates the whole list).
-          scores = pool.length === nodes.length ? pool : pool.slice(0, nodes.length);
-          for (let i = 0; i < nodes.length; i++) {
-            const sc = scores[i]!;
-            sc.name = nodes[i]!.name;
-            sc.score = plugin.score(state, pod, nodes[i]!);
+          for (let i = pool.length; i < n; i++) pool.push(new PooledScore());
+          // A view of exactly n entries (normalizeScore iterates the whole list).
+          const view = pool.length === n ? pool : pool.slice(0, n);
+          for (let i = 0; i < n; i++) {
+            const sc = view[i]!;
+            sc.nodes = nodes;
+            sc.i = i;
           }
+          scores = view;
         } else if (!scores) {
-          scores = new Array(nodes.length);
-          for (let i = 0; i < nodes.length; i++) scores[i] = { name: nodes[i]!.name, score: plugin.score(state, pod, nodes[i]!) };
+          scores = new Array(n);
+          for (let i = 0; i < n; i++) scores[i] = { name: nodes[i]!.name, score: 0 };
+        }
+        if (fast) {
+          const { table, positions } = at!;
+          for (let i = 0; i < n; i++) scores[i]!.score = fast(table, positions[i]!);
         } else {
-          for (let i = 0; i < nodes.length; i++) scores[i]!.score = plugin.score(state, pod, nodes[i]!);
+          for (let i = 0; i < n; i++) scores[i]!.score = plugin.score(state, pod, nodes[i]!);
         }
         if (plugin.normalizeScore) {
           const s = plugin.normalizeScore(state, pod, scores);
@@ -356,8 +444,8 @@ export class Framework {
         return { status: Status.error(err).withPlugin(plugin.name) };
       }
       // Per-plugin scores are kept only when asked for (explanations, tests): the scheduling cycle needs the totals.
-      const weighted: number[] | undefined = perPlugin ? new Array(nodes.length) : undefined;
-      for (let i = 0; i < scores.length; i++) {
+      const weighted: number[] | undefined = perPlugin ? new Array(n) : undefined;
+      for (let i = 0; i < n; i++) {
         const v = scores[i]!.score;
         if (!(v >= MIN_NODE_SCORE && v <= MAX_NODE_SCORE)) {
           return { status: Status.error(new Error(`plugin "${plugin.name}" returns an invalid score ${v}, it should in the range of [${MIN_NODE_SCORE}, ${MAX_NODE_SCORE}] after normalizing`)).withPlugin(plugin.name) };

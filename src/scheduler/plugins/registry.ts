@@ -27,7 +27,7 @@ export function inTreeRegistry(): Registry {
     [NodeUnschedulable]: () => newNodeUnschedulable(),
     [NodeName]: () => newNodeName(),
     [TaintToleration]: () => newTaintToleration(),
-    [NodeAffinity]: () => newNodeAffinity(),
+    [NodeAffinity]: (_args, handle) => newNodeAffinity(handle),
     [NodeResourcesFit]: (args) => newNodeResourcesFit(args as NodeResourcesFitArgs | undefined),
     [NodeResourcesBalancedAllocation]: (args) => newBalancedAllocation(args as BalancedAllocationArgs | undefined),
     [PodTopologySpread]: (args, handle) => newPodTopologySpread(args as PodTopologySpreadArgs | undefined, handle),

@@ -6,6 +6,8 @@
 /** See the module comment. `less(a, b)` true means `a` pops first. */
 export class Heap<T> {
   private readonly items: T[] = [];
+  /** The key of each item, kept alongside: a swap need not recompute two keys (each a walk into the pod object). */
+  private readonly keys: string[] = [];
   private readonly pos = new Map<string, number>();
 
   constructor(
@@ -36,6 +38,7 @@ export class Heap<T> {
       return;
     }
     this.items.push(item);
+    this.keys.push(key);
     this.pos.set(key, this.items.length - 1);
     this.up(this.items.length - 1);
   }
@@ -62,10 +65,12 @@ export class Heap<T> {
   private removeAt(i: number): T {
     const item = this.items[i]!;
     const last = this.items.pop()!;
-    this.pos.delete(this.keyOf(item));
+    const lastKey = this.keys.pop()!;
+    this.pos.delete(this.keys[i] ?? lastKey);
     if (i < this.items.length) {
       this.items[i] = last;
-      this.pos.set(this.keyOf(last), i);
+      this.keys[i] = lastKey;
+      this.pos.set(lastKey, i);
       this.fix(i);
     }
     return item;
@@ -78,10 +83,14 @@ export class Heap<T> {
   private swap(i: number, j: number): void {
     const a = this.items[i]!;
     const b = this.items[j]!;
+    const ka = this.keys[i]!;
+    const kb = this.keys[j]!;
     this.items[i] = b;
     this.items[j] = a;
-    this.pos.set(this.keyOf(b), i);
-    this.pos.set(this.keyOf(a), j);
+    this.keys[i] = kb;
+    this.keys[j] = ka;
+    this.pos.set(kb, i);
+    this.pos.set(ka, j);
   }
 
   private up(i: number): void {

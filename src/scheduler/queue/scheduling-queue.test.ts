@@ -110,6 +110,30 @@ test('an event seen while the pod was in flight requeues it instead of parking i
   assert.equal(q.where(qp.pod), 'backoff');
 });
 
+test('in-flight events: each pod sees exactly the events since its pop, across many pods and trims of the log', () => {
+  const { q } = newQueue(new Map([['Fit', [{ event: podDelete }]]]));
+  for (let i = 0; i < 3; i++) q.add(makePod(`p${i}`));
+  const early = q.tryPop()!;
+  // Hundreds of pods in flight and done, and many unrelated events, while `early` stays in flight.
+  for (let i = 0; i < 600; i++) {
+    q.add(makePod(`x${i}`));
+    const x = q.tryPop()!;
+    q.moveAllToActiveOrBackoffQueue(nodeAdd, undefined, makeNode(`n${i}`));
+    q.done(x.pod);
+  }
+  q.moveAllToActiveOrBackoffQueue(podDelete, makePod('gone'), undefined);
+  const late = q.tryPop()!;
+  for (let i = 0; i < 600; i++) q.moveAllToActiveOrBackoffQueue(nodeAdd, undefined, makeNode(`m${i}`));
+  fail(q, early, 'Fit');
+  assert.equal(q.where(early.pod), 'backoff', 'the AssignedPodDelete seen in flight requeues it');
+  fail(q, late, 'Fit');
+  assert.equal(q.where(late.pod), 'unschedulable', 'popped after the delete: only NodeAdds, which Fit ignores here');
+  const last = q.tryPop()!;
+  fail(q, last, 'Fit');
+  assert.equal(q.where(last.pod), 'unschedulable', 'nothing happened while it was in flight');
+  assert.equal(q.lengths().inFlight, 0);
+});
+
 test('pods stuck unschedulable for 5 minutes are flushed', () => {
   const { q, clock } = newQueue(new Map([['Fit', [{ event: podDelete }]]]));
   q.add(makePod('p'));

@@ -72,7 +72,16 @@ export class SchedulingQueue {
   private readonly activeQ: Heap<QueuedPodInfo>;
   private readonly backoffQ: Heap<QueuedPodInfo>;
   private readonly unschedulable = new Map<string, QueuedPodInfo>();
-  private readonly inFlight = new Map<string, InFlightEvent[]>();
+  /**
+   * Pods in flight (popped, attempt not over) → the sequence number of the first event they may see. Events are kept
+   * once, in {@link events} (sequence `eventsBase + index`), for as long as some in-flight pod may need them
+   * (upstream's single `inFlightEvents` list): recording an event costs O(1), not one push per in-flight pod — with
+   * hundreds of bindings in flight that was most of the cost of a pod informer event. Map order is pop order, so the
+   * first entry has the oldest start.
+   */
+  private readonly inFlight = new Map<string, number>();
+  private events: InFlightEvent[] = [];
+  private eventsBase = 0;
   private readonly clock: Clock;
   private readonly initialBackoff: number;
   private readonly maxBackoff: number;
@@ -236,13 +245,30 @@ export class SchedulingQueue {
     q.attempts++;
     q.initialAttemptTimestamp ??= this.clock.now();
     this.schedulingCycle++;
-    this.inFlight.set(uidOf(q.pod), []);
+    const uid = uidOf(q.pod);
+    this.inFlight.delete(uid); // re-inserted last: the map stays ordered by start
+    this.inFlight.set(uid, this.eventsBase + this.events.length);
     return q;
   }
 
   /** The scheduling attempt of this pod is over (success or after {@link addUnschedulableIfNotPresent}). */
   done(pod: Pod): void {
-    this.inFlight.delete(uidOf(pod));
+    if (this.inFlight.delete(uidOf(pod))) this.trimEvents();
+  }
+
+  /** Drops the recorded events no in-flight pod can see any more (amortized: in chunks). */
+  private trimEvents(): void {
+    if (this.inFlight.size === 0) {
+      this.eventsBase += this.events.length;
+      this.events = [];
+      return;
+    }
+    const oldest: number = this.inFlight.values().next().value!;
+    const drop = oldest - this.eventsBase;
+    if (drop >= 256 && drop * 2 >= this.events.length) {
+      this.events = this.events.slice(drop);
+      this.eventsBase = oldest;
+    }
   }
 
   /**
@@ -251,8 +277,12 @@ export class SchedulingQueue {
    */
   addUnschedulableIfNotPresent(q: QueuedPodInfo, status: Status | null): void {
     const uid = uidOf(q.pod);
-    const seen = this.inFlight.get(uid) ?? [];
-    this.inFlight.delete(uid);
+    const start = this.inFlight.get(uid);
+    const seen = start === undefined ? [] : this.events.slice(start - this.eventsBase);
+    if (start !== undefined) {
+      this.inFlight.delete(uid);
+      this.trimEvents();
+    }
     if (this.activeQ.has(uid) || this.backoffQ.has(uid) || this.unschedulable.has(uid)) return;
     q.timestamp = this.clock.now();
     const rejected = status && (status.code === Code.Unschedulable || status.code === Code.UnschedulableAndUnresolvable);
@@ -292,7 +322,7 @@ export class SchedulingQueue {
    * rejecting plugins says may now fit moves to backoffQ (still backing off) or activeQ.
    */
   moveAllToActiveOrBackoffQueue(event: ClusterEvent, oldObj?: unknown, newObj?: unknown, skip?: (pod: Pod) => boolean): void {
-    for (const list of this.inFlight.values()) list.push({ event, oldObj, newObj });
+    if (this.inFlight.size) this.events.push({ event, oldObj, newObj });
     if (this.unschedulable.size === 0) return;
     const matched: QueuedPodInfo[] = [];
     for (const q of this.unschedulable.values()) {

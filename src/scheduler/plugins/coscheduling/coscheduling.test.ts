@@ -1,19 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Affinity, Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { FakeClock } from '../../../client/testing/fake-clock.js';
 import { defaultProfile } from '../registry.js';
 import { Scheduler } from '../../scheduler.js';
+import type { ClusterApi } from '../../framework/interface.js';
 import { FakeCluster, makeNode, makePod, seededRng } from '../../testing.js';
 import { POD_GROUP_LABEL, podGroupStatus, type PodGroup } from './coscheduling.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-function harness(groups: PodGroup[]) {
+function harness(groups: PodGroup[], pdbs: PodDisruptionBudget[] = []) {
   const clock = new FakeClock();
   const cluster = new FakeCluster();
   const pods: Pod[] = [];
   const args = {
+    listPDBs: () => pdbs,
     getPodGroup: (ns: string, name: string) => groups.find((g) => g.metadata!.namespace === ns && g.metadata!.name === name),
     listGroupPods: (ns: string, name: string) => pods.filter((p) => p.metadata!.namespace === ns && p.metadata!.labels?.[POD_GROUP_LABEL] === name),
     setTimer: (fn: () => void, ms: number) => { clock.setTimer(fn, ms); },
@@ -190,4 +193,113 @@ test('podGroupStatus phases and counts', () => {
   ];
   for (const [pods, want] of cases) assert.equal(podGroupStatus(pg, pods).phase, want);
   assert.deepEqual(podGroupStatus(pg, [p('Running', 'n'), p('Pending', 'n')]), { phase: 'Scheduled', scheduled: 2, running: 1, succeeded: 0, failed: 0 });
+});
+
+test('gang preemption uses the full filter set, PDBs and the plan so far (table)', async () => {
+  const zone = (z: string) => ({ 'topology.kubernetes.io/zone': z });
+  const antiSelf: Affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { [POD_GROUP_LABEL]: 'hi' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  const antiGuard: Affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'guard' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  const spreadZones: TopologySpreadConstraint[] = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { [POD_GROUP_LABEL]: 'hi' } } }];
+  const pdb = (labels: Record<string, string>, allowed: number): PodDisruptionBudget => ({
+    metadata: { name: `pdb-${allowed}`, namespace: 'default' }, spec: { selector: { matchLabels: labels } }, status: { disruptionsAllowed: allowed, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
+  });
+  type M = { cpu?: string; affinity?: Affinity; spread?: TopologySpreadConstraint[]; nodeSelector?: Record<string, string> };
+  const cases: Array<{
+    name: string; nodes: Array<[string, string, Record<string, string>?]>; running: Array<[string, string, number, string, Record<string, string>?]>;
+    members: M[]; pdbs?: PodDisruptionBudget[]; wantDeleted: string[]; wantMessage?: RegExp; wantSpread?: boolean;
+  }> = [
+    {
+      name: 'a member blocked by required anti-affinity on the only other evictable node: evict nobody',
+      nodes: [['n1', '2'], ['n2', '3']],
+      running: [['low1', 'n1', 0, '2'], ['guard', 'n2', 1000, '1', { app: 'guard' }], ['low2', 'n2', 0, '2']],
+      members: [{ cpu: '2', affinity: antiGuard }, { cpu: '2', affinity: antiGuard }],
+      wantDeleted: [],
+      wantMessage: /preemption cannot make room for the whole group: member hi\d: 0\/2 nodes are available: 1 No preemption victims found for incoming pod, 1 node\(s\) didn't match pod anti-affinity rules/,
+    },
+    {
+      name: 'topology spread between members: the second member cannot join the first zone, the other zone cannot be freed',
+      nodes: [['n1', '2', zone('a')], ['n2', '2', zone('b')]],
+      running: [['low-a', 'n1', 0, '2'], ['vip-b', 'n2', 1000, '2']],
+      members: [{ spread: spreadZones }, { spread: spreadZones }],
+      wantDeleted: [],
+      // n1 (room left after the first member) fails on spread and n2 on cpu; neither has a pod the plan may evict.
+      wantMessage: /member hi\d: 0\/2 nodes are available: 2 No preemption victims found for incoming pod/,
+    },
+    {
+      name: 'topology spread between members: evictions in both zones',
+      nodes: [['n1', '2', zone('a')], ['n2', '2', zone('b')]],
+      running: [['low-a', 'n1', 0, '2'], ['low-b', 'n2', 0, '2']],
+      members: [{ spread: spreadZones }, { spread: spreadZones }],
+      wantDeleted: ['default/low-a', 'default/low-b'], wantSpread: true,
+    },
+    {
+      name: 'anti-affinity between members: earlier members of the plan count, each gets its own node',
+      nodes: [['n1', '2'], ['n2', '2']],
+      running: [['low-a', 'n1', 0, '2'], ['low-b', 'n2', 0, '2']],
+      members: [{ affinity: antiSelf }, { affinity: antiSelf }],
+      wantDeleted: ['default/low-a', 'default/low-b'], wantSpread: true,
+    },
+    {
+      name: 'a PDB budget is spent across the plan: the second eviction goes to an uncovered pod of higher priority',
+      nodes: [['n1', '2'], ['n2', '2'], ['n3', '2']],
+      running: [['db-a', 'n1', 0, '2', { app: 'db' }], ['db-b', 'n2', 0, '2', { app: 'db' }], ['free', 'n3', 5, '2']],
+      pdbs: [pdb({ app: 'db' }, 1)],
+      members: [{ cpu: '2' }, { cpu: '2' }],
+      wantDeleted: ['default/db-a', 'default/free'],
+    },
+    {
+      name: 'victims not covered by a violated PDB are preferred over lower priorities',
+      nodes: [['n1', '2'], ['n2', '2']],
+      running: [['db', 'n1', 0, '2', { app: 'db' }], ['free', 'n2', 5, '2']],
+      pdbs: [pdb({ app: 'db' }, 0)],
+      members: [{ cpu: '1' }, { cpu: '1' }],
+      wantDeleted: ['default/free'],
+    },
+    {
+      name: 'quorum cannot fit: the last member selects a node that does not exist, nobody is evicted',
+      nodes: [['n1', '2'], ['n2', '2']],
+      running: [['low-a', 'n1', 0, '2'], ['low-b', 'n2', 0, '2']],
+      members: [{}, {}, { nodeSelector: { gpu: 'true' } }],
+      wantDeleted: [],
+      wantMessage: /member hi3: 0\/2 nodes are available: 2 node\(s\) didn't match Pod's node affinity\/selector/,
+    },
+  ];
+  for (const c of cases) {
+    const h = harness([group('hi', c.members.length)], c.pdbs);
+    const nominated = new Map<string, string>();
+    const orig = h.cluster.updatePodStatus.bind(h.cluster);
+    (h.cluster as { updatePodStatus: ClusterApi['updatePodStatus'] }).updatePodStatus = async (pod, cond, nnn) => {
+      if (nnn) nominated.set(pod.metadata!.name!, nnn);
+      return orig(pod, cond);
+    };
+    for (const [n, cpu, labels] of c.nodes) h.s.onNodeAdd(makeNode(n, { cpu, labels }));
+    const running = c.running.map(([name, node, priority, cpu, labels]) => makePod(name, { nodeName: node, priority, requests: { cpu }, labels }));
+    for (const p of running) h.s.onPodAdd(p);
+    const members = c.members.map((m, i) => {
+      const p = makePod(`hi${i + 1}`, { labels: { [POD_GROUP_LABEL]: 'hi' }, priority: 100, requests: { cpu: m.cpu ?? '1' }, affinity: m.affinity, nodeSelector: m.nodeSelector });
+      if (m.spread) p.spec!.topologySpreadConstraints = m.spread;
+      return p;
+    });
+    for (const m of members) h.add(m);
+    await h.drain();
+    await h.s.idle();
+    assert.deepEqual([...h.cluster.deleted].sort(), c.wantDeleted, c.name);
+    assert.equal(h.cluster.bindings.size, 0, c.name);
+    if (c.wantMessage) {
+      const msgs = members.map((m) => h.cluster.conditions.get(`default/${m.metadata!.name}`)?.message ?? '');
+      assert.ok(msgs.some((m) => c.wantMessage!.test(m)), `${c.name}: ${msgs.join(' | ')}`);
+    }
+    if (!c.wantDeleted.length) continue;
+    // Every member is nominated to its planned node; once the victims are gone the whole group binds there.
+    assert.equal(nominated.size, c.members.length, `${c.name}: ${[...nominated]}`);
+    for (const v of running.filter((p) => h.cluster.deleted.includes(`default/${p.metadata!.name}`))) h.s.onPodDelete(v);
+    h.clock.advance(30_000);
+    h.s.queue.flushBackoffQCompleted();
+    await h.drain();
+    await h.s.idle();
+    assert.equal(boundTo(h.cluster, 'hi'), c.members.length, `${c.name}: the group binds`);
+    assert.deepEqual([...h.cluster.deleted].sort(), c.wantDeleted, `${c.name}: no further evictions`);
+    for (const m of members) assert.equal(h.cluster.bindings.get(`default/${m.metadata!.name}`), nominated.get(m.metadata!.name!), `${c.name}: ${m.metadata!.name} lands on its nominated node`);
+    if (c.wantSpread) assert.notEqual(h.cluster.bindings.get('default/hi1'), h.cluster.bindings.get('default/hi2'), c.name);
+  }
 });

@@ -10,26 +10,40 @@
  *   otherwise it is rejected before it reserves anything.
  * - Permit: a member waits (timeout scheduleTimeoutSeconds) until minMember members are assumed or bound; the member
  *   that completes the quorum allows every waiting sibling at once.
- * - PostFilter: a member that fits nowhere dooms the attempt: every waiting sibling is rejected (their reservations
- *   are released through Unreserve) and the group backs off for a short period, so two groups never hold partial
- *   reservations against each other and smaller work behind them proceeds. It answers UnschedulableAndUnresolvable,
- *   so DefaultPreemption does not evict pods for one member of a group that cannot be completed.
+ * - PostFilter: gang preemption first — while the quorum is not there, lower-priority pods are evicted only if that
+ *   makes room for every missing member at once; the plan runs each member through DefaultPreemption's own per-node
+ *   victim search (every Filter, PodDisruptionBudgets, priorities) in a simulated cluster that carries the earlier
+ *   members and their victims, and nominates every member to its planned node (see planGroupPreemption). Otherwise a
+ *   member that fits nowhere dooms the attempt: every waiting sibling is rejected (their reservations are released
+ *   through Unreserve) and the group backs off for a short period, so two groups never hold partial reservations
+ *   against each other and smaller work behind them proceeds. The message says which member could not be placed and
+ *   why ("member w3: 0/4 nodes are available: …"). It answers UnschedulableAndUnresolvable, so DefaultPreemption does
+ *   not evict pods for one member of a group that cannot be completed.
  * - Unreserve: when any member loses its reservation (Permit timeout, rejection, failed bind), all waiting siblings
  *   are rejected too: no partial group ever binds.
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { PodInfo, Resource } from '../../framework/node-info.js';
-import { findUntoleratedTaint } from '../../framework/helpers.js';
-import { fitsRequest } from '../node-resources-fit/node-resources-fit.js';
 import {
-  ActionType, Code, Status,
-  type ClusterEventWithHint, type CycleState, type EnqueueExtensions, type Handle, type NodeInfo, type NodeToStatus, type PermitPlugin,
+  dryRunPreemption, noCandidatesMessage, numCandidatesFor, pickOneNodeForPreemption, preemptionPolicyForbids, prepareCandidate, spendPDBs,
+  type Candidate,
+} from '../default-preemption/default-preemption.js';
+import {
+  ActionType, Code, CycleState, Status,
+  type ClusterEventWithHint, type EnqueueExtensions, type Handle, type NodeInfo, type NodeToStatus, type PermitPlugin,
   type PostFilterPlugin, type PostFilterResult, type PreFilterPlugin, type QueuedPodInfo, type QueueSortPlugin, type ReservePlugin,
 } from '../../framework/interface.js';
 import { podRequests } from '../../framework/node-info.js';
 
 /** The plugin's name in profiles. */
 export const NAME = 'Coscheduling';
+/** A gang preemption plan: every victim, and the node (with its own victims) planned for each missing member, in order. */
+interface GangPlan {
+  victims: Pod[];
+  assignments: Array<{ pod: Pod; node: string; victims: Pod[] }>;
+}
+
 /** The label through which a pod joins its group (scheduler-plugins `PodGroupLabel`). */
 export const POD_GROUP_LABEL = 'scheduling.x-k8s.io/pod-group';
 /** Default of `spec.scheduleTimeoutSeconds`. */
@@ -51,6 +65,8 @@ export interface CoschedulingArgs {
   getPodGroup?: (namespace: string, name: string) => PodGroup | undefined;
   /** Every pod of the namespace carrying the group label with this value. */
   listGroupPods?: (namespace: string, name: string) => readonly Pod[];
+  /** The PodDisruptionBudgets of the cluster (an informer's lister), weighed by gang preemption like DefaultPreemption does. */
+  listPDBs?: () => readonly PodDisruptionBudget[];
   denyBackoffMs?: number;
   /** Timer for the end of a group's backoff (tests inject a fake clock's). */
   setTimer?: (fn: () => void, ms: number) => void;
@@ -71,6 +87,8 @@ export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilte
   private readonly creationTimes = new WeakMap<PodGroup, number>();
   /** Uids of pods this plugin evicted for a group and still sees in the snapshot. */
   private readonly evicting = new Set<string>();
+  /** True while a gang preemption plan runs PreFilter for a member (see planGroupPreemption). */
+  private planning = false;
 
   constructor(private readonly handle: Handle, private readonly args: CoschedulingArgs = {}) {}
 
@@ -162,6 +180,8 @@ export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilte
   }
 
   preFilter(_state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): { status: Status | null } {
+    // While a gang preemption plan runs the other plugins' PreFilter for a member, this plugin stays out of it.
+    if (this.planning) return { status: Status.skip() };
     const g = this.group(pod);
     if (!g) return { status: Status.skip() };
     if (!g.pg) return { status: Status.unresolvable(`PodGroup ${g.key} not found`) };
@@ -207,103 +227,144 @@ export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilte
     const members = (this.args.listGroupPods?.(pod.metadata?.namespace ?? '', g.name) ?? []).filter(isLive);
     // Too few pods (PreFilter said so already): nothing to release, and preemption cannot help.
     if (members.length < min) return { status: new Status(Code.UnschedulableAndUnresolvable) };
+    // Backing off after a failed attempt (PreFilter said so): no preemption either.
+    const until = this.denied.get(g.key);
+    if (until !== undefined && this.handle.clock.now() < until) return { status: new Status(Code.UnschedulableAndUnresolvable) };
     const placed = this.placed(pod, g.name).count;
     // The quorum is already there: this extra member may preempt on its own like any pod.
     if (placed >= min) return { status: new Status(Code.Unschedulable) };
     // Gang preemption: evict lower-priority pods only if that makes room for every missing member at once.
-    const plan = this.planGroupPreemption(pod, g.name, min - placed, members);
-    if (plan) {
-      for (const v of plan.victims) await this.handle.cluster.deletePod(v, 'PreemptionByScheduler');
-      return {
-        result: { nominatedNodeName: plan.nominatedNodeName },
-        status: null,
-      };
+    const r = this.planGroupPreemption(pod, g.name, min - placed, members);
+    if ('plan' in r) {
+      const { plan } = r;
+      for (const u of plan.victims) this.evicting.add(u.metadata?.uid ?? '');
+      for (const a of plan.assignments) if (a.victims.length) await prepareCandidate(this.handle, { name: a.node, victims: a.victims, numPDBViolations: 0 }, a.pod);
+      // The other members are promised their planned nodes too, so the room freed for them is kept for them. Best
+      // effort (as upstream's nomination writes): a member whose write fails is nominated again by its own cycle.
+      const uid = pod.metadata?.uid;
+      for (const a of plan.assignments) {
+        if (a.pod.metadata?.uid === uid || a.pod.status?.nominatedNodeName === a.node) continue;
+        const msg = `pod group ${g.key}: room for the group is being made by preemption; member nominated to node ${a.node}`;
+        await this.handle.cluster.updatePodStatus(a.pod, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: msg }, a.node).catch(() => undefined);
+      }
+      return { result: { nominatedNodeName: plan.assignments[0]!.node, nominatingMode: 'ModeOverride' }, status: null };
     }
     const released = this.rejectGroup(g.key, pod, `PodGroup ${g.key} gets rejected due to Pod ${pod.metadata?.name} is unschedulable even after PostFilter`);
-    return { status: Status.unresolvable(`pod group ${g.key}: ${placed}/${min} members scheduled; member ${pod.metadata?.name} does not fit, so the group releases ${released} reservation(s) and backs off`) };
+    const why = r.reason ? `; preemption cannot make room for the whole group: ${r.reason}` : '';
+    // As DefaultPreemption on failure: an earlier nomination of this member is given up with the rest.
+    return {
+      result: { nominatedNodeName: '' },
+      status: Status.unresolvable(`pod group ${g.key}: ${placed}/${min} members scheduled; member ${pod.metadata?.name} does not fit, so the group releases ${released} reservation(s) and backs off${why}`),
+    };
   }
 
   /**
-   * Whether evicting pods of lower priority than `pod` frees room for `need` members of its group at once (the
-   * "preemption for a gang frees room for the whole group or evicts nobody" rule). Simulates placing the unplaced
-   * members one after another — `pod` first — on copies of the snapshot's nodes: a member takes a node where it fits
-   * as is, otherwise the node where it fits after evicting the fewest pods (lowest priority first, never members of
-   * its own group nor terminating pods). The check covers resources (as NodeResourcesFit), cordoned nodes and
-   * NoSchedule/NoExecute taints. Undefined when some member cannot be placed even so, or when no eviction is needed
-   * (then something other than room blocks the group, and evicting would not help); a plan that only reuses room
-   * already being freed evicts nobody new and just nominates. PodDisruptionBudgets are not weighed (DefaultPreemption
-   * weighs them for single pods).
+   * Gang preemption (the "frees room for the whole group or evicts nobody" rule): plans the `need` missing members —
+   * `pod` first, then its unplaced siblings — one after another in a simulated cluster, each through DefaultPreemption's
+   * own per-node search (`selectVictimsOnNode`: every Filter plugin, PreFilter extensions, nominated pods' room, PDB
+   * and priority ordering; `pickOneNodeForPreemption` between nodes). A member takes a node where it fits as is if
+   * there is one. Each member's PreFilter state is built fresh and then replays every change planned so far (victims
+   * removed, earlier members added), on copies of the nodes, so later members see earlier members and their victims:
+   * anti-affinity or spread between members and against the remaining pods is honoured. Pods already on their way out
+   * (terminating, or evicted by an earlier plan of this plugin) count as gone; members of the group are never victims;
+   * PodDisruptionBudgets are spent across the whole plan. Returns the plan when every member fits, otherwise why the
+   * first member that does not fit fails ("member x: 0/3 nodes are available: …"); an empty reason when no eviction
+   * is needed, i.e. something other than room blocks the group.
    */
-  private planGroupPreemption(pod: Pod, group: string, need: number, members: readonly Pod[]): { victims: Pod[]; nominatedNodeName: string } | undefined {
-    if (pod.spec?.preemptionPolicy === 'Never' || need <= 0) return undefined;
+  private planGroupPreemption(pod: Pod, group: string, need: number, members: readonly Pod[]): { plan: GangPlan } | { reason: string } {
+    const never = preemptionPolicyForbids(pod);
+    if (never) return { reason: never };
+    const runner = this.handle;
+    if (need <= 0 || !runner.runPreFilterPlugins) return { reason: '' };
     const prio = pod.spec?.priority ?? 0;
     const ns = pod.metadata?.namespace;
     const snap = this.handle.snapshot();
+    const all = snap.list();
     const inSnapshot = new Set<string>();
-    for (const ni of snap.list()) for (const pi of ni.pods) inSnapshot.add(pi.uid);
+    for (const ni of all) for (const pi of ni.pods) inSnapshot.add(pi.uid);
     const uid = pod.metadata?.uid;
     const queue = [pod, ...members.filter((m) => m.metadata?.uid !== uid && !m.spec?.nodeName && !inSnapshot.has(m.metadata?.uid ?? ''))].slice(0, need);
-    if (queue.length < need) return undefined;
-    const isMember = (p: Pod) => p.metadata?.namespace === ns && p.metadata?.labels?.[POD_GROUP_LABEL] === group;
+    if (queue.length < need) return { reason: '' };
+    const isMember = (pi: PodInfo) => pi.pod.metadata?.namespace === ns && pi.pod.metadata?.labels?.[POD_GROUP_LABEL] === group;
+    const now = this.handle.clock.now();
+    // The simulated cluster: copies of the nodes the plan changed, and the changes in order (replayed into each
+    // member's PreFilter state).
+    const sim = new Map<string, NodeInfo>();
+    const changes: Array<{ add: boolean; pi: PodInfo; node: string }> = [];
+    const copy = (name: string) => {
+      let c = sim.get(name);
+      if (!c) {
+        c = snap.get(name)!.clone();
+        sim.set(name, c);
+      }
+      return c;
+    };
     // Pods already on their way out (terminating, or evicted by an earlier plan whose deletion the informer has not
     // shown yet) count as free room, so the group's other members reuse those evictions instead of evicting more.
     for (const u of this.evicting) if (!inSnapshot.has(u)) this.evicting.delete(u);
-    const copies = new Map<string, NodeInfo>();
-    const freed = new Set<string>();
-    for (const ni of snap.list()) {
-      const going = ni.pods.filter((p) => p.priority < prio && (this.evicting.has(p.uid) || p.pod.metadata?.deletionTimestamp));
-      if (!going.length) continue;
-      const c = ni.clone();
-      for (const p of going) c.removePod(p.uid);
-      copies.set(ni.name, c);
-      freed.add(ni.name);
+    for (const ni of all) {
+      for (const p of ni.pods) {
+        if (p.priority >= prio || isMember(p) || !(this.evicting.has(p.uid) || p.pod.metadata?.deletionTimestamp)) continue;
+        copy(ni.name).removePod(p.uid);
+        changes.push({ add: false, pi: p, node: ni.name });
+      }
     }
+    const freed = new Set(sim.keys());
+    let pdbs = this.args.listPDBs?.() ?? [];
+    const assignments: GangPlan['assignments'] = [];
     const victims: Pod[] = [];
     let usedFreed = false;
-    let nominated: string | undefined;
     for (const m of queue) {
-      const mi = new PodInfo(m);
-      let best: { ni: NodeInfo; evict: PodInfo[] } | undefined;
-      for (const orig of snap.list()) {
-        const node = orig.node;
-        if (!node || node.spec?.unschedulable) continue;
-        if (findUntoleratedTaint(node.spec?.taints, m.spec?.tolerations, (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')) continue;
-        const ni = copies.get(orig.name) ?? orig;
-        if (fitsRequest(mi.requests, ni).length === 0) {
-          best = { ni, evict: [] };
+      const name = m.metadata?.name;
+      const state = new CycleState();
+      let pre: ReturnType<NonNullable<Handle['runPreFilterPlugins']>>;
+      this.planning = true;
+      try {
+        pre = runner.runPreFilterPlugins(state, m);
+      } finally {
+        this.planning = false;
+      }
+      if (pre.status && pre.status.code !== Code.Success) return { reason: `member ${name}: ${pre.status.message()}` };
+      for (const c of changes) {
+        const s = c.add ? runner.runPreFilterExtensionAddPod(state, m, c.pi, sim.get(c.node)!) : runner.runPreFilterExtensionRemovePod(state, m, c.pi, sim.get(c.node)!);
+        if (s) return { reason: `member ${name}: ${s.message()}` };
+      }
+      const nodes = all.filter((ni) => !pre.nodeNames || pre.nodeNames.has(ni.name)).map((ni) => sim.get(ni.name) ?? ni);
+      const statuses = new Map<string, Status>();
+      const potential: NodeInfo[] = [];
+      let chosen: Candidate | undefined;
+      for (const ni of nodes) {
+        const s = runner.runFilterPluginsWithNominatedPods(state, m, ni, isMember);
+        if (!s) {
+          chosen = { name: ni.name, victims: [], numPDBViolations: 0 };
           break;
         }
-        const candidates = ni.pods.filter((p) => p.priority < prio && !isMember(p.pod) && !p.pod.metadata?.deletionTimestamp).sort((a, b) => a.priority - b.priority);
-        if (candidates.length === 0 || (best && best.evict.length <= 1)) continue;
-        const trial = ni.clone();
-        const evict: PodInfo[] = [];
-        for (const c of candidates) {
-          if (best && evict.length + 1 >= best.evict.length) break;
-          trial.removePod(c.uid);
-          evict.push(c);
-          if (fitsRequest(mi.requests, trial).length === 0) {
-            best = { ni, evict };
-            break;
-          }
-        }
+        if (s.code === Code.UnschedulableAndUnresolvable) statuses.set(ni.name, s);
+        else potential.push(ni);
       }
-      if (!best) return undefined;
-      let target = copies.get(best.ni.name);
-      if (!target) {
-        target = best.ni.clone();
-        copies.set(best.ni.name, target);
+      if (!chosen && potential.length) {
+        const r = dryRunPreemption(runner, state, m, potential, { pdbs, now, protect: isMember, ignoreNominated: isMember, numCandidates: numCandidatesFor(potential.length), offset: 0 });
+        for (const [n, s] of r.statuses) statuses.set(n, s);
+        if (r.candidates.length) chosen = pickOneNodeForPreemption(r.candidates, now);
       }
-      for (const v of best.evict) {
-        target.removePod(v.uid);
-        victims.push(v.pod);
+      if (!chosen) return { reason: `member ${name}: ${noCandidatesMessage(all.length, statuses)}` };
+      const target = copy(chosen.name);
+      for (const v of chosen.victims) {
+        const vuid = v.metadata?.uid ?? '';
+        const pi = target.pods.find((p) => p.uid === vuid)!;
+        target.removePod(vuid);
+        changes.push({ add: false, pi, node: chosen.name });
+        victims.push(v);
       }
-      if (best.evict.length === 0 && freed.has(target.name)) usedFreed = true;
+      if (chosen.victims.length === 0 && freed.has(chosen.name)) usedFreed = true;
+      const mi = new PodInfo(m);
       target.addPod(mi);
-      nominated ??= target.name;
+      changes.push({ add: true, pi: mi, node: chosen.name });
+      pdbs = spendPDBs(pdbs, chosen.victims);
+      assignments.push({ pod: m, node: chosen.name, victims: chosen.victims });
     }
-    if (!victims.length && !usedFreed) return undefined;
-    for (const v of victims) this.evicting.add(v.metadata?.uid ?? '');
-    return { victims, nominatedNodeName: nominated! };
+    if (!victims.length && !usedFreed) return { reason: '' };
+    return { plan: { victims, assignments } };
   }
 
   permit(_state: CycleState, pod: Pod, _nodeName: string): { status: Status | null; timeoutMs?: number } {

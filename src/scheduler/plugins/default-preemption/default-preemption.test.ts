@@ -6,7 +6,7 @@ import { FakeClock } from '../../../client/testing/fake-clock.js';
 import { defaultProfile } from '../registry.js';
 import { Scheduler } from '../../scheduler.js';
 import { FakeCluster, makeNode, makePod, seededRng } from '../../testing.js';
-import { filterPodsWithPDBViolation, pickOneNodeForPreemption, type Candidate } from './default-preemption.js';
+import { filterPodsWithPDBViolation, pickOneNodeForPreemption, spendPDBs, type Candidate } from './default-preemption.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -150,4 +150,15 @@ test('filterPodsWithPDBViolation spends disruptionsAllowed in order', () => {
     { name: 'empty selector matches nothing', pods: [p('a', { app: 'x' })], pdbs: [{ ...pdb('x', {}, 0), spec: { selector: {} } }], wantViolating: [] },
   ];
   for (const c of cases) assert.deepEqual(filterPodsWithPDBViolation(c.pods, c.pdbs).violating.map((x) => x.metadata!.name), c.wantViolating, c.name);
+});
+
+test('spendPDBs lowers the budgets a plan has used (shared across nodes)', () => {
+  const p = (name: string, labels?: Record<string, string>) => running(name, 'x', 0, '1', { labels });
+  const budgets = [pdb('x', { app: 'x' }, 1), pdb('y', { app: 'y' }, 2)];
+  const after = spendPDBs(budgets, [p('a', { app: 'x' }), p('b', { app: 'x' }), p('c')]);
+  assert.deepEqual(after.map((b) => b.status!.disruptionsAllowed), [-1, 2]);
+  assert.equal(after[1], budgets[1], 'untouched budgets are kept as is');
+  assert.equal(budgets[0]!.status!.disruptionsAllowed, 1, 'the input is not changed');
+  // The next search on another node sees the spent budget: one more x pod now violates.
+  assert.deepEqual(filterPodsWithPDBViolation([p('d', { app: 'x' })], spendPDBs(budgets, [p('a', { app: 'x' })])).violating.map((v) => v.metadata!.name), ['d']);
 });

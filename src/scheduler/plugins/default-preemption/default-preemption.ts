@@ -25,7 +25,7 @@ import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { matches, selectorFromLabelSelectorObject } from '../../../api/labels.js';
 import {
   Code, Status,
-  type CycleState, type Handle, type NodeInfo, type NodeToStatus, type Pod, type PodInfo, type PostFilterPlugin, type PostFilterResult,
+  type CycleState, type Handle, type NodeInfo, type NodeToStatus, type PluginsRunner, type Pod, type PodInfo, type PostFilterPlugin, type PostFilterResult,
 } from '../../framework/interface.js';
 
 /** The plugin's name in profiles. */
@@ -83,29 +83,53 @@ export function moreImportantPod(a: Pod, b: Pod, now = Date.now()): boolean {
  */
 export function filterPodsWithPDBViolation(pods: readonly Pod[], pdbs: readonly PodDisruptionBudget[]): { violating: Pod[]; nonViolating: Pod[] } {
   const allowed = pdbs.map((p) => p.status?.disruptionsAllowed ?? 0);
-  const selectors = pdbs.map((p) => (p.spec?.selector ? selectorFromLabelSelectorObject(p.spec.selector) : undefined));
+  const selectors = pdbs.map(pdbSelector);
   const violating: Pod[] = [];
   const nonViolating: Pod[] = [];
   for (const pod of pods) {
     let violates = false;
-    const labels = pod.metadata?.labels ?? {};
-    if (Object.keys(labels).length) {
-      for (let i = 0; i < pdbs.length; i++) {
-        const pdb = pdbs[i]!;
-        if (pdb.metadata?.namespace !== pod.metadata?.namespace) continue;
-        const sel = selectors[i];
-        const s = pdb.spec?.selector;
-        // An empty or missing selector matches nothing here (upstream `selector.Empty()`).
-        if (!sel || !s || (!s.matchLabels && !s.matchExpressions?.length) || (Object.keys(s.matchLabels ?? {}).length === 0 && !s.matchExpressions?.length)) continue;
-        if (!matches(sel, labels)) continue;
-        if (pdb.status?.disruptedPods && pod.metadata?.name && pod.metadata.name in pdb.status.disruptedPods) continue;
-        allowed[i]!--;
-        if (allowed[i]! < 0) violates = true;
-      }
+    for (let i = 0; i < pdbs.length; i++) {
+      if (!pdbCovers(pdbs[i]!, selectors[i], pod)) continue;
+      allowed[i]!--;
+      if (allowed[i]! < 0) violates = true;
     }
     (violates ? violating : nonViolating).push(pod);
   }
   return { violating, nonViolating };
+}
+
+type Selector = ReturnType<typeof selectorFromLabelSelectorObject>;
+
+/** The PDB's selector; undefined when it is missing or empty, which matches nothing here (upstream `selector.Empty()`). */
+function pdbSelector(pdb: PodDisruptionBudget): Selector | undefined {
+  const s = pdb.spec?.selector;
+  if (!s || (Object.keys(s.matchLabels ?? {}).length === 0 && !s.matchExpressions?.length)) return undefined;
+  return selectorFromLabelSelectorObject(s);
+}
+
+/** Whether evicting `pod` spends one of `pdb`'s allowed disruptions (same namespace, selected, not already disrupted). */
+function pdbCovers(pdb: PodDisruptionBudget, sel: Selector | undefined, pod: Pod): boolean {
+  const labels = pod.metadata?.labels;
+  // Pods without labels are never covered (upstream checks `len(pod.Labels) != 0` first).
+  if (!sel || !labels || Object.keys(labels).length === 0 || pdb.metadata?.namespace !== pod.metadata?.namespace) return false;
+  if (!matches(sel, labels)) return false;
+  return !(pdb.status?.disruptedPods && pod.metadata?.name && pod.metadata.name in pdb.status.disruptedPods);
+}
+
+/**
+ * The budgets as they stand once `victims` are evicted: each covering PDB's `disruptionsAllowed` drops by one per
+ * victim (may go negative). Preemption that plans several evictions in sequence (a gang's members on several nodes)
+ * passes the result to the next search so that one budget is not spent twice. Unchanged PDBs are returned as is.
+ */
+export function spendPDBs(pdbs: readonly PodDisruptionBudget[], victims: readonly Pod[]): PodDisruptionBudget[] {
+  return pdbs.map((pdb) => {
+    const sel = pdbSelector(pdb);
+    let n = 0;
+    for (const v of victims) if (pdbCovers(pdb, sel, v)) n++;
+    if (n === 0) return pdb;
+    const status = pdb.status ?? { currentHealthy: 0, desiredHealthy: 0, expectedPods: 0, disruptionsAllowed: 0 };
+    return { ...pdb, status: { ...status, disruptionsAllowed: (status.disruptionsAllowed ?? 0) - n } };
+  });
 }
 
 /**
@@ -138,6 +162,151 @@ export function pickOneNodeForPreemption(candidates: readonly Candidate[], now =
   return best[0]!;
 }
 
+/** What the per-node victim search needs: the framework's what-if runners and the clock. */
+export type VictimSearchRunner = Pick<PluginsRunner, 'runFilterPluginsWithNominatedPods' | 'runPreFilterExtensionAddPod' | 'runPreFilterExtensionRemovePod'>;
+
+/** Options of {@link selectVictimsOnNode} and {@link dryRunPreemption}. */
+export interface VictimSearchOptions {
+  pdbs: readonly PodDisruptionBudget[];
+  /** "Now" for start-time comparisons of pods that have not started. */
+  now: number;
+  /** Lower-priority pods that must stay anyway (a gang's own members). */
+  protect?: (pi: PodInfo) => boolean;
+  /** Nominated pods whose room the filters should not keep (a gang's members, which the gang plan places itself). */
+  ignoreNominated?: (pi: PodInfo) => boolean;
+}
+
+/**
+ * Upstream `SelectVictimsOnNode`, on `state` and `ni` — which it mutates, so pass copies: remove every lower-priority
+ * pod (except protected ones) through the PreFilter extensions, check that `pod` then passes every Filter (with the
+ * nominated pods' room kept), then reprieve as many as possible — PDB-violating ones first, most important first
+ * within each group — and return the rest, most important first, with how many of them violate a PDB.
+ */
+export function selectVictimsOnNode(runner: VictimSearchRunner, state: CycleState, pod: Pod, ni: NodeInfo, opts: VictimSearchOptions): { victims: Pod[]; numPDBViolations: number } | { status: Status } {
+  const prio = priorityOf(pod);
+  const potential: PodInfo[] = [];
+  for (const pi of [...ni.pods]) {
+    if (pi.priority >= prio || opts.protect?.(pi)) continue;
+    potential.push(pi);
+    ni.removePod(pi.uid);
+    const s = runner.runPreFilterExtensionRemovePod(state, pod, pi, ni);
+    if (s) return { status: s };
+  }
+  if (potential.length === 0) return { status: Status.unresolvable(ERR_NO_VICTIMS) };
+  const filter = () => runner.runFilterPluginsWithNominatedPods(state, pod, ni, opts.ignoreNominated);
+  const fit = filter();
+  if (fit) return { status: fit };
+  const now = opts.now;
+  const byUid = new Map(potential.map((pi) => [pi.uid, pi]));
+  const sorted = potential.map((pi) => pi.pod).sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
+  const { violating, nonViolating } = filterPodsWithPDBViolation(sorted, opts.pdbs);
+  const victims: Pod[] = [];
+  let numPDBViolations = 0;
+  const reprieve = (p: Pod, isViolating: boolean): Status | null => {
+    const pi = byUid.get(uidOf(p))!;
+    ni.addPod(pi);
+    const s = runner.runPreFilterExtensionAddPod(state, pod, pi, ni);
+    if (s) return s;
+    if (filter()) {
+      ni.removePod(pi.uid);
+      const r = runner.runPreFilterExtensionRemovePod(state, pod, pi, ni);
+      if (r) return r;
+      victims.push(p);
+      if (isViolating) numPDBViolations++;
+    }
+    return null;
+  };
+  for (const p of violating) {
+    const s = reprieve(p, true);
+    if (s) return { status: s };
+  }
+  for (const p of nonViolating) {
+    const s = reprieve(p, false);
+    if (s) return { status: s };
+  }
+  victims.sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
+  return { victims, numPDBViolations };
+}
+
+/**
+ * Upstream `DryRunPreemption`: {@link selectVictimsOnNode} on copies of `state` and of each of `nodes` (the potential
+ * nodes, i.e. not UnschedulableAndUnresolvable), starting at `offset`, until `numCandidates` candidates including one
+ * without PDB violations were found. Returns the candidates and the status of every node that is not one.
+ */
+export function dryRunPreemption(
+  runner: VictimSearchRunner, state: CycleState, pod: Pod, nodes: readonly NodeInfo[], opts: VictimSearchOptions & { numCandidates: number; offset: number },
+): { candidates: Candidate[]; statuses: Map<string, Status> } {
+  const statuses = new Map<string, Status>();
+  const candidates: Candidate[] = [];
+  let nonViolating = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const ni = nodes[(opts.offset + i) % nodes.length]!;
+    const r = selectVictimsOnNode(runner, state.clone(), pod, ni.clone(), opts);
+    if ('status' in r) {
+      statuses.set(ni.name, r.status);
+      continue;
+    }
+    candidates.push({ name: ni.name, victims: r.victims, numPDBViolations: r.numPDBViolations });
+    if (r.numPDBViolations === 0) nonViolating++;
+    if (nonViolating > 0 && candidates.length >= opts.numCandidates) break;
+  }
+  return { candidates, statuses };
+}
+
+/** Upstream `GetOffsetAndNumCandidates`' count: max(absolute, percentage of the potential nodes), at most all of them. */
+export function numCandidatesFor(potential: number, pct = MIN_CANDIDATE_NODES_PERCENTAGE, abs = MIN_CANDIDATE_NODES_ABSOLUTE): number {
+  return Math.min(potential, Math.max(abs, Math.trunc((potential * pct) / 100)));
+}
+
+/**
+ * Upstream's FitError over a dry run that found no candidate: "0/N nodes are available: <count reason, …sorted>", the
+ * nodes without a status of their own counted as "Preemption is not helpful for scheduling".
+ */
+export function noCandidatesMessage(totalNodes: number, statuses: ReadonlyMap<string, Status>): string {
+  const counts = new Map<string, number>();
+  for (const s of statuses.values()) for (const r of s.reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const absent = totalNodes - statuses.size;
+  if (absent > 0) counts.set(ERR_NOT_HELPFUL, (counts.get(ERR_NOT_HELPFUL) ?? 0) + absent);
+  const parts = [...counts].map(([r, n]) => `${n} ${r}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `0/${totalNodes} nodes are available: ${parts.join(', ')}`;
+}
+
+/**
+ * Upstream `prepareCandidate`: evicts `c.victims` for `pod` — a victim waiting on Permit is rejected, any other gets a
+ * graceful delete (reason PreemptionByScheduler) — with a `Preempted` event each, then takes the nomination away
+ * from lower-priority pods nominated to `c.name`. The first delete error (other than 404) is thrown after all tries.
+ */
+export async function prepareCandidate(handle: Pick<Handle, 'getWaitingPod' | 'cluster' | 'nominatedPodsForNode'>, c: Candidate, pod: Pod): Promise<void> {
+  const uid = pod.metadata?.uid ?? '';
+  const errs: unknown[] = [];
+  await Promise.all(c.victims.map(async (v) => {
+    const waiting = handle.getWaitingPod(uidOf(v));
+    if (waiting) {
+      waiting.reject(NAME, 'preempted');
+    } else {
+      try {
+        await handle.cluster.deletePod(v, 'PreemptionByScheduler');
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) errs.push(err);
+        return;
+      }
+    }
+    handle.cluster.event(v, 'Normal', 'Preempted', `Preempted by pod ${uid} on node ${c.name}`);
+  }));
+  if (errs.length) throw errs[0];
+  // Lower-priority pods nominated to this node lose the promise (upstream `getLowerPriorityNominatedPods`).
+  const prio = priorityOf(pod);
+  for (const pi of handle.nominatedPodsForNode(c.name)) {
+    if (pi.uid === uid || pi.priority >= prio) continue;
+    await handle.cluster.updatePodStatus(pi.pod, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `nominated node ${c.name} was taken by a higher priority pod` }, '').catch(() => undefined);
+  }
+}
+
+/** Upstream `PodEligibleToPreemptOthers` without the nominated-node part: the reason a pod may not preempt, if any. */
+export function preemptionPolicyForbids(pod: Pod): string | undefined {
+  return pod.spec?.preemptionPolicy === 'Never' ? ERR_POLICY_NEVER : undefined;
+}
+
 /** See the module comment. */
 export class DefaultPreemption implements PostFilterPlugin {
   readonly name = NAME;
@@ -153,7 +322,7 @@ export class DefaultPreemption implements PostFilterPlugin {
       const s = r.status;
       return { result: r.result, status: new Status(s.code, s.reasons.length ? [`preemption: ${s.message()}`] : []) };
     }
-    await this.prepareCandidate(r.candidate, pod);
+    await prepareCandidate(this.handle, r.candidate, pod);
     return { result: { nominatedNodeName: r.candidate.name, nominatingMode: 'ModeOverride' }, status: null };
   }
 
@@ -170,42 +339,24 @@ export class DefaultPreemption implements PostFilterPlugin {
       const s = m.statuses.get(ni.name) ?? m.absentNodesStatus;
       return s.code !== Code.UnschedulableAndUnresolvable;
     });
-    const statuses = new Map<string, Status>();
-    const candidates: Candidate[] = [];
+    let candidates: Candidate[] = [];
+    let statuses = new Map<string, Status>();
     if (potential.length) {
-      const pdbs = this.args.listPDBs?.() ?? [];
-      const pct = this.args.minCandidateNodesPercentage ?? MIN_CANDIDATE_NODES_PERCENTAGE;
-      const abs = this.args.minCandidateNodesAbsolute ?? MIN_CANDIDATE_NODES_ABSOLUTE;
-      const numCandidates = Math.min(potential.length, Math.max(abs, Math.trunc((potential.length * pct) / 100)));
-      const offset = Math.floor(this.rng() * potential.length);
-      let nonViolating = 0;
-      for (let i = 0; i < potential.length; i++) {
-        const ni = potential[(offset + i) % potential.length]!;
-        const r = this.selectVictimsOnNode(state.clone(), pod, ni.clone(), pdbs);
-        if ('status' in r) {
-          statuses.set(ni.name, r.status);
-          continue;
-        }
-        candidates.push({ name: ni.name, victims: r.victims, numPDBViolations: r.numPDBViolations });
-        if (r.numPDBViolations === 0) nonViolating++;
-        if (nonViolating > 0 && candidates.length >= numCandidates) break;
-      }
+      ({ candidates, statuses } = dryRunPreemption(this.handle, state, pod, potential, {
+        pdbs: this.args.listPDBs?.() ?? [],
+        now: this.handle.clock.now(),
+        numCandidates: numCandidatesFor(potential.length, this.args.minCandidateNodesPercentage, this.args.minCandidateNodesAbsolute),
+        offset: Math.floor(this.rng() * potential.length),
+      }));
     }
-    if (candidates.length === 0) {
-      // Upstream FitError over the dry run: evaluated nodes by their reason, the rest "not helpful".
-      const counts = new Map<string, number>();
-      for (const s of statuses.values()) for (const r of s.reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
-      const absent = all.length - statuses.size;
-      if (absent > 0) counts.set(ERR_NOT_HELPFUL, (counts.get(ERR_NOT_HELPFUL) ?? 0) + absent);
-      const parts = [...counts].map(([r, n]) => `${n} ${r}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return { status: Status.unschedulable(`0/${all.length} nodes are available: ${parts.join(', ')}`), result: { nominatedNodeName: '' } };
-    }
+    if (candidates.length === 0) return { status: Status.unschedulable(noCandidatesMessage(all.length, statuses)), result: { nominatedNodeName: '' } };
     return { candidate: pickOneNodeForPreemption(candidates, this.handle.clock.now()) };
   }
 
   /** Upstream `PodEligibleToPreemptOthers`: undefined when eligible, else the reason. */
   private podEligibleToPreemptOthers(pod: Pod, m: NodeToStatus): string | undefined {
-    if (pod.spec?.preemptionPolicy === 'Never') return ERR_POLICY_NEVER;
+    const never = preemptionPolicyForbids(pod);
+    if (never) return never;
     const nominated = pod.status?.nominatedNodeName;
     if (nominated) {
       // Still waiting for earlier victims on the nominated node: do not preempt more (unless that node is now hopeless).
@@ -216,82 +367,6 @@ export class DefaultPreemption implements PostFilterPlugin {
       if (ni) for (const p of ni.pods) if (p.pod.metadata?.deletionTimestamp && p.priority < prio) return ERR_TERMINATING;
     }
     return undefined;
-  }
-
-  /**
-   * Upstream `SelectVictimsOnNode` on copies of the state and node: remove every lower-priority pod, check the fit,
-   * then reprieve as many as possible (PDB-violating first, most important first within each group).
-   */
-  private selectVictimsOnNode(state: CycleState, pod: Pod, ni: NodeInfo, pdbs: readonly PodDisruptionBudget[]): { victims: Pod[]; numPDBViolations: number } | { status: Status } {
-    const prio = priorityOf(pod);
-    const potential: PodInfo[] = [];
-    for (const pi of [...ni.pods]) {
-      if (pi.priority >= prio) continue;
-      potential.push(pi);
-      ni.removePod(pi.uid);
-      const s = this.handle.runPreFilterExtensionRemovePod(state, pod, pi, ni);
-      if (s) return { status: s };
-    }
-    if (potential.length === 0) return { status: Status.unresolvable(ERR_NO_VICTIMS) };
-    const fit = this.handle.runFilterPluginsWithNominatedPods(state, pod, ni);
-    if (fit) return { status: fit };
-    const now = this.handle.clock.now();
-    const byUid = new Map(potential.map((pi) => [pi.uid, pi]));
-    const sorted = potential.map((pi) => pi.pod).sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
-    const { violating, nonViolating } = filterPodsWithPDBViolation(sorted, pdbs);
-    const victims: Pod[] = [];
-    let numPDBViolations = 0;
-    const reprieve = (p: Pod, isViolating: boolean): Status | null => {
-      const pi = byUid.get(uidOf(p))!;
-      ni.addPod(pi);
-      const s = this.handle.runPreFilterExtensionAddPod(state, pod, pi, ni);
-      if (s) return s;
-      if (this.handle.runFilterPluginsWithNominatedPods(state, pod, ni)) {
-        ni.removePod(pi.uid);
-        const r = this.handle.runPreFilterExtensionRemovePod(state, pod, pi, ni);
-        if (r) return r;
-        victims.push(p);
-        if (isViolating) numPDBViolations++;
-      }
-      return null;
-    };
-    for (const p of violating) {
-      const s = reprieve(p, true);
-      if (s) return { status: s };
-    }
-    for (const p of nonViolating) {
-      const s = reprieve(p, false);
-      if (s) return { status: s };
-    }
-    victims.sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
-    return { victims, numPDBViolations };
-  }
-
-  /** Upstream `prepareCandidate`: evict the victims and clear weaker nominations on the node. */
-  private async prepareCandidate(c: Candidate, pod: Pod): Promise<void> {
-    const uid = pod.metadata?.uid ?? '';
-    const errs: unknown[] = [];
-    await Promise.all(c.victims.map(async (v) => {
-      const waiting = this.handle.getWaitingPod(uidOf(v));
-      if (waiting) {
-        waiting.reject(NAME, 'preempted');
-      } else {
-        try {
-          await this.handle.cluster.deletePod(v, 'PreemptionByScheduler');
-        } catch (err) {
-          if ((err as { code?: number }).code !== 404) errs.push(err);
-          return;
-        }
-      }
-      this.handle.cluster.event(v, 'Normal', 'Preempted', `Preempted by pod ${uid} on node ${c.name}`);
-    }));
-    if (errs.length) throw errs[0];
-    // Lower-priority pods nominated to this node lose the promise (upstream `getLowerPriorityNominatedPods`).
-    const prio = priorityOf(pod);
-    for (const pi of this.handle.nominatedPodsForNode(c.name)) {
-      if (pi.uid === uid || pi.priority >= prio) continue;
-      await this.handle.cluster.updatePodStatus(pi.pod, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: `nominated node ${c.name} was taken by a higher priority pod` }, '').catch(() => undefined);
-    }
   }
 }
 

@@ -15,6 +15,7 @@ import {
   type LabelRequirement, type LabelSelector,
 } from '../../../api/labels.js';
 import type { NodeInfo, PodInfo } from '../../framework/node-info.js';
+import type { SnapshotLister } from '../../framework/interface.js';
 
 /** One term, ready to match (upstream `framework.AffinityTerm`; `weight` is 1 for required terms). */
 export interface AffinityTerm {
@@ -195,26 +196,45 @@ export class IncrementalPairCounts {
   private refs: Array<NodeInfo | undefined> = [];
   private podLens: number[] = [];
   private contribs: Array<readonly Contribution[] | undefined> = [];
+  /** The snapshot (and its journal token) last synced with. */
+  private synced?: { snapshot: SnapshotLister; list: readonly NodeInfo[]; token: number };
 
   constructor(slots: number, private readonly contribute: (ni: NodeInfo, labels: Record<string, string>) => Contribution[] | undefined) {
     this.totals = Array.from({ length: slots }, () => new PairCounts());
   }
 
-  sync(nodes: readonly NodeInfo[]): this {
-    const n = nodes.length;
-    for (let i = 0; i < n; i++) {
-      const ni = nodes[i]!;
-      if (this.refs[i] === ni && this.podLens[i] === ni.pods.length) continue;
-      this.apply(i, -1);
-      this.refs[i] = ni;
-      this.podLens[i] = ni.pods.length;
-      const labels = ni.node?.metadata?.labels;
-      this.contribs[i] = labels ? this.contribute(ni, labels) : undefined;
-      this.apply(i, 1);
+  /**
+   * Brings the totals up to date with `nodes`. With `snapshot` (whose `list()` is `nodes`) and its change journal,
+   * only the positions replaced since the previous sync are revisited (as DomainCounter does): comparing every
+   * position read each of 5,000 NodeInfos per call, a cache miss apiece.
+   */
+  sync(nodes: readonly NodeInfo[], snapshot?: SnapshotLister): this {
+    if (snapshot?.changedSince && snapshot.list() === nodes) {
+      const prev = this.synced;
+      const { changed, token } = snapshot.changedSince(prev && prev.snapshot === snapshot && prev.list === nodes ? prev.token : undefined);
+      this.synced = { snapshot, list: nodes, token };
+      if (changed && this.refs.length === nodes.length) {
+        for (const i of changed) this.visit(i, nodes[i]!);
+        return this;
+      }
+    } else {
+      this.synced = undefined;
     }
+    const n = nodes.length;
+    for (let i = 0; i < n; i++) this.visit(i, nodes[i]!);
     for (let i = n; i < this.refs.length; i++) this.apply(i, -1);
     this.refs.length = this.podLens.length = this.contribs.length = n;
     return this;
+  }
+
+  private visit(i: number, ni: NodeInfo): void {
+    if (this.refs[i] === ni && this.podLens[i] === ni.pods.length) return;
+    this.apply(i, -1);
+    this.refs[i] = ni;
+    this.podLens[i] = ni.pods.length;
+    const labels = ni.node?.metadata?.labels;
+    this.contribs[i] = labels ? this.contribute(ni, labels) : undefined;
+    this.apply(i, 1);
   }
 
   private apply(i: number, sign: number): void {

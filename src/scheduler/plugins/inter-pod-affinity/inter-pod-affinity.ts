@@ -22,8 +22,8 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import {
   ActionType, CycleState, MAX_NODE_SCORE, Status,
-  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type Handle, type NodeInfo, type NodeScore,
-  type PodInfo, type PreFilterExtensions, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin,
+  type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type Handle, type NodeInfo, type NodeScore,
+  type PodInfo, type PreFilterExtensions, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type SnapshotLister,
 } from '../../framework/interface.js';
 import {
   ContributionCache, IncrementalPairCounts, matchesAllTerms, mergeNamespaces, namespaceLabels, PairCounts, parsePodTerms,
@@ -140,6 +140,9 @@ function satisfiesExistingAntiAffinity(s: PreFilterState, labels: Record<string,
   return true;
 }
 
+/** How many nodes hold pods with required anti-affinity (the count when the snapshot keeps one). */
+const antiAffinityNodes = (snap: SnapshotLister) => snap.countNodesWithPodsWithRequiredAntiAffinity?.() ?? snap.havePodsWithRequiredAntiAffinityList().length;
+
 const readState = (state: CycleState) => state.read<PreFilterState>(PRE_FILTER_KEY);
 const notFound = (key: string) => Status.error(new Error(`reading "${key}" from cycleState: not found`));
 
@@ -181,7 +184,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       // `HavePodsWithRequiredAntiAffinityList`): with none and no terms of its own the pod skips the plugin at once.
       // Otherwise the incremental counts walk the full list, whose positions are stable (the filtered list shifts
       // whenever a node gains its first such pod, which would recompute every later position).
-      if (!scanAll && handle && handle.snapshot().havePodsWithRequiredAntiAffinityList().length === 0) return { status: Status.skip() };
+      if (!scanAll && handle && antiAffinityNodes(handle.snapshot()) === 0) return { status: Status.skip() };
       const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const existing = cache.get(`E\0${podKey(pod, nsLabels)}`, () => {
         const selectsPod = termMemo(pod, nsLabels);
@@ -195,7 +198,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
           }
           return out;
         });
-      }).sync(nodes);
+      }).sync(nodes, handle?.snapshot());
       const incoming = scanAll ? cache.get(`I\0${termsKey(affinityTerms)}\0${termsKey(antiTerms)}`, () => new IncrementalPairCounts(2, (ni, labels) => {
         let out: Contribution[] | undefined;
         for (const epi of ni.pods) {
@@ -207,7 +210,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
           }
         }
         return out;
-      })).sync(nodes) : undefined;
+      })).sync(nodes, handle?.snapshot()) : undefined;
       const s = new PreFilterState(affinityTerms, antiTerms, pod, nsLabels, existing.totals[0], incoming?.totals[0], incoming?.totals[1]);
       if (s.existingAntiAffinity.empty && !scanAll) return { status: Status.skip() };
       state.write(PRE_FILTER_KEY, s);
@@ -222,6 +225,45 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       if (!satisfiesAntiAffinity(s, labels)) return Status.unschedulable(REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
       if (!satisfiesExistingAntiAffinity(s, labels)) return Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
       return null;
+    },
+    /**
+     * Fast path: the three checks of filter, in its order and with its statuses, with each topology value read from
+     * the snapshot table's label columns instead of the node's labels.
+     */
+    filterFast(state: CycleState): FastFilter | undefined {
+      const s = readState(state);
+      const table = handle?.snapshot().table;
+      if (!s || !table) return undefined;
+      const affCols = s.affinityTerms.map((t) => table.column(t.topologyKey));
+      const affCounts = s.affinityTerms.map((t) => s.affinity.byKey.get(t.topologyKey));
+      const firstOfGroup = s.affinity.empty && matchesAllTerms(s.affinityTerms, s.pod);
+      const antiTerms = s.antiAffinity.empty ? [] : s.antiAffinityTerms;
+      const antiCols = antiTerms.map((t) => table.column(t.topologyKey));
+      const antiCounts = antiTerms.map((t) => s.antiAffinity.byKey.get(t.topologyKey));
+      const existCols: Array<ReadonlyArray<string | undefined>> = [];
+      const existCounts: Array<ReadonlyMap<string, number>> = [];
+      for (const [key, byValue] of s.existingAntiAffinity.byKey) {
+        existCols.push(table.column(key));
+        existCounts.push(byValue);
+      }
+      return (_t, i) => {
+        let podsExist = true;
+        for (let k = 0; k < affCols.length; k++) {
+          const v = affCols[k]![i];
+          if (v === undefined) return Status.unresolvable(REASON_AFFINITY_RULES_NOT_MATCH);
+          if ((affCounts[k]?.get(v) ?? 0) <= 0) podsExist = false;
+        }
+        if (!podsExist && !firstOfGroup) return Status.unresolvable(REASON_AFFINITY_RULES_NOT_MATCH);
+        for (let k = 0; k < antiCols.length; k++) {
+          const v = antiCols[k]![i];
+          if (v !== undefined && (antiCounts[k]?.get(v) ?? 0) > 0) return Status.unschedulable(REASON_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        for (let k = 0; k < existCols.length; k++) {
+          const v = existCols[k]![i];
+          if (v !== undefined && (existCounts[k]!.get(v) ?? 0) > 0) return Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH);
+        }
+        return true;
+      };
     },
     preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | null {
       if (nodes.length === 0) return null;
@@ -241,7 +283,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
       // `HavePodsWithAffinityList`): none at all means nothing to score. Otherwise the incremental counts walk the
       // full list, whose positions are stable, and revisit only the nodes that changed.
       const snap = handle?.snapshot();
-      if (!hasConstraints && snap && snap.havePodsWithAffinityList().length === 0) return Status.skip();
+      if (!hasConstraints && snap && (snap.countNodesWithPodsWithAffinity?.() ?? snap.havePodsWithAffinityList().length) === 0) return Status.skip();
       const all = snap?.list() ?? nodes;
       const nsLabels = namespaceLabels(namespaces, pod.metadata?.namespace ?? '');
       const key = `S\0${podKey(pod, nsLabels)}\0${hasConstraints}\0${termsKey(prefAffinity)}\0${termsKey(prefAnti)}`;
@@ -264,7 +306,7 @@ export function newInterPodAffinity(args: InterPodAffinityArgs = {}, handle?: Pi
           }
           return out;
         });
-      }).sync(all).totals[0]!.byKey;
+      }).sync(all, snap).totals[0]!.byKey;
       if (scores.size === 0) return Status.skip();
       state.write(PRE_SCORE_KEY, scores);
       return null;

@@ -9,7 +9,7 @@
 import type { Node, NodeSelectorTerm, Pod } from 'kubernetes-types/core/v1.js';
 import {
   ActionType, CycleState, MAX_NODE_SCORE, Status,
-  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type NodeInfo, type NodeScore,
+  type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type Handle, type NodeInfo, type NodeScore,
   type PreFilterPlugin, type PreFilterResult, type PreScorePlugin, type ScorePlugin,
 } from '../../framework/interface.js';
 import { CompiledPreferredTerms, RequiredNodeAffinity } from '../../framework/helpers.js';
@@ -39,8 +39,8 @@ function pinnedNodeNames(terms: readonly NodeSelectorTerm[]): Set<string> | unde
   return names;
 }
 
-/** Builds the plugin. */
-export function newNodeAffinity() {
+/** Builds the plugin. `handle.snapshot().table` serves Filter's fast path (label columns). */
+export function newNodeAffinity(handle?: Pick<Handle, 'snapshot'>) {
   const requiredOf = (state: CycleState, pod: Pod): RequiredNodeAffinity => {
     let r = state.read<RequiredNodeAffinity>(PRE_FILTER_KEY);
     if (!r) {
@@ -64,6 +64,21 @@ export function newNodeAffinity() {
       const node = ni.node;
       if (!node) return Status.unresolvable(REASON_POD);
       return requiredOf(state, pod).match(node) ? null : Status.unresolvable(REASON_POD);
+    },
+    /**
+     * Fast path for a pod with only a nodeSelector: a node whose label columns carry every key with the wanted value
+     * passes; any other node goes through filter. Pods with required node affinity terms have none.
+     */
+    filterFast(_state: CycleState, pod: Pod): FastFilter | undefined {
+      const table = handle?.snapshot().table;
+      if (!table || pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution) return undefined;
+      const sel = Object.entries(pod.spec?.nodeSelector ?? {});
+      const cols = sel.map(([k]) => table.column(k));
+      const vals = sel.map(([, v]) => v);
+      return (_t, i) => {
+        for (let k = 0; k < cols.length; k++) if (cols[k]![i] !== vals[k]) return false;
+        return true;
+      };
     },
     preScore(state: CycleState, pod: Pod): Status | null {
       const prefs = pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];

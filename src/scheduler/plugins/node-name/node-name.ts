@@ -23,6 +23,8 @@ export function newNodeName() {
     filter(_state: CycleState, pod: Pod, ni: NodeInfo): Status | null {
       return fits(pod, ni) ? null : Status.unresolvable(REASON);
     },
+    /** Without spec.nodeName every node passes; with one, no fast path. */
+    filterFast: (_state: CycleState, pod: Pod) => (pod.spec?.nodeName ? undefined : null),
     eventsToRegister(): ClusterEventWithHint[] {
       return [{ event: { resource: 'Node', actionType: ActionType.Add, label: 'NodeAdd' } }];
     },

@@ -8,8 +8,8 @@
 
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { CycleState, MAX_NODE_SCORE, Status, type NodeInfo, type PreScorePlugin, type ScorePlugin } from '../../framework/interface.js';
-import { PodInfo } from '../../framework/node-info.js';
-import { DEFAULT_RESOURCES, fillAllocatableAndRequested, podRequestList, type ResourceSpec } from '../node-resources-fit/index.js';
+import { NT_STRIDE, PodInfo, type NodeTable } from '../../framework/node-info.js';
+import { DEFAULT_RESOURCES, fillAllocatableAndRequested, podRequestList, tableFiller, tableSlots, type ResourceSpec } from '../node-resources-fit/index.js';
 
 export const NAME = 'NodeResourcesBalancedAllocation';
 const PRE_SCORE_KEY = `PreScore${NAME}`;
@@ -59,7 +59,7 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
   return {
     name: NAME,
     preScore(state: CycleState, pod: Pod): Status | null {
-      const req = podRequestList(new PodInfo(pod), resources, true);
+      const req = podRequestList(state.podInfo(pod), resources, true);
       if (req.every((r) => r === 0)) return Status.skip();
       state.write(PRE_SCORE_KEY, req);
       memo = { state, req };
@@ -71,6 +71,37 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
       // Scratch arrays reused across nodes (scoring is synchronous). Where alloc is 0 balancedScore skips the pair.
       for (let i = 0; i < resources.length; i++) fillAllocatableAndRequested(ni, resources[i]!.name, podReq[i]!, true, scratchAlloc, scratchReq, i);
       return balancedScore(scratchReq, scratchAlloc);
+    },
+    scoreFast(state: CycleState, pod: Pod): ((t: NodeTable, i: number) => number) | undefined {
+      const podReq = (memo?.state === state ? memo.req : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, true);
+      const fill = tableFiller(resources, podReq, true);
+      const slots = tableSlots(resources, true);
+      if (!fill || !slots) return undefined;
+      // balancedScore fused over the row for up to two scored resources (the default: cpu, memory); more take the
+      // generic two-pass path.
+      const { allocSlot, usedSlot } = slots;
+      const n = resources.length;
+      return (t, i) => {
+        const f = t.fit;
+        const o = i * NT_STRIDE;
+        let count = 0;
+        let f0 = 0;
+        let f1 = 0;
+        for (let k = 0; k < n; k++) {
+          const a = f[o + allocSlot[k]!]!;
+          if (a === 0) continue;
+          const fr = Math.min(1, (f[o + usedSlot[k]!]! + podReq[k]!) / a);
+          if (count === 0) f0 = fr;
+          else if (count === 1) f1 = fr;
+          count++;
+        }
+        if (count > 2) {
+          fill(t, i, scratchAlloc, scratchReq);
+          return balancedScore(scratchReq, scratchAlloc);
+        }
+        const std = count === 2 ? Math.abs((f0 - f1) / 2) : 0;
+        return Math.trunc((1 - std) * MAX_NODE_SCORE);
+      };
     },
   } satisfies PreScorePlugin & ScorePlugin;
 }

@@ -13,10 +13,13 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   ActionType, Code, CycleState, MAX_NODE_SCORE, Status,
-  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type NodeInfo, type PreFilterPlugin,
+  type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type NodeInfo, type PreFilterPlugin,
   type PreScorePlugin, type ScorePlugin,
 } from '../../framework/interface.js';
-import { CPU, EPHEMERAL_STORAGE, MEMORY, PodInfo, type Resource } from '../../framework/node-info.js';
+import {
+  CPU, EPHEMERAL_STORAGE, MEMORY, NT_ALLOC_CPU, NT_ALLOC_EPH, NT_ALLOC_MEM, NT_ALLOC_PODS, NT_POD_COUNT, NT_REQ_CPU,
+  NT_REQ_EPH, NT_REQ_MEM, NT_STRIDE, PodInfo, type NodeTable, type Resource,
+} from '../../framework/node-info.js';
 
 export const NAME = 'NodeResourcesFit';
 const PRE_FILTER_KEY = `PreFilter${NAME}`;
@@ -96,6 +99,48 @@ export function fillAllocatableAndRequested(ni: NodeInfo, resource: string, podR
   }
   alloc[i] = a;
   req[i] = a === 0 ? 0 : r;
+}
+
+/**
+ * Where each resource's numbers sit in a {@link NodeTable} row: `allocSlot[k]` in `fit`, `usedSlot[k]` in `fit` or,
+ * when negative, the non-zero cpu (−1) / memory (−2) of `nonZero`. Undefined for resources other than
+ * cpu/memory/ephemeral-storage.
+ */
+export function tableSlots(resources: readonly ResourceSpec[], useRequested: boolean): { allocSlot: number[]; usedSlot: number[] } | undefined {
+  const allocSlot: number[] = [];
+  const usedSlot: number[] = [];
+  for (const r of resources) {
+    switch (r.name) {
+      case CPU: allocSlot.push(NT_ALLOC_CPU); usedSlot.push(useRequested ? NT_REQ_CPU : -1); break;
+      case MEMORY: allocSlot.push(NT_ALLOC_MEM); usedSlot.push(useRequested ? NT_REQ_MEM : -2); break;
+      case EPHEMERAL_STORAGE: allocSlot.push(NT_ALLOC_EPH); usedSlot.push(NT_REQ_EPH); break;
+      default: return undefined;
+    }
+  }
+  return { allocSlot, usedSlot };
+}
+
+/**
+ * {@link fillAllocatableAndRequested} reading a {@link NodeTable} row instead of a NodeInfo, for the Score fast paths:
+ * a filler for this pod's requests, or undefined when a resource is not cpu/memory/ephemeral-storage (scalars need
+ * the NodeInfo's maps).
+ */
+export function tableFiller(resources: readonly ResourceSpec[], podReq: readonly number[], useRequested: boolean): ((t: NodeTable, i: number, alloc: number[], req: number[]) => void) | undefined {
+  const n = resources.length;
+  const slots = tableSlots(resources, useRequested);
+  if (!slots) return undefined;
+  const { allocSlot, usedSlot } = slots;
+  return (t, i, alloc, req) => {
+    const f = t.fit;
+    const o = i * NT_STRIDE;
+    for (let k = 0; k < n; k++) {
+      const a = f[o + allocSlot[k]!]!;
+      const u = usedSlot[k]!;
+      const used = u >= 0 ? f[o + u]! : t.nonZero[2 * i + (u === -1 ? 0 : 1)]!;
+      alloc[k] = a;
+      req[k] = a === 0 ? 0 : used + podReq[k]!;
+    }
+  };
 }
 
 /** The pod's request for each resource, with non-zero CPU/memory defaults unless `useRequested`. */
@@ -212,6 +257,23 @@ function fitsQuickly(req: Resource, ni: NodeInfo): boolean {
   return true;
 }
 
+/** {@link fitsQuickly} over a NodeTable row: Filter's fast path for pods without extended-resource requests. */
+function fastFit(req: Resource): FastFilter | undefined {
+  if (req.scalar.size) return undefined;
+  const cpu = req.milliCPU;
+  const mem = req.memory;
+  const eph = req.ephemeralStorage;
+  return (t, i) => {
+    const f = t.fit;
+    const o = i * NT_STRIDE;
+    if (f[o + NT_POD_COUNT]! + 1 > f[o + NT_ALLOC_PODS]!) return false;
+    if (cpu > 0 && cpu > f[o + NT_ALLOC_CPU]! - f[o + NT_REQ_CPU]!) return false;
+    if (mem > 0 && mem > f[o + NT_ALLOC_MEM]! - f[o + NT_REQ_MEM]!) return false;
+    if (eph > 0 && eph > f[o + NT_ALLOC_EPH]! - f[o + NT_REQ_EPH]!) return false;
+    return true;
+  };
+}
+
 const NO_NAMES: ReadonlySet<string> = new Set();
 
 /** Upstream `fitsRequest`: every resource the pod lacks on the node. Exported for preemption, which re-checks fit. */
@@ -274,7 +336,7 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
     if (memoState === state) return memoReq!;
     let r = state.read<Resource>(PRE_FILTER_KEY);
     if (!r) {
-      r = new PodInfo(pod).requests;
+      r = state.podInfo(pod).requests;
       state.write(PRE_FILTER_KEY, r);
     }
     memoState = state;
@@ -285,7 +347,7 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
   return {
     name: NAME,
     preFilter(state: CycleState, pod: Pod) {
-      memoReq = new PodInfo(pod).requests;
+      memoReq = state.podInfo(pod).requests;
       memoState = state;
       state.write(PRE_FILTER_KEY, memoReq);
       return { status: null };
@@ -298,8 +360,11 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
       const code = lacking.some((l) => l.unresolvable) ? Code.UnschedulableAndUnresolvable : Code.Unschedulable;
       return new Status(code, lacking.map((l) => l.reason));
     },
+    filterFast(state: CycleState, pod: Pod): FastFilter | undefined {
+      return fastFit(requestsOf(state, pod));
+    },
     preScore(state: CycleState, pod: Pod): Status | null {
-      scoreMemoReq = podRequestList(new PodInfo(pod), resources, false);
+      scoreMemoReq = podRequestList(state.podInfo(pod), resources, false);
       scoreMemoState = state;
       state.write(PRE_SCORE_KEY, scoreMemoReq);
       return null;
@@ -309,6 +374,38 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
       // Scratch arrays reused across nodes: scoring is synchronous and the scorer does not keep them.
       for (let i = 0; i < resources.length; i++) fillAllocatableAndRequested(ni, resources[i]!.name, podReq[i]!, false, scratchAlloc, scratchReq, i);
       return scorer(scratchReq, scratchAlloc);
+    },
+    scoreFast(state: CycleState, pod: Pod): ((t: NodeTable, i: number) => number) | undefined {
+      const podReq = (scoreMemoState === state ? scoreMemoReq : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, false);
+      const slots = strategy === 'LeastAllocated' ? tableSlots(resources, false) : undefined;
+      if (slots) {
+        // LeastAllocated fused over the row (the default strategy): leastAllocated() without the scratch arrays.
+        const { allocSlot, usedSlot } = slots;
+        const n = resources.length;
+        const ws = resources.map((r) => r.weight ?? 1);
+        return (t, i) => {
+          const f = t.fit;
+          const o = i * NT_STRIDE;
+          let score = 0;
+          let wsum = 0;
+          for (let k = 0; k < n; k++) {
+            const c = f[o + allocSlot[k]!]!;
+            if (c === 0) continue;
+            const u = usedSlot[k]!;
+            const r = (u >= 0 ? f[o + u]! : t.nonZero[2 * i + (u === -1 ? 0 : 1)]!) + podReq[k]!;
+            const w = ws[k]!;
+            score += (r > c ? 0 : Math.trunc(((c - r) * MAX_NODE_SCORE) / c)) * w;
+            wsum += w;
+          }
+          return wsum === 0 ? 0 : Math.trunc(score / wsum);
+        };
+      }
+      const fill = tableFiller(resources, podReq, false);
+      if (!fill) return undefined;
+      return (t, i) => {
+        fill(t, i, scratchAlloc, scratchReq);
+        return scorer(scratchReq, scratchAlloc);
+      };
     },
     eventsToRegister(): ClusterEventWithHint[] {
       return [

@@ -5,7 +5,8 @@
  */
 
 import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
-import { ActionType, CycleState, Status, type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type NodeInfo } from '../../framework/interface.js';
+import { ActionType, CycleState, Status, type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type NodeInfo } from '../../framework/interface.js';
+import { NT_UNSCHEDULABLE } from '../../framework/node-info.js';
 import { tolerationsTolerateTaint } from '../../framework/helpers.js';
 
 export const NAME = 'NodeUnschedulable';
@@ -15,6 +16,9 @@ export const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const REASON_UNKNOWN_CONDITION = 'node(s) had unknown conditions';
 /** The taint a cordoned node is treated as having (upstream `v1.TaintNodeUnschedulable`). */
 export const TAINT_NODE_UNSCHEDULABLE: Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+
+/** Filter's fast path: a schedulable node passes (a cordoned one goes through filter for the toleration check). */
+const schedulable: FastFilter = (t, i) => (t.flags[i]! & NT_UNSCHEDULABLE) === 0;
 
 /** Builds the plugin. */
 export function newNodeUnschedulable() {
@@ -26,6 +30,7 @@ export function newNodeUnschedulable() {
       if (!ni.unschedulable) return null; // NodeInfo's copy of spec.unschedulable: no Node/spec dereference per node
       return tolerationsTolerateTaint(pod.spec?.tolerations, TAINT_NODE_UNSCHEDULABLE) ? null : Status.unresolvable(REASON_UNSCHEDULABLE);
     },
+    filterFast: () => schedulable,
     eventsToRegister(): ClusterEventWithHint[] {
       return [{
         event: { resource: 'Node', actionType: ActionType.Add | ActionType.UpdateNodeTaint, label: 'NodeAddOrTaintChange' },

@@ -90,6 +90,19 @@ export class DomainCounter {
     this.refs.length = this.podLens.length = this.domains.length = this.counts.length = n;
   }
 
+  /**
+   * Per position of the node list last synced: the node's domain when it counts (has the required keys and is
+   * eligible), else undefined. Live view, valid until the next sync; read-only for callers.
+   */
+  get domainsByPosition(): ReadonlyArray<string | undefined> {
+    return this.domains;
+  }
+
+  /** The node list the counts were last synced with (undefined when synced without a snapshot journal). */
+  get syncedList(): readonly NodeInfo[] | undefined {
+    return this.synced?.list;
+  }
+
   /** The smallest count over all domains (Infinity when there is none). */
   min(): number {
     if (this.minDirty) {

@@ -21,7 +21,7 @@ import type { Node, Pod, TopologySpreadConstraint } from 'kubernetes-types/core/
 import { labelSelectorToString, matches, newRequirement, selectorFromLabelSelectorObject, selectorFromSet, type LabelSelector } from '../../../api/labels.js';
 import {
   ActionType, CycleState, MAX_NODE_SCORE, Status,
-  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type Handle, type NodeInfo, type NodeScore,
+  type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type Handle, type NodeInfo, type NodeScore,
   type PodInfo, type PreFilterExtensions, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin,
 } from '../../framework/interface.js';
 import { findUntoleratedTaint, RequiredNodeAffinity } from '../../framework/helpers.js';
@@ -116,6 +116,12 @@ class PreFilterState {
     readonly matchNum: Array<Map<string, number>>,
     readonly minMatch: number[],
     private owned = false,
+    /**
+     * Per constraint, its counter's domain of each position of `list` (see DomainCounter.domainsByPosition), for
+     * Filter's fast path; only set when the counters were synced with the snapshot's node list.
+     */
+    readonly domains?: ReadonlyArray<ReadonlyArray<string | undefined>>,
+    readonly list?: readonly NodeInfo[],
   ) {}
 
   /** Upstream `minMatchNum`: 0 while there are fewer eligible domains than minDomains. */
@@ -220,7 +226,10 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       const keys = constraints.map((c) => c.topologyKey);
       const eligible = constraints.map((c) => eligibility(pod, c));
       const counts = constraints.map((c, i) => counterFor(pod, c, keys, eligible[i]!, nodes));
-      const pfs = new PreFilterState(constraints, keys, eligible.map((e) => e.fn), counts.map((k) => k.matchNum), counts.map((k) => k.min()));
+      const snapList = handle?.snapshot().list();
+      const synced = snapList === nodes && counts.every((k) => k.syncedList === nodes);
+      const pfs = new PreFilterState(constraints, keys, eligible.map((e) => e.fn), counts.map((k) => k.matchNum), counts.map((k) => k.min()), false,
+        synced ? counts.map((k) => k.domainsByPosition) : undefined, synced ? nodes : undefined);
       state.write(PRE_FILTER_KEY, pfs);
       memo = { state, value: pfs };
       return { status: null };
@@ -241,6 +250,30 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
         if (skew > c.maxSkew) return Status.unschedulable(REASON_CONSTRAINTS_NOT_MATCH);
       }
       return null;
+    },
+    /**
+     * Fast path: a node the counters place in a domain passes when that domain's count is within the skew limit
+     * (`count + selfMatch − globalMin ≤ maxSkew`, as filter computes) and is rejected as filter would otherwise;
+     * nodes the counters skip go through filter.
+     */
+    filterFast(state: CycleState): FastFilter | undefined {
+      let s: PreFilterState | undefined;
+      if (memo?.state === state) s = memo.value;
+      else s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      if (!s || !s.domains || !handle || s.list !== handle.snapshot().list()) return undefined;
+      const n = s.constraints.length;
+      const domains = s.domains;
+      const counts = s.matchNum;
+      const limits = s.constraints.map((c, i) => c.maxSkew - c.selfMatch + s.globalMin(i));
+      return (_t, i) => {
+        for (let k = 0; k < n; k++) {
+          const d = domains[k]![i];
+          if (d === undefined) return false; // no label, or a node the counter skips: filter decides
+          // The earlier constraints passed and the node has this one's label: filter's answer for the skew.
+          if ((counts[k]!.get(d) ?? 0) > limits[k]!) return Status.unschedulable(REASON_CONSTRAINTS_NOT_MATCH);
+        }
+        return true;
+      };
     },
     preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status | null {
       const all = handle?.snapshot().list() ?? nodes;

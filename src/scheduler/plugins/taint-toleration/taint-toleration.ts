@@ -8,8 +8,10 @@
 import type { Node, Pod, Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import {
   ActionType, CycleState, MAX_NODE_SCORE, Status,
-  type ClusterEventWithHint, type EnqueueExtensions, type FilterPlugin, type NodeInfo, type NodeScore, type PreScorePlugin, type ScorePlugin,
+  type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type NodeInfo, type NodePositions, type NodeScore,
+  type PreScorePlugin, type ScorePlugin,
 } from '../../framework/interface.js';
+import { NT_FILTER_TAINTS, NT_PREFER_TAINTS } from '../../framework/node-info.js';
 import { findUntoleratedTaint, tolerationsTolerateTaint } from '../../framework/helpers.js';
 import { defaultNormalizeScore } from '../../framework/runtime.js';
 
@@ -23,6 +25,9 @@ export const REASON_NOT_MATCH = "node(s) had taints that the pod didn't tolerate
 
 const filterEffects = (t: Taint) => t.effect === 'NoSchedule' || t.effect === 'NoExecute';
 
+/** Filter's fast path: a node without NoSchedule/NoExecute taints passes (others go through filter). */
+const noFilterTaints: FastFilter = (t, i) => (t.flags[i]! & NT_FILTER_TAINTS) === 0;
+
 /** Builds the plugin. */
 export function newTaintToleration() {
   return {
@@ -31,13 +36,20 @@ export function newTaintToleration() {
       const taint = findUntoleratedTaint(ni.taints, pod.spec?.tolerations, filterEffects);
       return taint ? Status.unresolvable(untoleratedTaintReason(taint)) : null;
     },
-    preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[] = []): Status | null {
+    filterFast: () => noFilterTaints,
+    preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[] = [], at?: NodePositions): Status | null {
       // No feasible node has a PreferNoSchedule taint: every node would score the same (the maximum after the
-      // reversed normalization), which cannot change the choice — skip scoring 500 nodes for a constant.
+      // reversed normalization), which cannot change the choice — skip scoring 500 nodes for a constant. The
+      // NodeTable's flags answer without reading each NodeInfo.
       let any = false;
-      for (let i = 0; i < nodes.length && !any; i++) {
-        const taints = nodes[i]!.taints;
-        if (taints) for (const t of taints) if (t.effect === 'PreferNoSchedule') any = true;
+      if (at) {
+        const { table, positions } = at;
+        for (let i = 0; i < positions.length && !any; i++) if (table.flags[positions[i]!]! & NT_PREFER_TAINTS) any = true;
+      } else {
+        for (let i = 0; i < nodes.length && !any; i++) {
+          const taints = nodes[i]!.taints;
+          if (taints) for (const t of taints) if (t.effect === 'PreferNoSchedule') any = true;
+        }
       }
       if (!any && nodes.length > 0) return Status.skip();
       // Only tolerations that can apply to PreferNoSchedule taints matter (upstream `getAllTolerationPreferNoSchedule`).
