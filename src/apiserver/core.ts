@@ -121,7 +121,7 @@ export class ApiServerCore {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Dot segments would be silently resolved by URL parsing (`/configmaps/../pods` → `/pods`): refuse them.
     const rawPath = (req.url ?? '/').split('?')[0];
-    if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath)) {
+    if ((rawPath.includes('.') || rawPath.includes('%')) && /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath)) {
       req.resume();
       writeError(res, errors.badRequest(`invalid request path ${JSON.stringify(rawPath)}: dot segments are not allowed`));
       return;
@@ -219,6 +219,7 @@ export class ApiServerCore {
       subresource: ri.subresource ?? '',
       scope: info.namespaced ? (ri.namespace ? 'namespace' : 'cluster') : 'cluster',
       component: 'apiserver',
+      code: '',
     };
     let code = 200;
     try {
@@ -251,13 +252,10 @@ export class ApiServerCore {
     } catch (err) {
       code = writeError(res, err);
     } finally {
-      if (ri.verb !== 'watch') {
-        const { dry_run: _d, ...rest } = labels;
-        this.metrics.requests.inc({ ...labels, code: String(code) });
-        this.metrics.duration.observe({ ...rest, dry_run: labels.dry_run }, Number(process.hrtime.bigint() - started) / 1e9);
-      } else {
-        this.metrics.requests.inc({ ...labels, code: String(code) });
-      }
+      // The metrics read only their own label names (in their own order), so one object serves both.
+      labels.code = String(code);
+      this.metrics.requests.inc(labels);
+      if (ri.verb !== 'watch') this.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 

@@ -48,7 +48,8 @@ export class ApiMetrics {
     const typeOf = storeKeyType;
     const timed = <T>(op: string, key: string, p: Promise<T>): Promise<T> => {
       const end = h.startTimer({ operation: op, type: typeOf(key) });
-      return p.finally(() => end());
+      // then(ok, fail) rather than finally(): one promise and one microtask less per store operation.
+      return p.then((v) => { end(); return v; }, (e: unknown) => { end(); throw e; });
     };
     return {
       start: () => b.start(),
@@ -85,11 +86,46 @@ export function storeKeyType(key: string): string {
 type Labels = Record<string, string>;
 interface MetricValue { labels: Record<string, string | number>; value: number; metricName?: string }
 
-/** The series key of a label set: its values in label-name order. */
-function seriesKey(names: readonly string[], labels: Labels): string {
-  let key = '';
-  for (let i = 0; i < names.length; i++) key += `${labels[names[i]!] ?? ''}\u0000`;
-  return key;
+/**
+ * Series by label values, one Map level per label name (in label-name order; a missing label counts as ''): a
+ * lookup is a few Map reads of strings that are mostly constants, instead of building and hashing a joined key
+ * on every observation.
+ */
+class SeriesIndex<T> {
+  private readonly root = new Map<string, unknown>();
+  constructor(private readonly names: readonly string[]) {}
+
+  get(labels: Labels): T | undefined {
+    let m: Map<string, unknown> | undefined = this.root;
+    const names = this.names;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      m = m.get(labelValue(labels[names[i]!])) as Map<string, unknown> | undefined;
+      if (m === undefined) return undefined;
+    }
+    return m.get(labelValue(labels[names[last]!])) as T | undefined;
+  }
+
+  set(labels: Labels, value: T): void {
+    let m = this.root;
+    const names = this.names;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = labelValue(labels[names[i]!]);
+      let next = m.get(v) as Map<string, unknown> | undefined;
+      if (next === undefined) m.set(v, (next = new Map()));
+      m = next;
+    }
+    m.set(labelValue(labels[names[last]!]), value);
+  }
+
+  clear(): void {
+    this.root.clear();
+  }
+}
+
+function labelValue(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
 }
 
 function pickLabels(names: readonly string[], labels: Labels): Labels {
@@ -102,25 +138,32 @@ function pickLabels(names: readonly string[], labels: Labels): Labels {
 export class FastCounter {
   readonly type = 'counter';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, { labels: Labels; value: number }>();
+  /** Every series, in creation order (for exposition). */
+  private readonly series: Array<{ labels: Labels; value: number }> = [];
+  private readonly index: SeriesIndex<{ labels: Labels; value: number }>;
 
   constructor(registry: Registry, readonly name: string, readonly help: string, private readonly labelNames: readonly string[]) {
+    this.index = new SeriesIndex(labelNames);
     registry.registerMetric(this as never);
   }
 
   inc(labels: Labels, value = 1): void {
-    const key = seriesKey(this.labelNames, labels);
-    const s = this.series.get(key);
+    const s = this.index.get(labels);
     if (s) s.value += value;
-    else this.series.set(key, { labels: pickLabels(this.labelNames, labels), value });
+    else {
+      const n = { labels: pickLabels(this.labelNames, labels), value };
+      this.index.set(labels, n);
+      this.series.push(n);
+    }
   }
 
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricValue[] }> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.series.values()].map((s) => ({ labels: { ...s.labels }, value: s.value })) };
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.series.map((s) => ({ labels: { ...s.labels }, value: s.value })) };
   }
 
   reset(): void {
-    this.series.clear();
+    this.series.length = 0;
+    this.index.clear();
   }
 }
 
@@ -128,16 +171,22 @@ export class FastCounter {
 export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  /** Every series, in creation order (for exposition). */
+  private readonly series: Array<{ labels: Labels; counts: number[]; sum: number; count: number }> = [];
+  private readonly index: SeriesIndex<{ labels: Labels; counts: number[]; sum: number; count: number }>;
 
   constructor(registry: Registry, readonly name: string, readonly help: string, private readonly labelNames: readonly string[], private readonly buckets: readonly number[]) {
+    this.index = new SeriesIndex(labelNames);
     registry.registerMetric(this as never);
   }
 
   observe(labels: Labels, value: number): void {
-    const key = seriesKey(this.labelNames, labels);
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: pickLabels(this.labelNames, labels), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    let s = this.index.get(labels);
+    if (!s) {
+      s = { labels: pickLabels(this.labelNames, labels), counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.index.set(labels, s);
+      this.series.push(s);
+    }
     const b = this.buckets;
     for (let i = 0; i < b.length; i++) {
       if (value <= b[i]!) {
@@ -161,7 +210,7 @@ export class FastHistogram {
 
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricValue[] }> {
     const values: MetricValue[] = [];
-    for (const s of this.series.values()) {
+    for (const s of this.series) {
       let acc = 0;
       for (let i = 0; i < this.buckets.length; i++) {
         acc += s.counts[i]!;
@@ -175,6 +224,7 @@ export class FastHistogram {
   }
 
   reset(): void {
-    this.series.clear();
+    this.series.length = 0;
+    this.index.clear();
   }
 }

@@ -45,6 +45,23 @@ const JSONISH = new Set(['application/json', '*/*', 'application/*']);
  * `as=PartialObjectMetadata[List]` are honoured for resource reads; unknown `as=` values are skipped.
  */
 export function negotiate(accept: string | undefined, opts: { allowTable: boolean; allowProtobuf: boolean }): Negotiated {
+  // Clients send the same few Accept headers on every request: remember the answers (the result is shared, so
+  // read-only; failures are not remembered and throw each time).
+  const cache = NEGOTIATED[(opts.allowTable ? 2 : 0) + (opts.allowProtobuf ? 1 : 0)]!;
+  const key = accept ?? '';
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const out = Object.freeze(negotiateUncached(accept, opts));
+  if (cache.size >= NEGOTIATED_MAX) cache.clear();
+  cache.set(key, out);
+  return out;
+}
+
+/** Remembered negotiation results per (allowTable, allowProtobuf), by Accept header; bounded, cleared when full. */
+const NEGOTIATED: Array<Map<string, Negotiated>> = [new Map(), new Map(), new Map(), new Map()];
+const NEGOTIATED_MAX = 256;
+
+function negotiateUncached(accept: string | undefined, opts: { allowTable: boolean; allowProtobuf: boolean }): Negotiated {
   const ranges = parseAccept(accept);
   for (const r of ranges) {
     const as = r.params['as'];

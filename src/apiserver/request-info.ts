@@ -46,7 +46,7 @@ export function parseRequestPath(method: string, pathname: string, query: URLSea
     return { kind: 'other', path: pathname };
   }
   if (rest.length === 0) return { kind: 'groupversion', group, version };
-  rest = rest.map((p) => decodeURIComponent(p));
+  if (pathname.includes('%')) rest = rest.map((p) => decodeURIComponent(p));
 
   let namespace: string | undefined;
   // `/namespaces/{ns}` alone addresses the namespace object; `/namespaces/{ns}/{resource}` a namespaced resource.

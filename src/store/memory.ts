@@ -65,12 +65,66 @@ function lowerBound(arr: string[], key: string, inclusive: boolean): number {
   return lo;
 }
 
+/**
+ * A key's bucket: its first three `/`-separated parts with the trailing `/` (`/registry/pods/` of
+ * `/registry/pods/ns/name`), or '' for a key with fewer parts. A prefix with three parts has the bucket of every key
+ * it matches.
+ */
+function bucketOf(key: string): string {
+  const a = key.indexOf('/');
+  const b = a < 0 ? -1 : key.indexOf('/', a + 1);
+  const c = b < 0 ? -1 : key.indexOf('/', b + 1);
+  return c < 0 ? '' : key.slice(0, c + 1);
+}
+
+/**
+ * The keys of one bucket, sorted, except for the keys created since the last `sorted()`: those wait unsorted and are
+ * merged in then. (Inserting each new key into the sorted array moved the whole array on every create: quadratic in
+ * the number of keys, and the biggest cost of a create under load.) A key is added once, when its first row is
+ * appended, and leaves only with compaction, which rebuilds the bucket from `sorted()`.
+ */
+class KeyBucket {
+  private added: string[] = [];
+
+  constructor(private keys: string[]) {}
+
+  add(key: string): void {
+    this.added.push(key);
+  }
+
+  sorted(): string[] {
+    const added = this.added;
+    if (added.length === 0) return this.keys;
+    this.added = [];
+    added.sort();
+    const old = this.keys;
+    if (old.length === 0 || added[0] > old[old.length - 1]) {
+      this.keys = old.length === 0 ? added : old.concat(added);
+      return this.keys;
+    }
+    const merged: string[] = new Array(old.length + added.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < added.length) merged[k++] = old[i] < added[j] ? old[i++] : added[j++];
+    while (i < old.length) merged[k++] = old[i++];
+    while (j < added.length) merged[k++] = added[j++];
+    this.keys = merged;
+    return merged;
+  }
+}
+
 /** The in-memory Backend; see the module comment. */
 export class MemoryBackend implements Backend {
   private log: Row[] = [];
   private readonly versions = new Map<string, Row[]>();
-  /** Every key with at least one row, sorted (deleted keys stay until compaction removes their rows). */
-  private keys: string[] = [];
+  /**
+   * Every key with at least one row (deleted keys stay until compaction removes their rows), in buckets by their
+   * first three `/`-separated parts (`/registry/pods/`: one resource), each sorted except for the keys created since
+   * its last range read (see KeyBucket). A range read sorts in only its own resource's new keys, so the busy
+   * resources are not re-sorted by reads of the quiet ones.
+   */
+  private readonly buckets = new Map<string, KeyBucket>();
   private rev = 0;
   private compacted = 0;
   private started = false;
@@ -102,14 +156,15 @@ export class MemoryBackend implements Backend {
     const at = this.readRevision(options.revision);
     const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
     const end = prefixEnd(prefix);
+    const keys = this.keysFor(prefix);
     const start =
       options.startAfter !== undefined && options.startAfter >= prefix
-        ? lowerBound(this.keys, options.startAfter, false)
-        : lowerBound(this.keys, prefix, true);
+        ? lowerBound(keys, options.startAfter, false)
+        : lowerBound(keys, prefix, true);
     const items: KeyValue[] = [];
     let more = false;
-    for (let i = start; i < this.keys.length; i++) {
-      const key = this.keys[i];
+    for (let i = start; i < keys.length; i++) {
+      const key = keys[i];
       if (key >= end || !key.startsWith(prefix)) break;
       const row = this.rowAt(key, at);
       if (!row || row.deleted) continue;
@@ -126,8 +181,9 @@ export class MemoryBackend implements Backend {
     this.check();
     let n = 0;
     const end = prefixEnd(prefix);
-    for (let i = lowerBound(this.keys, prefix, true); i < this.keys.length; i++) {
-      const key = this.keys[i];
+    const keys = this.keysFor(prefix);
+    for (let i = lowerBound(keys, prefix, true); i < keys.length; i++) {
+      const key = keys[i];
       if (key >= end || !key.startsWith(prefix)) break;
       const rows = this.versions.get(key)!;
       if (!rows[rows.length - 1].deleted) n++;
@@ -208,7 +264,11 @@ export class MemoryBackend implements Backend {
     }
     for (const rows of this.versions.values()) for (const r of rows) keep.add(r);
     this.log = this.log.filter((r) => keep.has(r));
-    this.keys = this.keys.filter((k) => this.versions.has(k));
+    for (const [name, b] of this.buckets) {
+      const kept = b.sorted().filter((k) => this.versions.has(k));
+      if (kept.length === 0) this.buckets.delete(name);
+      else this.buckets.set(name, new KeyBucket(kept));
+    }
   }
 
   async currentRevision(): Promise<number> {
@@ -236,6 +296,18 @@ export class MemoryBackend implements Backend {
     return rows ? rows[rows.length - 1] : undefined;
   }
 
+  /**
+   * The sorted keys a range read of `prefix` must scan: its bucket's when the prefix names a bucket (every key under
+   * the prefix is in it), else every key (a short prefix such as `/registry/`: rare, so simply sorted afresh).
+   */
+  private keysFor(prefix: string): string[] {
+    const name = bucketOf(prefix);
+    if (name !== '') return this.buckets.get(name)?.sorted() ?? [];
+    const all: string[] = [];
+    for (const b of this.buckets.values()) for (const k of b.sorted()) all.push(k);
+    return all.sort();
+  }
+
   private rowAt(key: string, at: number): Row | undefined {
     const rows = this.versions.get(key);
     if (!rows) return undefined;
@@ -250,7 +322,10 @@ export class MemoryBackend implements Backend {
     if (rows) rows.push(row);
     else {
       this.versions.set(row.key, [row]);
-      this.keys.splice(lowerBound(this.keys, row.key, true), 0, row.key);
+      const name = bucketOf(row.key);
+      let b = this.buckets.get(name);
+      if (b === undefined) this.buckets.set(name, (b = new KeyBucket([])));
+      b.add(row.key);
     }
     this.hub.publish([rowEvent(row)]);
   }

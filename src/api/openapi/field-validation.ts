@@ -11,6 +11,87 @@ import { allSchemas, definitionForKind, resolveSchema, type Schema } from './sch
 const MAX_STRICT_ERRORS = 100;
 
 /**
+ * A schema prepared for the request-path walkers below: resolved once, with what they test precomputed and its
+ * children linked lazily. Every request walks the same few hundred schemas; through nodes the walk does no `$ref`
+ * resolution or WeakMap lookup per value and reads one object shape (schemas come in many shapes, which made every
+ * property read megamorphic). One node per schema object as written (not per resolved schema): the Go type names
+ * in type errors come from the reference.
+ */
+class SchemaNode {
+  /** The schema `$ref`/`allOf` lead to (undefined when the reference is dangling). */
+  readonly s: Schema | undefined;
+  readonly type: string | undefined;
+  readonly preserve: boolean;
+  /** typeWalk checks nothing below here (unknown types, oneOf types such as IntOrString, date-time strings). */
+  readonly typeSkip: boolean;
+  /** An object schema without fields or additionalProperties (Go `struct{}`): every field in it is unknown. */
+  readonly emptyStruct: boolean;
+  private propNodes?: Map<string, SchemaNode>;
+  private itemsNode?: SchemaNode | null;
+  private addlNode?: SchemaNode | null;
+  private struct?: string | null;
+
+  constructor(readonly schema: Schema) {
+    const s = resolveSchema(schema);
+    this.s = s;
+    this.type = s?.type;
+    this.preserve = !!s?.['x-kubernetes-preserve-unknown-fields'];
+    this.typeSkip = !s || this.preserve || !!s.oneOf || s.format === 'date-time';
+    this.emptyStruct = !!s && !s.properties && !(s.additionalProperties && typeof s.additionalProperties === 'object') &&
+      s.type === 'object' && s.additionalProperties === undefined && !s.oneOf;
+  }
+
+  /** Field nodes by name, or undefined when the schema declares no properties. */
+  props(): Map<string, SchemaNode> | undefined {
+    if (this.propNodes === undefined) {
+      const ps = this.s?.properties;
+      if (!ps) return undefined;
+      const m = new Map<string, SchemaNode>();
+      for (const k of Object.keys(ps)) if (ps[k]) m.set(k, nodeOf(ps[k]));
+      this.propNodes = m;
+    }
+    return this.propNodes;
+  }
+
+  items(): SchemaNode | undefined {
+    if (this.itemsNode === undefined) this.itemsNode = this.s?.items ? nodeOf(this.s.items) : null;
+    return this.itemsNode ?? undefined;
+  }
+
+  /** The node of an object-valued additionalProperties. */
+  additional(): SchemaNode | undefined {
+    if (this.addlNode === undefined) {
+      const a = this.s?.additionalProperties;
+      this.addlNode = a && typeof a === 'object' ? nodeOf(a) : null;
+    }
+    return this.addlNode ?? undefined;
+  }
+
+  /** The Go struct name behind the reference (see structName). */
+  structName(): string | undefined {
+    if (this.struct === undefined) this.struct = structName(this.schema) ?? null;
+    return this.struct ?? undefined;
+  }
+}
+
+const nodes = new WeakMap<Schema, SchemaNode>();
+
+function nodeOf(schema: Schema): SchemaNode {
+  let n = nodes.get(schema);
+  if (n === undefined) nodes.set(schema, (n = new SchemaNode(schema)));
+  return n;
+}
+
+/** Root nodes by definition name: a `{ $ref }` to the definition (kept, so its node is built once). */
+const rootNodes = new Map<string, SchemaNode>();
+
+function rootNode(def: string): SchemaNode {
+  let n = rootNodes.get(def);
+  if (n === undefined) rootNodes.set(def, (n = nodeOf({ $ref: `#/components/schemas/${def}` })));
+  return n;
+}
+
+/**
  * Paths of the fields in `obj` that its kind's schema does not declare, formatted as upstream's strict decoder
  * formats them: dot-separated field names, `[i]` for list items, map keys as plain segments
  * (`spec.template.spec.containers[0].imagee`, `metadata.labelz`). Subtrees typed RawExtension/FieldsV1/JSON accept
@@ -21,7 +102,8 @@ export function findUnknownFields(apiVersion: string, kind: string, obj: unknown
   const def = definitionForKind(group, version, kind);
   if (!def) return [];
   const out: string[] = [];
-  walk(allSchemas()[def], obj, '', out);
+  const schema = allSchemas()[def];
+  if (schema) walk(nodeOf(schema), obj, '', out);
   return out;
 }
 
@@ -30,25 +112,26 @@ export function findUnknownFieldsForDefinition(definition: string, obj: unknown)
   const s = allSchemas()[definition];
   if (!s) return [];
   const out: string[] = [];
-  walk(s, obj, '', out);
+  walk(nodeOf(s), obj, '', out);
   return out;
 }
 
-function walk(schema: Schema | undefined, value: unknown, path: string, out: string[]): void {
+function walk(n: SchemaNode, value: unknown, path: string, out: string[]): void {
   if (out.length >= MAX_STRICT_ERRORS) return;
-  const s = resolveSchema(schema);
-  if (!s || value === null || typeof value !== 'object') return;
-  if (s['x-kubernetes-preserve-unknown-fields']) return;
+  if (value === null || typeof value !== 'object') return;
+  if (n.s === undefined || n.preserve) return;
   // Paths are built only where needed (an unknown field, or a subtree that still holds objects): the common,
   // valid request walks without allocating a string per field.
   if (Array.isArray(value)) {
-    if (s.items) for (let i = 0; i < value.length; i++) { const v = value[i]; if (v !== null && typeof v === 'object') walk(s.items, v, `${path}[${i}]`, out); }
+    const items = n.items();
+    if (items) for (let i = 0; i < value.length; i++) { const v = value[i]; if (v !== null && typeof v === 'object') walk(items, v, `${path}[${i}]`, out); }
     return;
   }
   const o = value as Record<string, unknown>;
-  if (s.properties) {
+  const props = n.props();
+  if (props) {
     for (const k in o) {
-      const prop = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
+      const prop = props.get(k);
       if (prop) {
         const v = o[k];
         if (v !== null && typeof v === 'object') walk(prop, v, path ? `${path}.${k}` : k, out);
@@ -56,12 +139,13 @@ function walk(schema: Schema | undefined, value: unknown, path: string, out: str
     }
     return;
   }
-  if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-    for (const k in o) { const v = o[k]; if (v !== null && typeof v === 'object') walk(s.additionalProperties, v, path ? `${path}.${k}` : k, out); }
+  const addl = n.additional();
+  if (addl) {
+    for (const k in o) { const v = o[k]; if (v !== null && typeof v === 'object') walk(addl, v, path ? `${path}.${k}` : k, out); }
     return;
   }
   // A struct without fields (Go `struct{}`): everything in it is unknown.
-  if (s.type === 'object' && s.additionalProperties === undefined && !s.oneOf) {
+  if (n.emptyStruct) {
     for (const k in o) if (out.length < MAX_STRICT_ERRORS) out.push(path ? `${path}.${k}` : k);
   }
 }
@@ -126,7 +210,7 @@ export function checkFieldTypes(apiVersion: string, kind: string, obj: unknown):
   const def = definitionForKind(group, version, kind);
   if (!def) return [];
   const out: FieldTypeError[] = [];
-  typeWalk({ $ref: `#/components/schemas/${def}` }, obj, { segs: [], props: [] }, def.slice(def.lastIndexOf('.') + 1), '', out);
+  typeWalk(rootNode(def), obj, { segs: [], props: [] }, def.slice(def.lastIndexOf('.') + 1), '', out);
   return out;
 }
 
@@ -175,52 +259,52 @@ function goType(schema: Schema | undefined, prop: string): string {
   }
 }
 
-const EMPTY_SCHEMA: Schema = {};
-
-function typeWalk(schema: Schema, value: unknown, path: WalkPath, goStruct: string, prop: string, out: FieldTypeError[]): void {
-  if (value === null || value === undefined) return; // null decodes to the zero value everywhere
-  const s = resolveSchema(schema);
-  if (!s || s['x-kubernetes-preserve-unknown-fields'] || s.oneOf || s.format === 'date-time') return;
+function reportTypeError(n: SchemaNode, value: unknown, path: WalkPath, goStruct: string, prop: string, out: FieldTypeError[]): void {
   const actual = jsonKind(value);
-  const report = (): void => {
-    const shown = actual === 'number' && s.type === 'integer' ? `number ${String(value)}` : actual;
-    const goStack = path.segs.filter((_, i) => path.props[i]);
-    const where = goStack.length ? ` into Go struct field ${goStruct}.${goStack.join('.')}` : ' into Go value';
-    out.push({ field: pathText(path), message: `json: cannot unmarshal ${shown}${where} of type ${goType(schema, prop)}` });
-  };
-  switch (s.type) {
+  const shown = actual === 'number' && n.type === 'integer' ? `number ${String(value)}` : actual;
+  const goStack = path.segs.filter((_, i) => path.props[i]);
+  const where = goStack.length ? ` into Go struct field ${goStruct}.${goStack.join('.')}` : ' into Go value';
+  out.push({ field: pathText(path), message: `json: cannot unmarshal ${shown}${where} of type ${goType(n.schema, prop)}` });
+}
+
+function typeWalk(n: SchemaNode, value: unknown, path: WalkPath, goStruct: string, prop: string, out: FieldTypeError[]): void {
+  if (value === null || value === undefined) return; // null decodes to the zero value everywhere
+  if (n.typeSkip) return;
+  switch (n.type) {
     case 'string':
-      if (actual !== 'string') report();
+      if (typeof value !== 'string') reportTypeError(n, value, path, goStruct, prop, out);
       return;
     case 'boolean':
-      if (actual !== 'bool') report();
+      if (typeof value !== 'boolean') reportTypeError(n, value, path, goStruct, prop, out);
       return;
     case 'integer':
-      if (actual !== 'number' || !Number.isInteger(value)) report();
+      if (typeof value !== 'number' || !Number.isInteger(value)) reportTypeError(n, value, path, goStruct, prop, out);
       return;
     case 'number':
-      if (actual !== 'number') report();
+      if (typeof value !== 'number') reportTypeError(n, value, path, goStruct, prop, out);
       return;
     case 'array': {
-      if (actual !== 'array') { report(); return; }
-      const arr = value as unknown[];
-      const items = s.items ?? EMPTY_SCHEMA;
-      for (let i = 0; i < arr.length; i++) {
+      if (!Array.isArray(value)) { reportTypeError(n, value, path, goStruct, prop, out); return; }
+      // Items without a schema accept anything.
+      const items = n.items();
+      if (!items) return;
+      for (let i = 0; i < value.length; i++) {
         path.segs.push(i);
         path.props.push(false);
-        typeWalk(items, arr[i], path, goStruct, prop, out);
+        typeWalk(items, value[i], path, goStruct, prop, out);
         path.segs.pop();
         path.props.pop();
       }
       return;
     }
     case 'object': {
-      if (actual !== 'object') { report(); return; }
+      if (typeof value !== 'object' || Array.isArray(value)) { reportTypeError(n, value, path, goStruct, prop, out); return; }
       const o = value as Record<string, unknown>;
-      if (s.properties) {
-        const struct = structName(schema) ?? goStruct;
+      const props = n.props();
+      if (props) {
+        const struct = n.structName() ?? goStruct;
         for (const k in o) {
-          const p = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
+          const p = props.get(k);
           if (!p) continue;
           path.segs.push(k);
           path.props.push(true);
@@ -228,11 +312,13 @@ function typeWalk(schema: Schema, value: unknown, path: WalkPath, goStruct: stri
           path.segs.pop();
           path.props.pop();
         }
-      } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+      } else {
+        const addl = n.additional();
+        if (!addl) return;
         for (const k in o) {
           path.segs.push(k);
           path.props.push(false);
-          typeWalk(s.additionalProperties, o[k], path, goStruct, prop, out);
+          typeWalk(addl, o[k], path, goStruct, prop, out);
           path.segs.pop();
           path.props.pop();
         }

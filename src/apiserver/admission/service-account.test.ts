@@ -116,3 +116,24 @@ test('the admission chain runs the plugin: random kube-api-access-<5> name, only
   assert.equal(cm.status, 201);
   assert.deepEqual(cm.body.data, { a: 'b' });
 });
+
+test('ServiceAccount changes after the cache is warm are seen by the next pod create', async () => {
+  const mounted = async (podName: string, sa: string): Promise<boolean> => {
+    const r = await api.request('POST', PODS, { body: pod(podName, { serviceAccountName: sa }) });
+    assert.equal(r.status, 201, r.text);
+    return !!(r.body.spec as Spec).volumes?.some((v) => v.name === VOL);
+  };
+  assert.equal(await mounted('late-0', 'late'), true, 'a missing account admits with the defaults');
+  const created = await api.request('POST', SAS, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'late' }, automountServiceAccountToken: false } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(await mounted('late-1', 'late'), false, 'an account created a moment ago is found');
+  const updated = await api.request('PUT', `${SAS}/late`, { body: { ...created.body, automountServiceAccountToken: true, imagePullSecrets: [{ name: 'late-reg' }] } });
+  assert.equal(updated.status, 200, updated.text);
+  const r = await api.request('POST', PODS, { body: pod('late-2', { serviceAccountName: 'late' }) });
+  assert.equal((r.body.spec as Spec).volumes?.some((v) => v.name === VOL), true, 'an update is seen');
+  assert.deepEqual(r.body.spec.imagePullSecrets, [{ name: 'late-reg' }]);
+  await api.request('PUT', `${SAS}/late`, { body: { ...updated.body, automountServiceAccountToken: false } });
+  const deleted = await api.request('DELETE', `${SAS}/late`);
+  assert.equal(deleted.status, 200, deleted.text);
+  assert.equal(await mounted('late-3', 'late'), true, 'a deleted account is gone');
+});

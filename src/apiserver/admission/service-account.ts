@@ -25,6 +25,7 @@ import type { KObject } from '../../api/errors.js';
 import { findResource, type ResourceInfo } from '../../api/resources.js';
 import type { ApiServerCore } from '../core.js';
 import { generateNameSuffix } from '../registry.js';
+import { PrefixCache } from '../prefix-cache.js';
 
 /** The account a pod runs as when it names none (upstream `DefaultServiceAccountName`). */
 export const DEFAULT_SERVICE_ACCOUNT_NAME = 'default';
@@ -59,10 +60,17 @@ export function tokenVolumeSource(): Rec {
 
 /** See the module comment. One per apiserver. */
 export class ServiceAccountAdmission {
-  private readonly saInfo: ResourceInfo;
+  /** What admission reads of each ServiceAccount, by `namespace/name`, kept from a store watch (see PrefixCache). */
+  private readonly accounts: PrefixCache<ServiceAccountFields>;
 
   constructor(private readonly core: ApiServerCore, private readonly suffix: () => string = generateNameSuffix) {
-    this.saInfo = findResource('', 'v1', 'serviceaccounts')!;
+    const saInfo: ResourceInfo = findResource('', 'v1', 'serviceaccounts')!;
+    this.accounts = new PrefixCache(core.backend, core.registry.prefix(saInfo), parseServiceAccount, (m, f) => core.log(m, f));
+  }
+
+  /** Stops the ServiceAccount watch. */
+  stop(): void {
+    this.accounts.stop();
   }
 
   /** Runs on every create (part of `ApiServerCore.admitCreate`); only core/v1 Pods are touched. */
@@ -77,7 +85,7 @@ export class ServiceAccountAdmission {
     spec.serviceAccount = name;
 
     // A missing account admits the pod (see the deviation in the module comment).
-    const sa = obj.metadata.namespace ? await this.core.registry.tryGet(this.saInfo, obj.metadata.namespace, name) : undefined;
+    const sa = obj.metadata.namespace ? await this.accounts.get(`${obj.metadata.namespace}/${name}`) : undefined;
     if (shouldAutomount(spec, sa)) this.mountToken(spec);
     const saPullSecrets = sa?.imagePullSecrets;
     if ((!Array.isArray(spec.imagePullSecrets) || spec.imagePullSecrets.length === 0) && Array.isArray(saPullSecrets) && saPullSecrets.length > 0) {
@@ -106,8 +114,19 @@ export class ServiceAccountAdmission {
   }
 }
 
+/** The fields of a ServiceAccount that admission reads. */
+interface ServiceAccountFields {
+  automountServiceAccountToken?: unknown;
+  imagePullSecrets?: unknown;
+}
+
+function parseServiceAccount(value: string): ServiceAccountFields {
+  const o = JSON.parse(value) as ServiceAccountFields;
+  return { automountServiceAccountToken: o.automountServiceAccountToken, imagePullSecrets: o.imagePullSecrets };
+}
+
 /** Upstream `shouldAutomount`: the pod's preference wins, then the account's, else true. */
-function shouldAutomount(spec: Rec, sa: KObject | undefined): boolean {
+function shouldAutomount(spec: Rec, sa: ServiceAccountFields | undefined): boolean {
   if (typeof spec.automountServiceAccountToken === 'boolean') return spec.automountServiceAccountToken;
   if (typeof sa?.automountServiceAccountToken === 'boolean') return sa.automountServiceAccountToken;
   return true;

@@ -75,9 +75,18 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   let firstTable = true;
   const timers: NodeJS.Timeout[] = [];
 
+  // Whether this stream corked its socket for the current event-loop turn (see onEvents).
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    if (!closed) res.uncork();
+  };
   const finish = () => {
     if (closed) return;
     closed = true;
+    // res.end() below flushes and fully uncorks the socket; a pending uncork must not touch it afterwards.
+    corked = false;
     watcher?.cancel();
     for (const t of timers) clearTimeout(t), clearInterval(t);
     core.metrics.watchers.dec(gaugeLabels);
@@ -115,13 +124,16 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   try {
     watcher = core.backend.watch(prefix, afterRev, {
       onEvents: (events) => {
-        // One socket write per delivered batch, not one per event.
-        res.cork();
-        try {
-          deliver(events);
-        } finally {
-          res.uncork();
+        // One socket write per event-loop turn, not one per delivered batch: the hub delivers each request's
+        // writes in its own microtask, so under load many batches arrive in one turn. The socket stays corked
+        // until the check phase, after every request handled in this turn has published (a write costs a TLS
+        // record, a syscall and a wakeup of the reader; the events themselves are not delayed past this turn).
+        if (!corked && !closed) {
+          corked = true;
+          res.cork();
+          setImmediate(uncork);
         }
+        deliver(events);
       },
       onError: (err) => sendError(err),
     });

@@ -74,8 +74,9 @@ export function checkUnknownFields(ctx: RequestContext, obj: KObject, isPatch = 
     throw errors.badRequest(isPatch ? strictDecodingMessage(unknown) : strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, unknown));
   }
   for (const f of unknown) ctx.warnings.push(`unknown field "${f.replace(/^\./, '')}"`);
-  // Warn and Ignore decode non-strictly: unknown fields are dropped, never stored.
-  pruneUnknownFields(obj);
+  // Warn and Ignore decode non-strictly: unknown fields are dropped, never stored. Pruning removes exactly what
+  // findUnknownFields reports (same walk), so an object with none has nothing to prune.
+  if (mode === 'Ignore' || unknown.length) pruneUnknownFields(obj);
 }
 
 /** Removes, in place, the fields the kind's schema does not declare (what upstream's non-strict decoding drops). */
