@@ -34,7 +34,11 @@ function agent(token: string, name: string): { proc: ChildProcess; done: Promise
 test('an agent joins with the token; a token with the wrong CA hash is refused', { skip: NO_KUBECTL }, async () => {
   const token = readFileSync(join(s.dataDir, 'tls', 'node-token'), 'utf8').trim();
   assert.match(token, /^SKIFF10[0-9a-f]{64}::[0-9a-f]+$/);
-  const bad = agent(token.replace(/^SKIFF10./, 'SKIFF100'), 'evil');
+  // Change the hash's first digit to a DIFFERENT one (a fixed '0' left the token intact whenever the hash began with
+  // '0', and the "evil" agent then joined and never exited).
+  const wrong = token[7] === '0' ? '1' : '0';
+  assert.notEqual(wrong, token[7]);
+  const bad = agent(`SKIFF10${wrong}${token.slice(8)}`, 'evil');
   const r = await bad.done;
   assert.equal(r.code, 1);
   assert.match(r.out, /does not match the token's hash/);
