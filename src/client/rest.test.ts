@@ -247,3 +247,55 @@ test('unusable PEM data does not throw from the constructor; the request fails i
   await assert.rejects(rc.request({ method: 'GET', path: '/api/v1/nodes' }));
   rc.close();
 });
+
+test('queued requests honour deadlines and signals; close() lets requests in flight finish and the client stays usable', async () => {
+  const held: http.ServerResponse[] = [];
+  const urls: string[] = [];
+  const s = http.createServer((req, res) => {
+    urls.push(req.url!);
+    if (req.url === '/hold') {
+      held.push(res);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"n":1}');
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const rc = new RestClient({ server: `http://127.0.0.1:${(s.address() as AddressInfo).port}` }, { rateLimit: false, maxSockets: 1, timeoutMs: 0 });
+  try {
+    // The only connection is busy: the next requests wait in the pool's queue.
+    const holding = rc.request({ method: 'GET', path: '/hold' });
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(rc.request({ method: 'GET', path: '/q', timeoutMs: 50 }), RequestTimeoutError);
+    const ac = new AbortController();
+    const queued = rc.request({ method: 'GET', path: '/q', signal: ac.signal });
+    ac.abort();
+    await assert.rejects(queued, { name: 'AbortError' });
+    rc.close();
+    held[0]!.writeHead(200, { 'Content-Type': 'application/json' }).end('{"held":true}');
+    assert.deepEqual(await holding, { held: true });
+    assert.deepEqual(await rc.request({ method: 'GET', path: '/after-close' }), { n: 1 });
+    // The cancelled requests never reached the server.
+    assert.deepEqual(urls, ['/hold', '/after-close']);
+  } finally {
+    rc.close();
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+test('5xx with Retry-After is retried; connection errors surface as they are', async () => {
+  const rc = new RestClient({ server: srv.url }, { rateLimit: false });
+  srv.fail({ verb: 'list', code: 503, reason: 'ServiceUnavailable', retryAfter: 0, times: 1 });
+  const before = srv.requestsFor('list').length;
+  await rc.request({ method: 'GET', path: cmPath });
+  assert.equal(srv.requestsFor('list').length - before, 2);
+  rc.close();
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const refused = new RestClient({ server: `http://127.0.0.1:${port}` }, { rateLimit: false });
+  await assert.rejects(refused.request({ method: 'GET', path: '/api/v1/pods' }), { code: 'ECONNREFUSED' });
+  refused.close();
+});

@@ -1,6 +1,6 @@
 /**
  * The HTTP layer every Skiff component uses to reach the apiserver (client-go `rest.RESTClient`): one keep-alive
- * agent per client, JSON in and out, `Status` bodies turned into {@link ApiError}s with the server's code, reason,
+ * connection pool per client (undici for ordinary requests, a node:https agent for streams), JSON in and out, `Status` bodies turned into {@link ApiError}s with the server's code, reason,
  * message and details, per-request timeouts, a client-side token-bucket rate limiter (client-go defaults qps 5,
  * burst 10; off for in-process use), and automatic retries when the server answers 429/5xx with `Retry-After`,
  * as client-go's `request.retry` does.
@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { Pool, type Dispatcher } from 'undici';
 import { ApiError, type Status } from '../api/errors.js';
 import { realClock, sleep, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
@@ -79,8 +80,15 @@ const SIMPLE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~:@!$&'()*+,;=]+)+\/?$
 export class RestClient {
   readonly config: ClientConfig;
   private readonly base: URL;
+  /** Streaming requests (watch, logs) go through node:http(s): their bodies are handed out as IncomingMessage. */
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
+  /**
+   * Everything else goes through an undici pool (about half the client CPU per request of node:http). Created on
+   * first use and again after {@link RestClient.close}, so a closed client stays usable as a closed Agent was.
+   */
+  private pool?: Pool;
+  private readonly poolOptions: Pool.Options;
   private readonly limiter?: TokenBucket;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -97,6 +105,8 @@ export class RestClient {
     this.hostHeader = this.base.host;
     this.clock = opts.clock ?? realClock;
     const maxSockets = opts.maxSockets ?? 64;
+    // No undici timeouts: the request deadline (ours, covering headers and body) is the only one, as with node:http.
+    this.poolOptions = { connections: maxSockets, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, connectTimeout: 0 };
     if (this.base.protocol === 'https:') {
       this.mod = https;
       // One secure context built here, not ca/cert/key options: https.Agent concatenates those PEM strings into
@@ -108,13 +118,10 @@ export class RestClient {
         // Unusable PEM data: hand it to the agent as before, so the first request fails with the TLS error.
         credentials = { ca: config.ca, cert: config.cert, key: config.key };
       }
-      this.agent = new https.Agent({
-        keepAlive: true,
-        maxSockets,
-        ...credentials,
-        rejectUnauthorized: !config.insecureSkipTLSVerify,
-        servername: config.tlsServerName,
-      });
+      const tlsOptions = { ...credentials, rejectUnauthorized: !config.insecureSkipTLSVerify, servername: config.tlsServerName };
+      this.agent = new https.Agent({ keepAlive: true, maxSockets, ...tlsOptions });
+      // undici hands these to tls.connect for every new socket: same secure context, verification and SNI name.
+      this.poolOptions.connect = tlsOptions as NonNullable<Pool.Options['connect']>;
     } else if (this.base.protocol === 'http:') {
       this.mod = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -141,8 +148,8 @@ export class RestClient {
       }
       const res = await this.exchange(o);
       const text = res.text;
-      if (res.statusCode >= 200 && res.statusCode < 300) return decode(res.body, text) as T;
-      const retryAfter = retryAfterSeconds(res.body);
+      if (res.statusCode >= 200 && res.statusCode < 300) return decode(res.contentType, text) as T;
+      const retryAfter = res.retryAfter;
       if (retryAfter !== undefined && attempt < this.maxRetries && (res.statusCode === 429 || res.statusCode >= 500)) {
         await sleep(this.clock, retryAfter * 1000, o.signal);
         if (o.signal?.aborted) throw abortError();
@@ -170,9 +177,16 @@ export class RestClient {
     return res;
   }
 
-  /** Closes idle keep-alive sockets; requests still in flight finish. */
+  /**
+   * Closes keep-alive sockets: streams end, ordinary requests still in flight finish first. The client stays
+   * usable; a later request opens new connections.
+   */
   close(): void {
     this.agent.destroy();
+    const pool = this.pool;
+    this.pool = undefined;
+    // Closing waits for requests in flight; a failure there concerns only those requests, which report it themselves.
+    pool?.close().catch(() => undefined);
   }
 
   /** Builds the full URL of a path and query, as the request would send it. */
@@ -221,7 +235,7 @@ export class RestClient {
   }
 
   /**
-   * Starts a request. Headers go as a flat array (http.request then writes them as given, skipping the per-header
+   * Starts a streaming request on node:http(s). Headers go as a flat array (http.request then writes them as given, skipping the per-header
    * setHeader/validation/lookup work of a header object); `Host` and a zero `Content-Length` for body-less writes
    * are added here because that path does not add them.
    */
@@ -244,57 +258,25 @@ export class RestClient {
   }
 
   /**
-   * A whole non-streaming exchange in one promise: status, headers and the body text. The deadline covers the body
-   * too; a signal aborts at any point.
+   * A whole non-streaming exchange in one promise, sent through the undici pool: status, the two headers we need
+   * and the body text. The deadline covers the body too; a signal aborts at any point (also while the request
+   * still waits for a free connection).
    */
   private exchange(o: RequestOptions): Promise<Exchange> {
     return new Promise<Exchange>((resolve, reject) => {
-      const req = this.begin(o);
+      const path = this.requestPath(o.path, o.query);
+      // undici adds Host, `connection: keep-alive` and Content-Length (also `0` for body-less POST/PUT/PATCH).
+      let payload: Buffer | string | undefined;
+      if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      const headers = ['accept', 'application/json', 'user-agent', this.userAgent];
+      if (payload !== undefined) headers.push('content-type', o.contentType ?? 'application/json');
+      const token = this.token();
+      if (token) headers.push('authorization', `Bearer ${token}`);
+      const h = new ExchangeHandler(o.signal, resolve, reject);
       const timeoutMs = o.timeoutMs ?? this.timeoutMs;
-      const signal = o.signal;
-      let timer: NodeJS.Timeout | undefined;
-      let done = false;
-      let failure: Error | undefined;
-      const finish = () => {
-        done = true;
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (err: unknown) => {
-        if (done) return;
-        finish();
-        reject(failure ?? (signal?.aborted ? abortError() : err));
-      };
-      const onAbort = () => {
-        failure ??= abortError();
-        req.destroy(failure);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          failure ??= new RequestTimeoutError(o.method, o.path, timeoutMs);
-          req.destroy(failure);
-        }, timeoutMs);
-      }
-      req.on('error', fail);
-      req.on('response', (res) => {
-        let first: Buffer | undefined;
-        let more: Buffer[] | undefined;
-        res.on('data', (c: Buffer) => {
-          if (!first) first = c;
-          else (more ??= [first]).push(c);
-        });
-        res.on('end', () => {
-          if (done) return;
-          finish();
-          const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
-          resolve({ statusCode: res.statusCode ?? 0, body: res, text });
-        });
-        res.on('error', fail);
-        res.on('close', () => {
-          if (!done) fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-        });
-      });
+      if (timeoutMs > 0) h.timer = setTimeout(() => h.cancel(new RequestTimeoutError(o.method, o.path, timeoutMs)), timeoutMs);
+      if (o.signal) o.signal.addEventListener('abort', h, { once: true });
+      (this.pool ??= new Pool(this.base.origin, this.poolOptions)).dispatch({ path, method: o.method, headers, body: payload }, h);
     });
   }
 
@@ -330,8 +312,100 @@ export class RestClient {
 /** A finished non-streaming exchange. */
 interface Exchange {
   statusCode: number;
-  body: IncomingMessage;
+  /** The first `Content-Type` of the answer, `''` without one. */
+  contentType: string;
+  /** `Retry-After` in whole seconds, when the answer has a valid one. */
+  retryAfter: number | undefined;
   text: string;
+}
+
+/**
+ * Collects one undici exchange. It uses undici's own callback interface (onConnect/onHeaders/onData/onComplete/
+ * onError, what its HTTP/1.1 client calls directly): the newer controller interface is adapted onto it per request
+ * and parses every header into an object, which we do not need. It is also the signal's `abort` listener.
+ */
+class ExchangeHandler implements Dispatcher.DispatchHandler {
+  timer?: NodeJS.Timeout;
+  private statusCode = 0;
+  private contentType = '';
+  private retryAfter: number | undefined;
+  private first?: Buffer;
+  private more?: Buffer[];
+  private done = false;
+  private failure?: Error;
+  private abortRequest?: (err?: Error) => void;
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (x: Exchange) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** Ends the exchange with `err` (deadline, abort): settles now, and stops the request wherever it is. */
+  cancel(err: Error): void {
+    this.failure ??= err;
+    this.abortRequest?.(this.failure);
+    this.fail(this.failure);
+  }
+
+  handleEvent(): void {
+    this.cancel(abortError());
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    // Called when the request gets a connection; one cancelled while it queued is dropped here.
+    if (this.failure) abort(this.failure);
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[] | string[]): boolean {
+    if (statusCode < 200) return true;
+    this.statusCode = statusCode;
+    let ct: string | undefined;
+    let ra: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      // Length first: only two header names matter, and most names have other lengths.
+      if (k.length === 12 && ct === undefined && lower(k) === 'content-type') ct = String(raw[i + 1]);
+      else if (k.length === 11 && ra === undefined && lower(k) === 'retry-after') ra = String(raw[i + 1]);
+    }
+    this.contentType = ct ?? '';
+    this.retryAfter = ra !== undefined && /^\s*\d+\s*$/.test(ra) ? Number(ra.trim()) : undefined;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.first) this.first = chunk;
+    else (this.more ??= [this.first]).push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.finish();
+    const text = this.more ? Buffer.concat(this.more).toString('utf8') : this.first ? this.first.toString('utf8') : '';
+    this.resolve({ statusCode: this.statusCode, contentType: this.contentType, retryAfter: this.retryAfter, text });
+  }
+
+  onError(err: Error): void {
+    this.fail(err);
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.reject(this.failure ?? (this.signal?.aborted ? abortError() : err));
+  }
+
+  private finish(): void {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+  }
+}
+
+function lower(k: Buffer | string): string {
+  return (typeof k === 'string' ? k : k.toString('latin1')).toLowerCase();
 }
 
 function abortError(): Error {
@@ -363,30 +437,10 @@ async function readBody(res: IncomingMessage, signal?: AbortSignal): Promise<str
   });
 }
 
-function decode(res: IncomingMessage, text: string): unknown {
+function decode(ct: string, text: string): unknown {
   if (text === '') return undefined;
-  const ct = contentType(res);
   if (ct.includes('json') || (!ct && /^\s*[{[]/.test(text))) return JSON.parse(text);
   return text;
-}
-
-/**
- * The first `Content-Type` of a response, read from the raw header list: `res.headers` is built lazily on first
- * access, and the hot path needs no other header.
- */
-function contentType(res: IncomingMessage): string {
-  const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.length === 12 && (k === 'Content-Type' || k.toLowerCase() === 'content-type')) return raw[i + 1]!;
-  }
-  return '';
-}
-
-function retryAfterSeconds(res: IncomingMessage): number | undefined {
-  const h = res.headers['retry-after'];
-  if (typeof h !== 'string' || !/^\d+$/.test(h.trim())) return undefined;
-  return Number(h.trim());
 }
 
 /**
