@@ -19,12 +19,16 @@ export class PrefixCache<T> {
     private readonly prefix: string,
     private readonly parse: (value: string) => T,
     private readonly log: (msg: string, f?: Record<string, unknown>) => void,
+    /** A miss after sync still reads the store (NamespaceLifecycle does this, as upstream's plugin does). */
+    private readonly liveReadOnMiss = false,
   ) {}
 
   /** The value at `prefix + rest`, or undefined when there is none. */
   async get(rest: string): Promise<T | undefined> {
-    if (this.synced) return this.entries.get(rest);
-    this.start();
+    if (this.synced) {
+      const hit = this.entries.get(rest);
+      if (hit !== undefined || !this.liveReadOnMiss) return hit;
+    } else this.start();
     const kv = await this.backend.get(this.prefix + rest);
     return kv ? this.parse(kv.value) : undefined;
   }

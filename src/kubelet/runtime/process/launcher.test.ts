@@ -3,29 +3,18 @@
  * reports their first stdout line, holds gated starts until opened, and runs helpers to completion (exec). The C
  * source is compiled into a temp dir; without a C compiler the file skips loudly.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Launcher } from './launcher.js';
 import { isAlive } from './proc.js';
+import { compileNativeShim } from './testing-shim.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const source = [join(here, '../../../../native/shim/skiff-shim.c'), join(here, '../../../../../native/shim/skiff-shim.c')].find(existsSync);
-const work = mkdtempSync(join(tmpdir(), 'skiff-launcher-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-let skip: string | false = false;
-const binary = join(work, 'skiff-shim');
-const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
-if (!source) skip = 'native/shim/skiff-shim.c not found';
-else if (!cc) skip = 'NEEDS a C compiler (cc/gcc/clang) to build the native launcher';
-else {
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', binary, source], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`native shim does not compile:\n${r.stderr}`);
-}
+const shim = compileNativeShim('launcher');
+const work = shim.work;
+const binary = shim.binary ?? '';
+const skip: string | false = shim.skip ?? false;
 if (skip) console.warn(`SKIP (native launcher): ${skip}`);
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 const pgidOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);

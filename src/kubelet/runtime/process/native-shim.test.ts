@@ -7,38 +7,22 @@
  * process-runtime.test.ts runs the suite with the runtime's default shim (native when dist/native/skiff-shim was
  * built); when that default is native, this file also runs the suite with the Node shim, so both are covered.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RUNTIME_TESTS, runRuntimeConformance, waitForLog, waitForState } from '../conformance.js';
 import { ProcessRuntime, type ProcessRuntimeOptions } from './process-runtime.js';
 import { isAlive } from './proc.js';
 import { FRAME } from './shim-source.js';
+import { compileNativeShim } from './testing-shim.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-// src/kubelet/runtime/process (tsx) or dist/src/kubelet/runtime/process (built).
-const source = [join(here, '../../../../native/shim/skiff-shim.c'), join(here, '../../../../../native/shim/skiff-shim.c')].find(existsSync);
-const work = mkdtempSync(join(tmpdir(), 'skiff-native-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-let binary: string | undefined;
-let noBinary = '';
-if (!source) noBinary = 'native/shim/skiff-shim.c not found';
-else {
-  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
-  if (!cc) noBinary = 'NEEDS a C compiler (cc/gcc/clang) to build the native shim';
-  else {
-    const out = join(work, 'skiff-shim');
-    const r = spawnSync(cc, ['-O2', '-Wall', '-o', out, source], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`native shim does not compile:\n${r.stderr}`);
-    binary = out;
-  }
-}
+const shim = compileNativeShim('native');
+const work = shim.work;
+const binary: string | undefined = shim.binary;
+const noBinary = shim.skip ?? '';
 if (noBinary) console.warn(`SKIP (native shim): ${noBinary}`);
 
 const cgroupRoot = `skiff-ntest-${process.pid}-${randomBytes(3).toString('hex')}`;

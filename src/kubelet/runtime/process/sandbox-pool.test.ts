@@ -5,28 +5,20 @@
  * runtime are released by the next one on the same state dir. Needs root (namespaces) and a C compiler (the native
  * shim is compiled into a temp dir); skips loudly.
  */
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compileNativeShim } from './testing-shim.js';
 import { ProcessRuntime } from './process-runtime.js';
 import { isAlive } from './proc.js';
 import type { PodNetwork } from '../../network/pod-network.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const source = [join(here, '../../../../native/shim/skiff-shim.c'), join(here, '../../../../../native/shim/skiff-shim.c')].find(existsSync);
-const work = mkdtempSync(join(tmpdir(), 'skiff-sbpool-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-const binary = join(work, 'skiff-shim');
-const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'NEEDS ROOT (pod network namespaces)';
-else if (!source || !cc) skip = 'NEEDS native/shim/skiff-shim.c and a C compiler';
-else if (spawnSync(cc, ['-O2', '-o', binary, source]).status !== 0) throw new Error('native shim does not compile');
+const shim = process.getuid?.() === 0 ? compileNativeShim('sbpool') : undefined;
+const work = shim?.work ?? '';
+const binary = shim?.binary ?? '';
+const skip: string | false = !shim ? 'NEEDS ROOT (pod network namespaces)' : shim.skip ?? false;
 if (skip) console.warn(`SKIP (sandbox pool): ${skip}`);
 
 /** A pod network that attaches at once with addresses 10.77.0.N and records every call. */
