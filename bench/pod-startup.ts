@@ -7,11 +7,17 @@
  *   `status.phase: Running` is recorded (create request sent → Running seen), then the pod is deleted and its
  *   removal awaited (not timed). p50/p99/mean/max.
  * - `burst`: `--burst` pods are created at once (all requests in flight together); time from the first create
- *   request to the last pod seen Running, plus the per-pod p50/p99 of that run.
+ *   request to the last pod seen Running, plus the per-pod p50/p99 of that run, and `serverCpuMsPerPod`: the server
+ *   process's CPU time (user + system, all its threads, from /proc) over that window per pod — steadier than the
+ *   wall time on a shared host. With `--cpu-prof`, `monoWindowUs` gives the window in CLOCK_MONOTONIC µs (the
+ *   clock of V8 profile samples) so the server's profile can be cut to the burst.
  * - `spawn`: the same machine's raw process cost measured in the same run: `child_process.spawn('/bin/true')` to
  *   its exit (about what a pod start pays per process: the native infra process and the native shim), and `node -e 0`
  *   to its exit (the floor per container under the Node shim fallback). `$SKIFF_SHIM` (native|node) is passed to the
  *   server, so both shims can be compared back to back; `shim` in the output says which one ran.
+ *
+ * The server's data dir is made under os.tmpdir() (`$TMPDIR`): on a host whose /tmp is slow to create files and
+ * directories in, that shows in the numbers (the runtime and volumes create several per pod).
  *
  * The server runs as a child process (`bin/skiff.js server`, memory datastore) so it has its own event loop, as it
  * would in production; this process only drives the API and watches. Run as root for the full runtime (namespaces,
@@ -22,7 +28,7 @@
  * rt-spawned, rt-cni, rt-started, patch/patched <phase>) and the bench's own bench-create / bench-running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +87,18 @@ function startSkiff(dataDir: string, nodeArgs: string[] = []): Promise<{ proc: C
     });
     proc.on('exit', (code) => reject(new Error(`skiff server exited with ${code}: ${err}`)));
   });
+}
+
+/** CPU time (user + system, ms) the process `pid` itself has used so far (/proc; NaN where there is none). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 (1-based, counting pid and comm), in clock ticks (USER_HZ, 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Spawns a process and times spawn → exit (ms). */
@@ -170,9 +188,13 @@ async function main(): Promise<void> {
   }
 
   const names = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
+  const cpu0 = cpuMsOf(proc.pid);
+  const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   const per = await Promise.all(names.map((n) => createAndWait(n)));
   const burstMs = Math.max(...names.map((n) => runningAt.get(n)!)) - t0;
+  const serverCpuMs = cpuMsOf(proc.pid) - cpu0;
+  const mono1 = process.hrtime.bigint();
   const spawnAfter = await spawnLatency(20);
   await deleteAll(names);
 
@@ -188,7 +210,17 @@ async function main(): Promise<void> {
     root: process.getuid?.() === 0,
     shim: process.env.SKIFF_SHIM ?? 'auto',
     single: { runs: RUNS, ...stats(single) },
-    burst: { pods: BURST, allRunningMs: r1(burstMs), ...stats(per) },
+    burst: {
+      pods: BURST,
+      allRunningMs: r1(burstMs),
+      ...stats(per),
+      // The server process's own CPU (all its threads; not the pods' processes) from the first create to the last
+      // Running, per pod: the cost that bounds the burst on a loaded host.
+      serverCpuMsPerPod: r1(serverCpuMs / BURST),
+      // CLOCK_MONOTONIC µs of the burst (what V8 CPU profiles use for sample times): `--cpu-prof` profiles can be
+      // cut to this window.
+      ...(values['cpu-prof'] ? { monoWindowUs: [Number(mono0 / 1000n), Number(mono1 / 1000n)] } : {}),
+    },
     spawn: { idle: spawnBefore, afterBurst: spawnAfter },
     targets: { singleP50Ms: 30, burstMs: 2000 },
     pass: { single: pct(single, 50) <= 30, burst: burstMs <= 2000 },

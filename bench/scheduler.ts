@@ -297,6 +297,14 @@ async function main(): Promise<void> {
       await inspector.post('Profiler.enable');
       await inspector.post('Profiler.start');
     }
+    // SKIFF_BENCH_HEAP_PROFILE=<file>: a sampling heap profile of this process's main thread over the measured window,
+    // collected objects included (what was allocated, not what survived: the GC's work).
+    const heapFile = process.env.SKIFF_BENCH_HEAP_PROFILE;
+    const heapSession = heapFile ? new Session() : undefined;
+    if (heapSession) {
+      heapSession.connect();
+      await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
     const cpu0 = process.cpuUsage();
     const apiCpu0 = await server.cpuMs?.();
     const creator = import.meta.url.endsWith('.ts')
@@ -321,6 +329,11 @@ async function main(): Promise<void> {
       const { profile } = await inspector.post('Profiler.stop');
       writeFileSync(profFile!, JSON.stringify(profile));
       inspector.disconnect();
+    }
+    if (heapSession) {
+      const { profile } = await heapSession.post('HeapProfiler.stopSampling');
+      writeFileSync(heapFile!, JSON.stringify(profile));
+      heapSession.disconnect();
     }
     const cpuFields = {
       schedProcCpuMsPerPod: Number(((cpu.user + cpu.system) / 1000 / PODS).toFixed(3)),

@@ -19,6 +19,13 @@
  *                        - ignores SIGTERM/SIGINT/SIGHUP/SIGPIPE; when the main process exits, SIGKILLs its process
  *                          group and every pid in the cgroup, and writes exit.json {exitCode (128+signal when
  *                          signalled), signal, finishedAt, oomKilled (oom_kill counter rose)}.
+ *   skiff-shim prefork [--procs FILE]… [--ns /proc/P/ns/X]…
+ *                        a pre-forked ("warm") shim for a pooled sandbox's first container: forks the container's
+ *                        process at once, which joins the cgroup (writes its pid to each FILE: on cgroup v1 that can
+ *                        wait a whole RCU grace period, 10–25 ms, so it is done ahead) and the namespaces, then
+ *                        waits. The spec path arrives later as one line on stdin (EOF instead: exit, unused); from
+ *                        there it is `skiff-shim SPEC` (the spec's procs/ns are the ones already joined). Should the
+ *                        early join have failed, the container is started by a fresh child the ordinary way.
  *   skiff-shim pause [--net] [--uts] [--ipc] [--hostname H]
  *                        the pod's infra ("pause") process: unshares the namespaces, sets the hostname, brings lo
  *                        up, prints "ok\n" on stdout (the readiness signal) and sleeps until killed.
@@ -183,7 +190,7 @@ static const char *signame(int sig) {
 
 struct mnt { char *src, *dst; char mode; /* 'w' read-write, 'r' readonly, 'o' optional (errors ignored) */ };
 static struct {
-  char *dir, *cwd, *log, *sock, *hostname;
+  char *dir, *cwd, *log, *sock, *hostname, *trace_key;
   long long logmax;
   int logfiles, stdin_, uid, gid, mountns, gate;
   strv argv, env, oom, procs, ns;
@@ -195,11 +202,12 @@ static struct {
  * Tokens (each NUL-terminated): dir D | cwd D | log PATH | logmax N | logfiles N | sock PATH | stdin 0/1 |
  * uid N | gid N | argv A | env K=V | oom FILE | procs FILE | ns /proc/P/ns/X | mountns 1 | mount w/r/o SRC DST |
  * hostname H (set in the joined UTS namespace: a pre-created pooled sandbox gets its pod's hostname this way) |
+ * trace FILE KEY (append `<epoch ms> KEY shim-EVENT` lines: the agent's $SKIFF_STARTUP_TRACE) |
  * gate 1 (the container is prepared — cgroup, namespaces, mounts, cwd, credentials — but execs only once a byte
  * arrives on the shim's stdin; EOF without one aborts the start: the agent overlaps the pod network setup with it).
  */
 /* What this build understands beyond the base protocol (the runtime checks before relying on it). */
-#define SHIM_FEATURES "skiff-shim-features: spec-hostname"
+#define SHIM_FEATURES "skiff-shim-features: spec-hostname prefork"
 #define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* A forked child about to exec: default dispositions and an empty signal mask, as a fresh process has. */
@@ -217,6 +225,21 @@ static char *next_tok(char **p, char *end) {
   return t;
 }
 
+/* Startup tracing (spec `trace FILE KEY`, set when the agent traces its start path): `<epoch ms> KEY shim-EVENT`. */
+static int trace_fd = -1;
+static void trace_open(const char *file) {
+  if (trace_fd < 0) trace_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+static void trace_ev(const char *event) {
+  if (trace_fd < 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char line[512];
+  int n = snprintf(line, sizeof line, "%lld.%03ld %s shim-%s\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                   (ts.tv_nsec / 1000) % 1000, spec.trace_key ? spec.trace_key : "-", event);
+  if (n > 0 && n < (int)sizeof line) write_all(trace_fd, line, (size_t)n);
+}
+
 static void parse_spec(const char *path) {
   size_t len;
   char *d = read_file(path, &len);
@@ -232,6 +255,12 @@ static void parse_spec(const char *path) {
     else if (!strcmp(k, "log")) spec.log = v;
     else if (!strcmp(k, "sock")) spec.sock = v;
     else if (!strcmp(k, "hostname")) spec.hostname = v;
+    else if (!strcmp(k, "trace")) {
+      char *key = NEXT();
+      if (!key) break;
+      trace_open(v);
+      spec.trace_key = key;
+    }
     else if (!strcmp(k, "logmax")) spec.logmax = atoll(v);
     else if (!strcmp(k, "logfiles")) spec.logfiles = atoi(v);
     else if (!strcmp(k, "stdin")) spec.stdin_ = atoi(v);
@@ -455,23 +484,25 @@ static void fail_child(int errfd, const char *fmt, ...) {
 }
 
 /* In the forked child: cgroup, namespaces, mounts, cwd, credentials, (gate,) exec. Errors go to errfd (CLOEXEC). */
-static void child_main(int errfd, int gatefd, int in, int out, int err) {
-  setsid(); /* its own session and process group: the agent signals -pid */
+static void child_main(int errfd, int gatefd, int in, int out, int err, int joined) {
+  if (!joined) setsid(); /* its own session and process group: the agent signals -pid */
   dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
-  for (int i = 0; i < spec.procs.n; i++) {
+  for (int i = 0; i < spec.procs.n && !joined; i++) {
     int fd = open(spec.procs.v[i], O_WRONLY | O_CLOEXEC);
     char pid[24];
     int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
     if (fd < 0 || write(fd, pid, (size_t)n) != n) fail_child(errfd, "join cgroup %s: %s", spec.procs.v[i], strerror(errno));
     close(fd);
   }
-  for (int i = 0; i < spec.ns.n; i++) {
+  trace_ev("joined");
+  for (int i = 0; i < spec.ns.n && !joined; i++) {
     int fd = open(spec.ns.v[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, 0) < 0) fail_child(errfd, "join namespace %s: %s", spec.ns.v[i], strerror(errno));
     close(fd);
   }
+  trace_ev("setns");
   if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) < 0)
     fail_child(errfd, "sethostname %s: %s", spec.hostname, strerror(errno));
   if (spec.mountns) {
@@ -487,6 +518,7 @@ static void child_main(int errfd, int gatefd, int in, int out, int err) {
         fail_child(errfd, "remount %s readonly: %s", m->dst, strerror(errno));
     }
   }
+  trace_ev("mounted");
   if (chdir(spec.cwd) < 0)
     fail_child(errfd, "chdir to cwd (\"%s\") set in config.json failed: %s", spec.cwd, strerror(errno));
   if (spec.gid >= 0 || spec.uid >= 0) {
@@ -503,6 +535,7 @@ static void child_main(int errfd, int gatefd, int in, int out, int err) {
     if (r != 1) fail_child(errfd, "start aborted by the runtime before exec");
     close(gatefd);
   }
+  trace_ev("exec");
   environ = spec.env.v;
   execvp(spec.argv.v[0], spec.argv.v);
   fail_child(errfd, "exec: \"%s\": %s", spec.argv.v[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
@@ -516,8 +549,60 @@ static void hello(const char *json) {
   if (null >= 0) { dup2(null, 1); close(null); }
 }
 
-static int run_shim(const char *specPath) {
-  parse_spec(specPath);
+/*
+ * A pre-forked ("warm") shim's child, started ahead of its container (`skiff-shim prefork`): it joins the cgroup(s)
+ * and namespaces now — a v1 cgroup.procs write can cost a whole RCU grace period (10–25 ms) — and then waits for
+ * the spec path on `sp`. A failure here is reported on errfd prefixed with \1, so the shim starts a fresh child
+ * the ordinary way instead.
+ */
+static void prefork_child(int errfd, int sp, int in, int devnull, int out, int err, strv *procs, strv *ns) {
+  setsid();
+  for (int i = 0; i < procs->n; i++) {
+    int fd = open(procs->v[i], O_WRONLY | O_CLOEXEC);
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if (fd < 0 || write(fd, pid, (size_t)n) != n) fail_child(errfd, "\1join cgroup %s: %s", procs->v[i], strerror(errno));
+    close(fd);
+  }
+  for (int i = 0; i < ns->n; i++) {
+    int fd = open(ns->v[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, 0) < 0) fail_child(errfd, "\1join namespace %s: %s", ns->v[i], strerror(errno));
+    close(fd);
+  }
+  char path[4096];
+  size_t len = 0;
+  ssize_t r;
+  while (len < sizeof path - 1 && ((r = read(sp, path + len, sizeof path - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
+    if (r > 0) len += (size_t)r;
+  if (len == 0) _exit(0); /* released unused */
+  path[len] = 0;
+  close(sp);
+  if (access(path, R_OK) < 0) fail_child(errfd, "cannot read spec %s: %s", path, strerror(errno));
+  parse_spec(path);
+  child_main(errfd, -1, spec.stdin_ ? in : devnull, out, err, 1);
+}
+
+/* Reads the exec report of a started child: empty when it exec'd, else why it could not. */
+static size_t exec_report(int rfd, char *msg, size_t cap) {
+  size_t mlen = 0;
+  ssize_t r;
+  while ((r = read(rfd, msg + mlen, cap - 1 - mlen)) > 0 || (r < 0 && errno == EINTR))
+    if (r > 0) mlen += (size_t)r;
+  close(rfd);
+  msg[mlen] = 0;
+  return mlen;
+}
+
+/*
+ * Runs a container (specPath), or — prefork (specPath NULL) — forks the container's process ahead, already in the
+ * cgroup files `pre_procs` and the namespaces `pre_ns`, and waits for the spec path as one line on stdin (EOF:
+ * released unused; the child goes too). Then the same as an ordinary start.
+ */
+static int run_shim(const char *specPath, strv *pre_procs, strv *pre_ns) {
+  if (specPath) {
+    parse_spec(specPath);
+    trace_ev("spec");
+  }
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -528,42 +613,105 @@ static int run_shim(const char *specPath) {
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  open_log();
-  long long oom_before = oom_count();
 
-  int outp[2], errp[2], inp[2] = {-1, -1}, ep[2];
-  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 ||
-      (spec.stdin_ && pipe2(inp, O_CLOEXEC) < 0)) {
+  int outp[2], errp[2], inp[2], ep[2], sp[2] = {-1, -1};
+  if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || pipe2(inp, O_CLOEXEC) < 0 ||
+      (!specPath && pipe2(sp, O_CLOEXEC) < 0)) {
     perror("skiff-shim: pipe");
     return 1;
   }
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  /* The gate is the shim's stdin (a pipe from the agent), moved above 2 so the child's dup2s keep it. */
-  int gatefd = spec.gate ? fcntl(0, F_DUPFD_CLOEXEC, 3) : -1;
-  pid_t pid = fork();
-  if (pid < 0) { perror("skiff-shim: fork"); return 1; }
-  if (pid == 0) {
-    close(ep[0]);
-    child_main(ep[1], gatefd, spec.stdin_ ? inp[0] : devnull, outp[1], errp[1]);
-  }
-  if (gatefd >= 0) {
-    close(gatefd);
-    dup2(devnull, 0); /* only the child waits on the agent's pipe */
-  }
-  close(ep[1]);
-  close(outp[1]);
-  close(errp[1]);
-  if (spec.stdin_) { close(inp[0]); stdin_fd = inp[1]; fcntl(stdin_fd, F_SETFL, O_NONBLOCK); }
-  close(devnull);
-
-  /* The child closes ep[1] by exec (CLOEXEC); anything written before is why it could not start. */
   char msg[1024];
   size_t mlen = 0;
-  ssize_t r;
-  while ((r = read(ep[0], msg + mlen, sizeof msg - 1 - mlen)) > 0 || (r < 0 && errno == EINTR))
-    if (r > 0) mlen += (size_t)r;
-  close(ep[0]);
-  msg[mlen] = 0;
+  pid_t pid;
+  long long oom_before = 0; /* read before the container can run: the kernel counts its OOM kills */
+  if (!specPath) {
+    pid = fork();
+    if (pid < 0) { perror("skiff-shim: fork"); return 1; }
+    if (pid == 0) {
+      close(ep[0]);
+      close(sp[1]);
+      prefork_child(ep[1], sp[0], inp[0], devnull, outp[1], errp[1], pre_procs, pre_ns);
+    }
+    close(sp[0]);
+    close(ep[1]);
+    /* The spec path: one line on stdin (read bytewise: nothing after it is consumed). */
+    char path[4096];
+    size_t len = 0;
+    char c;
+    ssize_t r;
+    while (len < sizeof path - 1 && ((r = read(0, &c, 1)) == 1 || (r < 0 && errno == EINTR)))
+      if (r == 1) { if (c == '\n') break; path[len++] = c; }
+    path[len] = 0;
+    if (len == 0) { /* released unused */
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      return 0;
+    }
+    parse_spec(path);
+    trace_ev("spec");
+    char logp[4200];
+    snprintf(logp, sizeof logp, "%s/shim.log", spec.dir);
+    int lf = open(logp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (lf >= 0) { dup2(lf, 2); close(lf); }
+    if (spec.gate) { /* a gated start: the go byte follows the path */
+      while ((r = read(0, &c, 1)) < 0 && errno == EINTR) {}
+      if (r != 1 || c != '1') {
+        kill(pid, SIGKILL);
+        mlen = (size_t)snprintf(msg, sizeof msg, "start aborted by the runtime before exec");
+      }
+    }
+    dup2(devnull, 0);
+    open_log();
+    oom_before = oom_count();
+    if (!mlen) {
+      write_all(sp[1], path, len);
+      close(sp[1]);
+      mlen = exec_report(ep[0], msg, sizeof msg);
+    } else {
+      close(sp[1]);
+      close(ep[0]);
+    }
+    if (mlen && msg[0] == '\1') {
+      /* The pre-forked child could not join: start a fresh one the ordinary way. */
+      fprintf(stderr, "skiff-shim: pre-forked child: %s; starting a fresh one\n", msg + 1);
+      waitpid(pid, NULL, 0);
+      if (pipe2(ep, O_CLOEXEC) < 0) { perror("skiff-shim: pipe"); return 1; }
+      pid = fork();
+      if (pid < 0) { perror("skiff-shim: fork"); return 1; }
+      if (pid == 0) {
+        close(ep[0]);
+        child_main(ep[1], -1, spec.stdin_ ? inp[0] : devnull, outp[1], errp[1], 0);
+      }
+      close(ep[1]);
+      mlen = exec_report(ep[0], msg, sizeof msg);
+    }
+  } else {
+    open_log();
+    oom_before = oom_count();
+    /* The gate is the shim's stdin (a pipe from the agent), moved above 2 so the child's dup2s keep it. */
+    int gatefd = spec.gate ? fcntl(0, F_DUPFD_CLOEXEC, 3) : -1;
+    pid = fork();
+    if (pid < 0) { perror("skiff-shim: fork"); return 1; }
+    if (pid == 0) {
+      close(ep[0]);
+      child_main(ep[1], gatefd, spec.stdin_ ? inp[0] : devnull, outp[1], errp[1], 0);
+    }
+    if (gatefd >= 0) {
+      close(gatefd);
+      dup2(devnull, 0); /* only the child waits on the agent's pipe */
+    }
+    close(ep[1]);
+    /* The child closes ep[1] by exec (CLOEXEC); anything written before is why it could not start. */
+    mlen = exec_report(ep[0], msg, sizeof msg);
+  }
+  close(outp[1]);
+  close(errp[1]);
+  close(inp[0]);
+  if (spec.stdin_) { stdin_fd = inp[1]; fcntl(stdin_fd, F_SETFL, O_NONBLOCK); }
+  else close(inp[1]);
+  close(devnull);
+  trace_ev("execd");
   if (mlen > 0) {
     char line[1100];
     int n = snprintf(line, sizeof line, "skiff-shim: %s", msg);
@@ -606,6 +754,7 @@ static int run_shim(const char *specPath) {
   }
   char hi[64];
   snprintf(hi, sizeof hi, "{\"ok\":true,\"pid\":%d}\n", (int)pid);
+  trace_ev("hello");
   hello(hi);
 
   static pump_t pumps[2];
@@ -781,6 +930,8 @@ static int run_pause(int argc, char **argv) {
  * loop under load). Requests arrive on stdin as frames [u32 BE length][NUL-terminated tokens]:
  *   spawn ID  gate 0|1  cwd DIR  err FILE  argv A…  env K=V…     start argv[0] (PATH lookup in env)
  *   go ID | abort ID                                              open a gated start's stdin gate (one byte) / close it
+ *   send ID DATA                                                  write DATA to a gated start's stdin, then close it
+ *                                                                 (a pre-forked shim's spec path)
  *   exec ID  stdin DATA  argv A…  env K=V…                        run a helper (a CNI plugin…) as the launcher's
  *                                                                 child: DATA on its stdin, stdout/stderr collected
  *   kill ID                                                       SIGKILL an exec (its timeout)
@@ -961,9 +1112,11 @@ static void gate_cmd(char *p, char *end) {
       if (execs[i].id == id && !execs[i].exited) kill(execs[i].pid, SIGKILL);
     return;
   }
+  char *data = !strcmp(k, "send") ? next_tok(&p, end) : NULL;
   for (int i = 0; i < nlaunches; i++) {
     if (launches[i].id != id || launches[i].gatefd < 0) continue;
     if (!strcmp(k, "go")) write_all(launches[i].gatefd, "1", 1);
+    else if (data) write_all(launches[i].gatefd, data, strlen(data));
     close(launches[i].gatefd);
     launches[i].gatefd = -1;
   }
@@ -1070,9 +1223,17 @@ int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "launcher")) return run_launcher();
   if (argc >= 2 && !strcmp(argv[1], "pause")) return run_pause(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "features")) { puts(SHIM_FEATURES); return 0; }
+  if (argc >= 2 && !strcmp(argv[1], "prefork")) {
+    strv procs = {0}, ns = {0};
+    for (int i = 2; i + 1 < argc; i += 2) {
+      if (!strcmp(argv[i], "--procs")) strv_push(&procs, argv[i + 1]);
+      else if (!strcmp(argv[i], "--ns")) strv_push(&ns, argv[i + 1]);
+    }
+    return run_shim(NULL, &procs, &ns);
+  }
   if (argc != 2) {
     fputs("usage: skiff-shim SPEC | skiff-shim pause [--net] [--uts] [--ipc] [--hostname H] | skiff-shim launcher\n", stderr);
     return 2;
   }
-  return run_shim(argv[1]);
+  return run_shim(argv[1], NULL, NULL);
 }

@@ -1,16 +1,21 @@
 /**
- * The HTTP layer every Skiff component uses to reach the apiserver (client-go `rest.RESTClient`): one keep-alive
- * connection pool per client (undici for ordinary requests, a node:https agent for streams), JSON in and out, `Status` bodies turned into {@link ApiError}s with the server's code, reason,
+ * The HTTP layer every Skiff component uses to reach the apiserver (client-go `rest.RESTClient`): one HTTP/2 session
+ * per client when the https server negotiates `h2` (requests and streams alike, see ./h2.ts; `SKIFF_HTTP2=0` or
+ * `http2: false` turns it off), else keep-alive HTTP/1.1 connection pools (undici for ordinary requests, a
+ * node:https agent for streams); JSON in and out, `Status` bodies turned into {@link ApiError}s with the server's code, reason,
  * message and details, per-request timeouts, a client-side token-bucket rate limiter (client-go defaults qps 5,
  * burst 10; off for in-process use), and automatic retries when the server answers 429/5xx with `Retry-After`,
  * as client-go's `request.retry` does.
  */
 
 import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { clientHttp2Enabled, H2Transport, isRefusedStream, streamResetError } from './h2.js';
 import { ApiError, type Status } from '../api/errors.js';
 import { realClock, sleep, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
@@ -30,6 +35,11 @@ export interface RestClientOptions {
   userAgent?: string;
   /** Clock for the rate limiter and Retry-After waits. */
   clock?: Clock;
+  /**
+   * Offer HTTP/2 to an https server (default: unless `SKIFF_HTTP2=0`). When the server negotiates it, every request
+   * and stream shares one HTTP/2 session; otherwise the HTTP/1.1 pools below are used.
+   */
+  http2?: boolean;
 }
 
 /** Query parameters; `undefined` values are dropped, everything else is stringified. */
@@ -52,7 +62,8 @@ export interface RequestOptions {
 /** A streaming response (watch, logs): the raw body and a way to end it early. */
 export interface StreamResponse {
   statusCode: number;
-  body: IncomingMessage;
+  /** An IncomingMessage over HTTP/1.1, the HTTP/2 stream over HTTP/2. */
+  body: Readable;
   /** Closes the connection; the body then ends. Safe to call more than once. */
   abort(): void;
 }
@@ -80,7 +91,7 @@ const SIMPLE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~:@!$&'()*+,;=]+)+\/?$
 export class RestClient {
   readonly config: ClientConfig;
   private readonly base: URL;
-  /** Streaming requests (watch, logs) go through node:http(s): their bodies are handed out as IncomingMessage. */
+  /** HTTP/1.1 streaming requests (watch, logs) go through node:http(s): their bodies are handed out as IncomingMessage. */
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
   /**
@@ -95,6 +106,8 @@ export class RestClient {
   private readonly userAgent: string;
   private readonly clock: Clock;
   private cachedToken?: { value: string; at: number };
+  /** HTTP/2 to https servers that negotiate it (see {@link RestClientOptions.http2}). */
+  private readonly h2?: H2Transport;
 
   constructor(config: ClientConfig, opts: RestClientOptions = {}) {
     this.config = config;
@@ -122,6 +135,7 @@ export class RestClient {
       this.agent = new https.Agent({ keepAlive: true, maxSockets, ...tlsOptions });
       // undici hands these to tls.connect for every new socket: same secure context, verification and SNI name.
       this.poolOptions.connect = tlsOptions as NonNullable<Pool.Options['connect']>;
+      if (opts.http2 ?? clientHttp2Enabled()) this.h2 = new H2Transport(this.base, tlsOptions);
     } else if (this.base.protocol === 'http:') {
       this.mod = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -182,11 +196,21 @@ export class RestClient {
    * usable; a later request opens new connections.
    */
   close(): void {
+    this.h2?.close();
     this.agent.destroy();
     const pool = this.pool;
     this.pool = undefined;
     // Closing waits for requests in flight; a failure there concerns only those requests, which report it themselves.
     pool?.close().catch(() => undefined);
+  }
+
+  /**
+   * The protocol requests use: `h2` once an https server negotiated HTTP/2, `http/1.1` for servers without it (and
+   * with HTTP/2 off), `unknown` before the first connection.
+   */
+  get protocol(): 'h2' | 'http/1.1' | 'unknown' {
+    const m = this.h2?.mode ?? 'h1';
+    return m === 'h1' ? 'http/1.1' : m;
   }
 
   /** Builds the full URL of a path and query, as the request would send it. */
@@ -263,6 +287,12 @@ export class RestClient {
    * still waits for a free connection).
    */
   private exchange(o: RequestOptions): Promise<Exchange> {
+    const h2 = this.h2;
+    if (h2 && h2.mode !== 'h1') return this.h2Exchange(h2, o);
+    return this.h1Exchange(o);
+  }
+
+  private h1Exchange(o: RequestOptions): Promise<Exchange> {
     return new Promise<Exchange>((resolve, reject) => {
       const path = this.requestPath(o.path, o.query);
       // undici adds Host, `connection: keep-alive` and Content-Length (also `0` for body-less POST/PUT/PATCH).
@@ -282,6 +312,12 @@ export class RestClient {
 
   /** Starts a streaming request; resolves at the response headers. Only the headers have a deadline. */
   private send(o: RequestOptions): Promise<StreamResponse> {
+    const h2 = this.h2;
+    if (h2 && h2.mode !== 'h1') return this.h2Send(h2, o);
+    return this.h1Send(o);
+  }
+
+  private h1Send(o: RequestOptions): Promise<StreamResponse> {
     return new Promise<StreamResponse>((resolve, reject) => {
       const req = this.begin(o);
       const timeoutMs = o.timeoutMs ?? this.timeoutMs;
@@ -305,6 +341,187 @@ export class RestClient {
         clear();
         resolve({ statusCode: res.statusCode ?? 0, body: res, abort: () => req.destroy() });
       });
+    });
+  }
+
+  /** Request headers for HTTP/2 (lower-case names; `:authority` comes from the session). */
+  private h2Headers(o: RequestOptions, path: string, payload: Buffer | string | undefined): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = { ':method': o.method, ':path': path, accept: 'application/json', 'user-agent': this.userAgent };
+    if (payload !== undefined) {
+      headers['content-type'] = o.contentType ?? 'application/json';
+      headers['content-length'] = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    } else if (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH') headers['content-length'] = 0;
+    const token = this.token();
+    if (token) headers.authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  /**
+   * {@link RestClient.exchange} over HTTP/2: the same deadline (from the call, covering connecting, headers and
+   * body), abort and error behaviour as the HTTP/1.1 path. A stream the server refused without running it (GOAWAY,
+   * REFUSED_STREAM) is sent once more on a new session. Falls back to HTTP/1.1 when the server does not speak h2.
+   */
+  private h2Exchange(h2: H2Transport, o: RequestOptions): Promise<Exchange> {
+    return new Promise<Exchange>((resolve, reject) => {
+      const path = this.requestPath(o.path, o.query);
+      let payload: Buffer | string | undefined;
+      if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      let done = false;
+      let stream: ClientHttp2Stream | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (timer) clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const fail = (err: unknown) => {
+        if (!finish()) return;
+        if (stream && !stream.closed) stream.close(http2Cancel);
+        reject(o.signal?.aborted ? abortError() : err);
+      };
+      const onAbort = () => fail(abortError());
+      const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+      if (timeoutMs > 0) timer = setTimeout(() => fail(new RequestTimeoutError(o.method, o.path, timeoutMs)), timeoutMs);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      const start = (session: ClientHttp2Session, retried: boolean) => {
+        if (done) return;
+        let s: ClientHttp2Stream;
+        try {
+          s = h2.request(session, this.h2Headers(o, path, payload), payload === undefined, false);
+        } catch (err) {
+          // The session stopped taking streams (GOAWAY) between our check and now: once more on a new one.
+          if (!retried) attempt(true);
+          else fail(err);
+          return;
+        }
+        stream = s;
+        let statusCode = 0;
+        let contentType = '';
+        let retryAfter: number | undefined;
+        let first: Buffer | undefined;
+        let more: Buffer[] | undefined;
+        s.on('response', (h) => {
+          statusCode = Number(h[':status']);
+          const ct = h['content-type'];
+          contentType = ct ?? '';
+          const ra = h['retry-after'];
+          retryAfter = typeof ra === 'string' && /^\s*\d+\s*$/.test(ra) ? Number(ra.trim()) : undefined;
+        });
+        s.on('data', (c: Buffer) => {
+          if (!first) first = c;
+          else (more ??= [first]).push(c);
+        });
+        s.on('end', () => {
+          if (!finish()) return;
+          const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
+          resolve({ statusCode, contentType, retryAfter, text });
+        });
+        let streamErr: Error | undefined;
+        s.on('error', (err) => { streamErr = err; });
+        s.on('close', () => {
+          if (done) return;
+          if (!retried && statusCode === 0 && isRefusedStream(s)) {
+            attempt(true);
+            return;
+          }
+          fail(streamResetError(o.method, o.path, s, streamErr));
+        });
+        if (payload !== undefined) s.end(payload);
+      };
+      const attempt = (retried: boolean) => {
+        const session = h2.current();
+        if (session) {
+          start(session, retried);
+          return;
+        }
+        h2.connect().then((session) => {
+          if (done) return;
+          if (session) {
+            start(session, retried);
+            return;
+          }
+          // The server speaks HTTP/1.1 only: this request (and all later ones) take that path.
+          if (!finish()) return;
+          this.h1Exchange(o).then(resolve, reject);
+        }, fail);
+      };
+      attempt(false);
+    });
+  }
+
+  /** {@link RestClient.send} over HTTP/2: the stream is the body; only the response headers have a deadline. */
+  private h2Send(h2: H2Transport, o: RequestOptions): Promise<StreamResponse> {
+    return new Promise<StreamResponse>((resolve, reject) => {
+      const path = this.requestPath(o.path, o.query);
+      let done = false;
+      let stream: ClientHttp2Stream | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (timer) clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const fail = (err: unknown) => {
+        if (!finish()) return;
+        if (stream && !stream.closed) stream.close(http2Cancel);
+        reject(o.signal?.aborted ? abortError() : err);
+      };
+      const onAbort = () => fail(abortError());
+      const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+      if (timeoutMs > 0) timer = setTimeout(() => fail(new RequestTimeoutError(o.method, o.path, timeoutMs)), timeoutMs);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      const start = (session: ClientHttp2Session, retried: boolean) => {
+        if (done) return;
+        let s: ClientHttp2Stream;
+        try {
+          s = h2.request(session, this.h2Headers(o, path, undefined), true, true);
+        } catch (err) {
+          if (!retried) attempt(true);
+          else fail(err);
+          return;
+        }
+        stream = s;
+        let streamErr: Error | undefined;
+        const onError = (err: Error) => { streamErr = err; };
+        const onClose = () => {
+          if (done) return;
+          if (!retried && isRefusedStream(s)) {
+            attempt(true);
+            return;
+          }
+          fail(streamResetError(o.method, o.path, s, streamErr));
+        };
+        s.on('error', onError);
+        s.on('close', onClose);
+        s.once('response', (h) => {
+          if (!finish()) return;
+          // The error listener stays: an error before the caller reads the body is kept by the stream and thrown
+          // from its iterator, not raised as an uncaught 'error'.
+          s.off('close', onClose);
+          resolve({ statusCode: Number(h[':status']), body: s, abort: () => { if (!s.closed) s.close(http2Cancel); } });
+        });
+      };
+      const attempt = (retried: boolean) => {
+        const session = h2.current();
+        if (session) {
+          start(session, retried);
+          return;
+        }
+        h2.connect().then((session) => {
+          if (done) return;
+          if (session) {
+            start(session, retried);
+            return;
+          }
+          if (!finish()) return;
+          this.h1Send(o).then(resolve, reject);
+        }, fail);
+      };
+      attempt(false);
     });
   }
 }
@@ -408,13 +625,15 @@ function lower(k: Buffer | string): string {
   return (typeof k === 'string' ? k : k.toString('latin1')).toLowerCase();
 }
 
+const http2Cancel = 8; // NGHTTP2_CANCEL
+
 function abortError(): Error {
   const e = new Error('request aborted');
   e.name = 'AbortError';
   return e;
 }
 
-async function readBody(res: IncomingMessage, signal?: AbortSignal): Promise<string> {
+async function readBody(res: Readable, signal?: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
   // Plain listeners, not `for await`: an async iterator per response costs more than the small bodies it reads.
   return new Promise<string>((resolve, reject) => {

@@ -14,8 +14,8 @@ import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import type { Logger } from '../client/log.js';
 import { isNotFound } from '../client/rest.js';
-import { CrashBackoff, LABEL_POD_UID, PodWorker } from './pod-worker.js';
-import type { RuntimeService } from './runtime/types.js';
+import { CrashBackoff, LABEL_POD_UID, PodWorker, runtimeSig } from './pod-worker.js';
+import type { ContainerStatus, PodSandboxStatus, RuntimeService } from './runtime/types.js';
 import { trace } from './runtime/process/trace.js';
 import type { GpuManager } from './devices/gpu-manager.js';
 import type { ClusterDnsSettings } from './network/dns-config.js';
@@ -145,20 +145,22 @@ export class Kubelet {
     this.relisting = true;
     try {
       const known = this.knownUids();
-      const sig = new Map<string, string>();
       const containers = await this.o.runtime.listContainers();
-      for (const c of containers) {
-        const uid = c.labels[LABEL_POD_UID];
-        if (!uid) continue;
-        sig.set(uid, `${sig.get(uid) ?? ''}${c.id.slice(0, 8)}:${c.state};`);
-      }
       const sandboxes = await this.o.runtime.listPodSandbox();
-      for (const s of sandboxes) {
-        const uid = s.labels[LABEL_POD_UID];
-        if (uid) sig.set(uid, `${sig.get(uid) ?? ''}${s.id.slice(0, 8)}:${s.state};`);
-      }
+      // After both listings: a worker listing from then on sees at least what they saw.
+      const listedAt = performance.now();
+      const byUid = new Map<string, { c: ContainerStatus[]; s: PodSandboxStatus[] }>();
+      const of = (uid: string) => {
+        let e = byUid.get(uid);
+        if (!e) byUid.set(uid, (e = { c: [], s: [] }));
+        return e;
+      };
+      for (const c of containers) if (c.labels[LABEL_POD_UID]) of(c.labels[LABEL_POD_UID]).c.push(c);
+      for (const sb of sandboxes) if (sb.labels[LABEL_POD_UID]) of(sb.labels[LABEL_POD_UID]).s.push(sb);
+      const sig = new Map<string, string>();
+      for (const [uid, e] of byUid) sig.set(uid, runtimeSig(e.c, e.s));
       for (const [uid, v] of sig) {
-        if (this.lastSeen.get(uid) !== v) this.workers.get(uid)?.kick();
+        if (this.lastSeen.get(uid) !== v) this.workers.get(uid)?.relisted(listedAt, v);
         if (!known.has(uid) && !this.workers.has(uid)) {
           this.o.log.info({ uid }, 'removing containers of a pod no longer bound to this node');
           for (const s of sandboxes.filter((x) => x.labels[LABEL_POD_UID] === uid)) await this.o.runtime.removePodSandbox(s.id);

@@ -31,6 +31,17 @@ export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
 export const LABEL_CONTAINER_NAME = 'io.kubernetes.container.name';
 
+/**
+ * What the PLEG relist compares between two listings of one pod: the ids and states of its containers, then of its
+ * sandboxes, each in the runtime's listing order (createdAt).
+ */
+export function runtimeSig(containers: readonly { id: string; state: string }[], sandboxes: readonly { id: string; state: string }[]): string {
+  let sig = '';
+  for (const c of containers) sig += `${c.id.slice(0, 8)}:${c.state};`;
+  for (const s of sandboxes) sig += `${s.id.slice(0, 8)}:${s.state};`;
+  return sig;
+}
+
 /** Restart back-off per key (upstream flowcontrol.Backoff as the kubelet uses it). */
 export class CrashBackoff {
   private readonly entries = new Map<string, { delay: number; lastUpdate: number }>();
@@ -138,6 +149,19 @@ export class PodWorker {
   private hostNetworkSandbox = false;
   /** A new sandbox whose status (pod IP: the network attaches in the background) has not been read yet. */
   private sandboxPending = false;
+  /** When the latest sync began (performance.now()): it lists the containers and checks the sandbox after that. */
+  private syncStartedAt = -1;
+  /** {@link runtimeSig} of the runtime state a completed sync converged on, and when it was listed (performance.now()). */
+  private observedSig?: string;
+  private observedAt = -1;
+  /** The latest relist listing (performance.now()) that saw a change while a sync ran; -1: none. */
+  private relistedDuringSync = -1;
+  /** The pod's containers as the latest listing returned them (runtime order), and when that listing began. */
+  private listed: ContainerStatus[] = [];
+  private listedAt = -1;
+  /** Status writes in flight, and the resourceVersions the informer delivered meanwhile. */
+  private statusWrites = 0;
+  private seenDuringWrite: number[] = [];
 
   constructor(
     readonly uid: string,
@@ -149,8 +173,32 @@ export class PodWorker {
     if (pod) {
       const cur = Number(this.pod?.metadata?.resourceVersion ?? 0);
       const nv = Number(pod.metadata?.resourceVersion ?? 0);
+      // The informer's copy of our own status write (its answer is already this.pod): nothing changed, no sync —
+      // upstream's pod config does not sync on status-only updates either. (The pod informer has no resync, so
+      // any other update carries a new resourceVersion.)
+      if (this.pod && nv === cur && nv > 0 && !this.gone) return;
       if (!this.pod || !(nv < cur)) this.pod = pod;
+      // The watch often delivers our own status write before its answer: decide once the answer is in.
+      if (this.statusWrites > 0 && !this.gone) {
+        this.seenDuringWrite.push(nv);
+        return;
+      }
     } else this.gone = true;
+    this.kick();
+  }
+
+  /**
+   * The runtime relist (PLEG) that began at `listedAt` (performance.now()) saw this pod's containers or sandboxes
+   * change to `sig` ({@link runtimeSig}): wakes the worker unless it already saw that.
+   */
+  relisted(listedAt: number, sig?: string): void {
+    // A sync that began after the relist's listing sees at least as much; one that ended seeing this very state
+    // (its own start of a container, say) has nothing left to do about it; a sync in progress decides when it ends.
+    if (this.syncStartedAt >= listedAt || (sig !== undefined && sig === this.observedSig)) return;
+    if (this.running && !this.done) {
+      this.relistedDuringSync = Math.max(this.relistedDuringSync, listedAt);
+      return;
+    }
     this.kick();
   }
 
@@ -172,12 +220,16 @@ export class PodWorker {
     void (async () => {
       while (this.pending && !this.done) {
         this.pending = false;
+        this.syncStartedAt = performance.now();
         try {
           await this.sync();
         } catch (e) {
           this.d.log.warn({ pod: this.name(), err: String(e) }, 'pod sync failed; retrying');
           this.kick(1000);
         }
+        // Relists during the sync: another sync only if the state this one ended on was listed before them.
+        if (this.relistedDuringSync > this.observedAt) this.pending = true;
+        this.relistedDuringSync = -1;
       }
       this.running = false;
     })();
@@ -196,7 +248,10 @@ export class PodWorker {
   }
 
   private async containersByName(): Promise<Map<string, ContainerStatus[]>> {
+    const at = performance.now();
     const all = await this.d.runtime.listContainers({ labelSelector: { [LABEL_POD_UID]: this.uid } });
+    this.listed = all;
+    this.listedAt = at;
     const m = new Map<string, ContainerStatus[]>();
     for (const c of all) {
       const n = c.labels[LABEL_CONTAINER_NAME] ?? c.metadata.name;
@@ -290,7 +345,7 @@ export class PodWorker {
           }
           continue;
         }
-        changed = (await this.maybeStart(pod, c, cur, true, src, ctx)) || changed;
+        changed = (await this.maybeStart(pod, c, cur, true, src, ctx, list.length)) || changed;
         initDone = false;
         break;
       }
@@ -302,10 +357,10 @@ export class PodWorker {
           initFailed = true;
           break;
         }
-        changed = (await this.maybeStart(pod, c, cur, true, src, ctx)) || changed;
+        changed = (await this.maybeStart(pod, c, cur, true, src, ctx, list.length)) || changed;
         break;
       }
-      changed = (await this.maybeStart(pod, c, cur, true, src, ctx)) || changed;
+      changed = (await this.maybeStart(pod, c, cur, true, src, ctx, list.length)) || changed;
       break;
     }
     if (initDone) {
@@ -317,7 +372,7 @@ export class PodWorker {
           const restart = restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && cur.exitCode !== 0);
           if (!restart) continue;
         }
-        changed = (await this.maybeStart(pod, c, cur, false, src, ctx)) || changed;
+        changed = (await this.maybeStart(pod, c, cur, false, src, ctx, list.length)) || changed;
       }
     }
     trace(pod.metadata!.name!, 'containers');
@@ -338,6 +393,21 @@ export class PodWorker {
     }
     await this.writeStatus(pod, byName, terminal);
     if (terminal && this.sandboxId) await this.d.runtime.stopPodSandbox(this.sandboxId);
+    else if (!changed || (initDone && (pod.spec?.containers ?? []).every((c) => {
+      const st = byName.get(c.name)?.at(-1)?.state;
+      return st === 'CONTAINER_RUNNING' || st === 'CONTAINER_CREATED';
+    }))) {
+      // The sync converged on its last listing (it changed nothing, or started every container and all of them are
+      // still up: another sync would do nothing), so the relist need not wake it for that state. Remembered only
+      // when the sandbox is the ready one this sync checked: a sandbox found dead here must still wake the worker.
+      const containers = this.listed;
+      const containersAt = this.listedAt;
+      const sbs = await this.d.runtime.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
+      if (sbs.every((sb) => sb.id === this.sandboxId && sb.state === 'SANDBOX_READY')) {
+        this.observedSig = runtimeSig(containers, sbs);
+        this.observedAt = containersAt; // the sandboxes were listed after the containers
+      }
+    }
   }
 
   /**
@@ -433,9 +503,9 @@ export class PodWorker {
 
   /**
    * Starts container `c` unless back-off forbids it now; returns whether it started one. `cur` is its newest
-   * instance (exited, or undefined for the first start).
+   * instance (exited, or undefined for the first start); `instances` how many the runtime holds of it.
    */
-  private async maybeStart(pod: Pod, c: Container, cur: ContainerStatus | undefined, init: boolean, src: ObjectSource, ctx: DownwardContext): Promise<boolean> {
+  private async maybeStart(pod: Pod, c: Container, cur: ContainerStatus | undefined, init: boolean, src: ObjectSource, ctx: DownwardContext, instances = Infinity): Promise<boolean> {
     const key = `${this.uid}/${c.name}`;
     const podRef = `${pod.metadata!.name}_${pod.metadata!.namespace}(${this.uid})`;
     if (cur?.state === 'CONTAINER_EXITED') {
@@ -536,7 +606,8 @@ export class PodWorker {
         await this.d.runtime.stopContainer(id, pod.spec?.terminationGracePeriodSeconds ?? 30);
       }
     }
-    await this.pruneOld(c.name);
+    // With the new one at most two instances: nothing to prune (saves a runtime listing per pod start).
+    if (instances >= 2) await this.pruneOld(c.name);
     return true;
   }
 
@@ -702,7 +773,7 @@ export class PodWorker {
     const sbs = await this.d.runtime.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
     for (const s of sbs) await this.d.runtime.removePodSandbox(s.id);
     for (const c of await this.d.runtime.listContainers({ labelSelector: { [LABEL_POD_UID]: this.uid } })) await this.d.runtime.removeContainer(c.id);
-    (this.volumes ?? new PodVolumes(this.podDir(), this.d.client, this.d.root)).teardown();
+    await (this.volumes ?? new PodVolumes(this.podDir(), this.d.client, this.d.root)).teardown();
     this.d.gpus?.release(this.uid);
     this.d.backoff.forget(`${this.uid}/`);
     this.d.imageBackoff.forget(`${this.uid}/`);
@@ -772,10 +843,21 @@ export class PodWorker {
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(pod.status ?? {})) if (!(k in body)) body[k] = null;
     trace(pod.metadata!.name!, `patch ${status.phase}`);
-    const updated = await this.d.client.resource<Pod>('v1', 'Pod').patch(pod.metadata!.namespace, pod.metadata!.name!, 'merge', { status: body }, { subresource: 'status' });
+    let updated: Pod | undefined;
+    this.statusWrites++;
+    try {
+      updated = await this.d.client.resource<Pod>('v1', 'Pod').patch(pod.metadata!.namespace, pod.metadata!.name!, 'merge', { status: body }, { subresource: 'status' });
+    } finally {
+      this.statusWrites--;
+      if (updated) this.update0(updated);
+      // Updates that arrived meanwhile need a sync unless they were this write coming back.
+      const own = Number(updated?.metadata?.resourceVersion ?? -1);
+      const other = this.seenDuringWrite.some((rv) => rv !== own);
+      if (this.statusWrites === 0) this.seenDuringWrite = [];
+      if (other) this.kick();
+    }
     trace(pod.metadata!.name!, `patched ${status.phase}`);
     this.lastStatus = text;
-    this.update0(updated);
   }
 
   /** Takes the answer of our own write as the newest pod (the informer may lag behind it). */

@@ -5,8 +5,9 @@
  * TokenRequest API bound to the pod (cached, renewed at 80% of its lifetime), and hostPath (created for `DirectoryOrCreate`/`FileOrCreate`). The runtime then
  * mounts each volumeMount's host path (plus `subPath`) at its `mountPath`.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { Container, DownwardAPIVolumeFile, KeyToPath, Pod, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
@@ -74,44 +75,89 @@ function downwardFiles(files: Files, pod: Pod, items: DownwardAPIVolumeFile[] | 
   }
 }
 
-/** Writes `files` into `dir`, removing files that are no longer there (what the atomic writer converges to). */
-function writeFiles(dir: string, files: Files, defaultMode: number): void {
-  mkdirSync(dir, { recursive: true });
-  const keep = new Set(files.keys());
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(join(d, e.name), r);
-      else if (!keep.has(r)) rmSync(join(d, e.name), { force: true });
-    }
-  };
-  walk(dir, '');
-  for (const [rel, f] of files) {
-    const p = join(dir, rel);
-    mkdirSync(dirname(p), { recursive: true });
-    let same = false;
-    try {
-      same = readFileSync(p).equals(f.data);
-    } catch {
-      /* new */
-    }
-    if (!same) writeFileSync(p, f.data);
-    chmodSync(p, f.mode ?? defaultMode);
+/** The agent's umask (read once; file modes of new files are masked by it). */
+const UMASK = process.umask();
+
+/**
+ * Writes `files` into `dir`, removing files that are no longer there (what the atomic writer converges to). All of
+ * it runs on libuv's thread pool, files in parallel: creating inodes costs 0.1–0.5 ms each on some hosts (far more
+ * under I/O contention), which would stall the agent's event loop during a burst of pod starts. `made` is the
+ * `mkdir -p` of `dir` when already begun (while the content was fetched); a directory just made skips the walk for
+ * stale files and the read-back of unchanged content.
+ */
+async function writeFiles(dir: string, files: Files, defaultMode: number, made?: Promise<string | undefined>): Promise<void> {
+  const fresh = (await (made ?? mkdir(dir, { recursive: true }))) !== undefined;
+  if (!fresh) {
+    const keep = new Set(files.keys());
+    const walk = async (d: string, rel: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) await walk(join(d, e.name), r);
+        else if (!keep.has(r)) await rm(join(d, e.name), { force: true });
+      }
+    };
+    await walk(dir, '');
   }
+  await Promise.all(
+    [...files].map(async ([rel, f]) => {
+      const p = join(dir, rel);
+      const sub = dirname(rel) !== '.';
+      if (sub) await mkdir(dirname(p), { recursive: true });
+      const mode = f.mode ?? defaultMode;
+      let same = false;
+      if (!fresh) {
+        try {
+          same = (await readFile(p)).equals(f.data);
+        } catch {
+          /* new */
+        }
+      }
+      if (!same) await writeFile(p, f.data, { mode });
+      // Exact mode: a file made here has it unless the umask took bits away; an existing one keeps its own.
+      if (!fresh || (mode & UMASK) !== 0) await chmod(p, mode);
+    }),
+  );
+}
+
+/** Mount points at or below `dir` (deepest first). */
+function mountsUnder(mountsText: string, dir: string): string[] {
+  return mountsText
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
 }
 
 /** Lazily unmounts every mount at or below `dir` (deepest first), so the directory can be removed. */
 export function unmountUnder(dir: string): void {
   let mounts: string[];
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
-      .filter((m) => m === dir || m.startsWith(`${dir}/`));
+    mounts = mountsUnder(readFileSync('/proc/self/mounts', 'utf8'), dir);
   } catch {
     return;
   }
-  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+}
+
+/** Runs a command without blocking the event loop; resolves with its exit status and stderr. */
+function run(cmd: string, args: string[]): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, (err, _stdout, stderr) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      resolve({ status: err ? (typeof code === 'number' ? code : 1) : 0, stderr: String(stderr || (err && !stderr ? err.message : '')) });
+    });
+  });
+}
+
+/** {@link unmountUnder} without blocking the event loop. */
+async function unmountUnderAsync(dir: string): Promise<void> {
+  let mounts: string[];
+  try {
+    mounts = mountsUnder(await readFile('/proc/self/mounts', 'utf8'), dir);
+  } catch {
+    return;
+  }
+  for (const m of mounts) await run('umount', ['-l', m]);
 }
 
 /** Prepares volumes of one pod; `setup` is cheap to call again (it rewrites changed content only). */
@@ -131,13 +177,20 @@ export class PodVolumes {
 
   /** Sets up (or refreshes) every volume of the pod; a volume that cannot be set up yet throws {@link VolumeSetupError}. */
   async setup(pod: Pod, ctx: DownwardContext, src: ObjectSource): Promise<void> {
-    for (const v of pod.spec?.volumes ?? []) {
-      try {
-        this.paths.set(v.name, await this.setupOne(pod, v, ctx, src));
-      } catch (e) {
-        if (e instanceof ContainerConfigError && !(e instanceof VolumeSetupError)) throw new VolumeSetupError(v.name, e.message);
-        throw e;
+    // Volumes are independent: all set up at once (API reads, token requests and files overlap); the first failure
+    // in spec order is the one reported, as when they were set up one after the other.
+    const vols = pod.spec?.volumes ?? [];
+    const results = await Promise.allSettled(vols.map((v) => this.setupOne(pod, v, ctx, src)));
+    for (let i = 0; i < vols.length; i++) {
+      const v = vols[i]!;
+      const r = results[i]!;
+      if (r.status === 'fulfilled') {
+        this.paths.set(v.name, r.value);
+        continue;
       }
+      const e = r.reason as unknown;
+      if (e instanceof ContainerConfigError && !(e instanceof VolumeSetupError)) throw new VolumeSetupError(v.name, e.message);
+      throw e;
     }
   }
 
@@ -161,12 +214,12 @@ export class PodVolumes {
     }
     if (v.emptyDir) {
       const dir = this.dirFor(PLUGIN.emptyDir!, v.name);
-      mkdirSync(dir, { recursive: true, mode: 0o777 });
+      await mkdir(dir, { recursive: true, mode: 0o777 });
       if (v.emptyDir.medium === 'Memory' && this.root && !this.tmpfs.has(dir)) {
         const opts = v.emptyDir.sizeLimit ? ['-o', `size=${v.emptyDir.sizeLimit}`.replace(/i$/, '')] : [];
-        const isMounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+        const isMounted = (await readFile('/proc/self/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === dir);
         if (!isMounted) {
-          const r = spawnSync('mount', ['-t', 'tmpfs', ...opts, 'tmpfs', dir]);
+          const r = await run('mount', ['-t', 'tmpfs', ...opts, 'tmpfs', dir]);
           if (r.status !== 0) throw new ContainerConfigError(`cannot mount tmpfs for emptyDir ${v.name}: ${r.stderr}`);
         }
         this.tmpfs.add(dir);
@@ -174,10 +227,15 @@ export class PodVolumes {
       return dir;
     }
     const files: Files = new Map();
-    let plugin: string;
+    const plugin = v.configMap ? PLUGIN.configMap : v.secret ? PLUGIN.secret : v.downwardAPI ? PLUGIN.downwardAPI : v.projected ? PLUGIN.projected : undefined;
+    if (!plugin) throw new ContainerConfigError(`volume ${v.name}: unsupported volume type`);
+    const dir = this.dirFor(plugin, v.name);
+    // The directories are made while the content is fetched (API reads, a token request): on a new pod, creating
+    // them is most of the file system work.
+    const made = mkdir(dir, { recursive: true });
+    made.catch(() => {}); // awaited by writeFiles; a fetch failing first must not leave it unhandled
     let defaultMode = 0o644;
     if (v.configMap) {
-      plugin = PLUGIN.configMap!;
       defaultMode = v.configMap.defaultMode ?? 0o644;
       const cm = await src.configMap(v.configMap.name ?? '');
       if (!cm && !v.configMap.optional) throw new ContainerConfigError(`configmap "${v.configMap.name}" not found`);
@@ -186,7 +244,6 @@ export class PodVolumes {
       for (const [k, s] of Object.entries(cm?.binaryData ?? {})) data[k] = Buffer.from(s, 'base64');
       addKeys(files, data, v.configMap.items, v.name, !!v.configMap.optional);
     } else if (v.secret) {
-      plugin = PLUGIN.secret!;
       defaultMode = v.secret.defaultMode ?? 0o644;
       const s = await src.secret(v.secret.secretName ?? '');
       if (!s && !v.secret.optional) throw new ContainerConfigError(`secret "${v.secret.secretName}" not found`);
@@ -194,18 +251,19 @@ export class PodVolumes {
       for (const [k, x] of Object.entries(s?.data ?? {})) data[k] = Buffer.from(x, 'base64');
       addKeys(files, data, v.secret.items, v.name, !!v.secret.optional);
     } else if (v.downwardAPI) {
-      plugin = PLUGIN.downwardAPI!;
       defaultMode = v.downwardAPI.defaultMode ?? 0o644;
       downwardFiles(files, pod, v.downwardAPI.items, ctx);
     } else if (v.projected) {
-      plugin = PLUGIN.projected!;
       defaultMode = v.projected.defaultMode ?? 0o644;
-      for (const s of v.projected.sources ?? []) await this.projectSource(files, pod, s, ctx, src);
-    } else {
-      throw new ContainerConfigError(`volume ${v.name}: unsupported volume type`);
+      // Sources are fetched at once (the token request overlaps the ConfigMap read) and merged in their order.
+      const parts = await Promise.all((v.projected.sources ?? []).map(async (s) => {
+        const part: Files = new Map();
+        await this.projectSource(part, pod, s, ctx, src);
+        return part;
+      }));
+      for (const part of parts) for (const [k, f] of part) files.set(k, f);
     }
-    const dir = this.dirFor(plugin, v.name);
-    writeFiles(dir, files, defaultMode);
+    await writeFiles(dir, files, defaultMode, made);
     return dir;
   }
 
@@ -277,10 +335,13 @@ export class PodVolumes {
     });
   }
 
-  /** Unmounts tmpfs emptyDirs (also those a previous agent mounted) and removes the pod directory. */
-  teardown(): void {
-    unmountUnder(this.podDir);
+  /**
+   * Unmounts tmpfs emptyDirs (also those a previous agent mounted) and removes the pod directory, off the event
+   * loop (removing a directory that was bind-mounted into a container costs milliseconds of kernel time).
+   */
+  async teardown(): Promise<void> {
+    await unmountUnderAsync(this.podDir);
     this.tmpfs.clear();
-    rmSync(this.podDir, { recursive: true, force: true });
+    await rm(this.podDir, { recursive: true, force: true });
   }
 }

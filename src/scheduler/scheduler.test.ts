@@ -249,3 +249,22 @@ test('InterPodAffinity namespaceSelector through the profile: the namespace list
   await drain();
   assert.equal(cluster.bindings.get('default/near-b'), 'n2');
 });
+
+test('selectHost picks uniformly among the best-scoring nodes with the default and with an injected source', async () => {
+  const nodes = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name }));
+  const totals = [5, 9, 3, 9, 9];
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  for (const rng of [undefined, seededRng(3)]) {
+    const s = new Scheduler({ cluster: new FakeCluster(), clock: new FakeClock(), rng, logger: quiet });
+    const pick = (s as unknown as { selectHost(n: unknown[], t: number[]): string }).selectHost.bind(s);
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 600; i++) {
+      const h = pick(nodes, totals);
+      seen.set(h, (seen.get(h) ?? 0) + 1);
+    }
+    assert.deepEqual([...seen.keys()].sort(), ['b', 'd', 'e'], `rng ${rng ? 'seeded' : 'default'}`);
+    for (const [h, n] of seen) assert.ok(n > 100, `${h} chosen ${n}/600 times`);
+    assert.equal(pick(nodes, [1, 2, 7, 3, 0]), 'c');
+    await s.stop();
+  }
+});

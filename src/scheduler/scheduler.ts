@@ -162,6 +162,14 @@ export class Scheduler {
   /** The latest version of every unassigned pod this scheduler is responsible for (upstream reads its pod lister). */
   private readonly pending = new Map<string, Pod>();
   private readonly bindings = new Set<Promise<void>>();
+  /**
+   * The NodeTable rows of the feasible nodes, a buffer reused by every cycle (read by PreScore/Score within the cycle
+   * only). It holds small integers, so the writes need no GC write barrier; the feasible NodeInfo list itself is a
+   * fresh array sized once per cycle: pointer stores into a long-lived (old-generation) buffer take the marking
+   * barrier's slow path whenever a major GC is marking — in the apiserver-backed bench, most of the time — and made
+   * the filter pass three times slower than growing a new young array.
+   */
+  private readonly positionsBuf: number[] = [];
   private nextStartNodeIndex = 0;
   private running?: Promise<void>;
   private stopped = false;
@@ -423,18 +431,39 @@ export class Scheduler {
     return { node: this.selectHost(feasible, scored.totals!), evaluated, feasible: feasible.length };
   }
 
-  /** Highest score; ties broken uniformly at random by reservoir sampling (upstream `selectHost`). */
+  /**
+   * Highest score; ties broken uniformly at random (upstream `selectHost`). An injected source is consumed exactly as
+   * upstream's reservoir sampling does (one draw per tie, so seeded runs reproduce). The default source (Math.random,
+   * not reproducible anyway) draws once: the index among the best-scoring nodes — the same uniform choice without a
+   * call per tie (Math.random boxes each number it returns; with hundreds of equal scores per cycle that was a heap
+   * number per node).
+   */
   private selectHost(nodes: readonly NodeInfo[], totals: readonly number[]): string {
+    const rng = this.rng;
+    const n = nodes.length;
+    if (rng === Math.random) {
+      let max = totals[0]!;
+      let ties = 1;
+      for (let i = 1; i < n; i++) {
+        const s = totals[i]!;
+        if (s > max) {
+          max = s;
+          ties = 1;
+        } else if (s === max) ties++;
+      }
+      let k = ties === 1 ? 0 : Math.floor(Math.random() * ties);
+      for (let i = 0; i < n; i++) if (totals[i] === max && k-- === 0) return nodes[i]!.name;
+    }
     let best = 0;
     let count = 1;
-    for (let i = 1; i < nodes.length; i++) {
+    for (let i = 1; i < n; i++) {
       const s = totals[i]!;
       if (s > totals[best]!) {
         best = i;
         count = 1;
       } else if (s === totals[best]) {
         count++;
-        if (Math.floor(this.rng() * count) === 0) best = i;
+        if (Math.floor(rng() * count) === 0) best = i;
       }
     }
     return nodes[best]!.name;
@@ -463,14 +492,16 @@ export class Scheduler {
     }
     const n = nodes.length;
     const want = numFeasibleNodesToFind(this.framework.percentageOfNodesToScore, n);
-    const feasible: NodeInfo[] = [];
-    if (n === 0) return { feasible, diagnosis };
+    if (n === 0) return { feasible: [], diagnosis };
+    // Sized once (growing by push copied it about six times); trimmed to the count at the end (see positionsBuf).
+    const feasible = new Array<NodeInfo>(want < n ? want : n);
+    let nf = 0;
     const start = this.nextStartNodeIndex % n;
     let processed = 0;
     let rejected = 0;
     let positions: number[] | undefined;
     if (!this.framework.hasFilters()) {
-      for (let i = 0; i < want; i++) feasible.push(nodes[(start + i) % n]!);
+      for (let i = 0; i < want; i++) feasible[nf++] = nodes[(start + i) % n]!;
       processed = want;
     } else {
       // Rejections are collected in flat arrays; the per-node status map of the diagnosis is built only when no node
@@ -478,15 +509,21 @@ export class Scheduler {
       // rejected every cycle, and building the map for them was a tenth of the cycle).
       const rejectedNodes: NodeInfo[] = [];
       const rejectedStatuses: Status[] = [];
+      let nr = 0;
       const withNominated = this.nominator.size > 0;
       // The fast path (FilterPlugin.filterFast): when every active filter can decide from the snapshot's NodeTable,
       // a node that passes them all is feasible without its NodeInfo being read; the others go through runFilter.
       // Only over the snapshot's own list (positions are table rows) and without nominated pods.
       const fast = !withNominated && nodes === all ? this.framework.fastFilters(state, pod) : undefined;
       const table = this.snapshot.table;
-      if (fast) positions = [];
+      if (fast) positions = this.positionsBuf;
+      // A fast filter may return the same rejection for many nodes; it is attributed to its plugin once (statuses are
+      // immutable, so the diagnosis may share it between nodes).
+      let lastRejection: Status | undefined;
+      let lastRejectionFrom = -1;
+      let lastAttributed: Status | undefined;
       let i = start;
-      for (let k = 0; k < n && feasible.length < want; k++) {
+      for (let k = 0; k < n && nf < want; k++) {
         const at = i;
         const ni = nodes[i]!;
         if (++i === n) i = 0;
@@ -507,33 +544,42 @@ export class Scheduler {
             r = false; // runFilter reports the plugin's error as filter() would
           }
           if (r === true) {
-            feasible.push(ni);
-            positions!.push(at);
+            positions![nf] = at;
+            feasible[nf++] = ni;
             continue;
           }
-          s = r === false ? this.framework.runFilter(state, pod, ni, fast.from[j]) : r.withPlugin(fast.names[j]!);
+          if (r === false) s = this.framework.runFilter(state, pod, ni, fast.from[j]);
+          else if (r === lastRejection && j === lastRejectionFrom) s = lastAttributed!;
+          else {
+            s = lastAttributed = r.withPlugin(fast.names[j]!);
+            lastRejection = r;
+            lastRejectionFrom = j;
+          }
         } else {
           // With nominated pods around, Filter keeps their room (upstream RunFilterPluginsWithNominatedPods).
           s = withNominated ? this.framework.runFilterWithNominatedPods(state, pod, ni) : this.framework.runFilter(state, pod, ni);
         }
         if (!s) {
-          feasible.push(ni);
-          positions?.push(at);
+          if (positions) positions[nf] = at;
+          feasible[nf++] = ni;
           continue;
         }
         if (!s.isRejected()) return { feasible: [], diagnosis, error: s };
         rejectedNodes.push(ni);
         rejectedStatuses.push(s);
+        nr++;
       }
-      rejected = rejectedNodes.length;
-      if (feasible.length === 0) {
-        for (let k = 0; k < rejectedNodes.length; k++) {
+      rejected = nr;
+      if (nf === 0) {
+        for (let k = 0; k < nr; k++) {
           const s = rejectedStatuses[k]!;
           diagnosis.statuses.set(rejectedNodes[k]!.name, s);
           if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
         }
       }
+      if (positions && positions.length !== nf) positions.length = nf;
     }
+    if (feasible.length !== nf) feasible.length = nf;
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all.length;
     return { feasible, diagnosis, rejected, positions };
   }

@@ -4,7 +4,10 @@
  */
 import { firstHost, parseCidr } from '../api/cidr.js';
 import { mkdirSync } from 'node:fs';
-import { createServer, Server } from 'node:https';
+import { createServer } from 'node:https';
+import http2 from 'node:http2';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { homedir, hostname } from 'node:os';
@@ -139,7 +142,8 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       // A TLS connection's client certificate cannot change, so its identity is computed once per socket
       // (getPeerCertificate is expensive); bearer tokens are checked on every request.
       if (req.headers.authorization) return authn.authenticate(req);
-      const sock = req.socket;
+      // Over HTTP/2 `req.socket` is a new proxy per stream: the session is the connection.
+      const sock: object = (req as { stream?: { session?: object } }).stream?.session ?? req.socket;
       let u = certUsers.get(sock);
       if (u === undefined) {
         u = authn.authenticate(req) ?? null;
@@ -164,24 +168,19 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     serviceCIDR: o.serviceCIDR, nodePortRange: o.serviceNodePortRange, clusterDNS: o.clusterDNS,
   });
 
-  const server: Server = createServer({
+  const server = createApiHttpServer({
     key: pki.serverKeyPem,
     cert: pki.serverCertPem,
     ca: [pki.caCertPem],
-    requestCert: true,
-    rejectUnauthorized: false,
-    keepAliveTimeout: 65_000,
   }, core.handle);
-  // Malformed HTTP framing never reaches the router: answer it with a Status too, then close.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  // Malformed HTTP/1 framing never reaches the router: answer it with a Status too, then close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
     if (!socket.writable || (err.code === 'ECONNRESET')) { socket.destroy(); return; }
     const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `malformed HTTP request: ${err.code ?? err.message}`, reason: 'BadRequest', code: 400 });
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   // exec/attach/portforward arrive as upgrade requests (WebSocket or SPDY); they take the same pipeline.
-  server.on('upgrade', (req, socket, head) => handleUpgradeRequest(core, req, socket, head));
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // watches and log streams are long-running
+  server.on('upgrade', (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => handleUpgradeRequest(core, req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, bindAddress, () => { server.off('error', reject); resolve(); });
@@ -249,11 +248,79 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
         compactor.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          server.closeAllConnections();
+          closeAllConnections(server);
         });
         await backend.close();
       })();
       return closing;
     },
   };
+}
+
+
+/** Whether the apiserver offers HTTP/2 (`SKIFF_HTTP2=0` turns it off: ALPN then offers http/1.1 only). */
+export function http2Enabled(): boolean {
+  return process.env.SKIFF_HTTP2 !== '0';
+}
+
+const CONNECTIONS = new WeakMap<TlsServer, Set<TLSSocket>>();
+
+/**
+ * The apiserver's TLS listener: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN (`h2`, `http/1.1`), as
+ * kube-apiserver serves them. Both protocols reach `handler` (HTTP/2 through node's compatibility request and
+ * response, which the pipeline uses like the HTTP/1 ones); HTTP/1.1 `Upgrade` requests (exec/attach/port-forward
+ * over SPDY or WebSocket) fire the server's `upgrade` event exactly as on an https.Server — node's `allowHTTP1`
+ * hands HTTP/1 connections to the same connection listener https uses. Clients ask for client certificates but
+ * are not rejected without one (authentication decides). With {@link http2Enabled} false this is a plain
+ * https.Server. Timeouts: 60 s for request headers, none for whole requests (watches and log streams are
+ * long-running), 65 s idle keep-alive for HTTP/1; HTTP/2 sessions stay open until the client leaves.
+ */
+export function createApiHttpServer(
+  tlsOpts: { key: string; cert: string; ca: string[] },
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  opts: { http2?: boolean } = {},
+): TlsServer {
+  const base = { ...tlsOpts, requestCert: true, rejectUnauthorized: false };
+  let server: TlsServer;
+  if (opts.http2 ?? http2Enabled()) {
+    const h2 = http2.createSecureServer({
+      ...base,
+      allowHTTP1: true,
+      // Large windows: list answers of many MB and bursts of writes must not stall on 64 KiB flow-control windows
+      // (loopback and LAN round trips are cheap, but one per 64 KiB is not). The session memory cap bounds what
+      // node buffers for one client before refusing its new streams; watch fan-out to a slow reader needs room.
+      settings: { initialWindowSize: 4 << 20, maxConcurrentStreams: 1000 },
+      maxSessionMemory: 256,
+    }, handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    h2.on('session', (session) => {
+      session.on('error', () => undefined); // a broken session ends its streams; their requests see it
+      session.once('connect', () => { try { session.setLocalWindowSize(32 << 20); } catch { /* session already gone */ } });
+    });
+    // HTTP/1 connections use the http.Server timeouts (node sets only headers/request ones for allowHTTP1).
+    const h1 = h2 as unknown as { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number };
+    h1.keepAliveTimeout = 65_000;
+    h1.headersTimeout = 60_000;
+    h1.requestTimeout = 0; // watches and log streams are long-running
+    // TLS handshake failures: nothing to answer (node would route them to 'clientError', which speaks HTTP/1).
+    h2.removeAllListeners('tlsClientError');
+    h2.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+    server = h2;
+  } else {
+    const h1 = createServer({ ...base, ALPNProtocols: ['http/1.1'], keepAliveTimeout: 65_000 }, handler);
+    h1.headersTimeout = 60_000;
+    h1.requestTimeout = 0;
+    server = h1;
+  }
+  const conns = new Set<TLSSocket>();
+  CONNECTIONS.set(server, conns);
+  server.on('secureConnection', (s: TLSSocket) => {
+    conns.add(s);
+    s.once('close', () => conns.delete(s));
+  });
+  return server;
+}
+
+/** Ends every connection of a server made by {@link createApiHttpServer} (HTTP/2 sessions, HTTP/1 and upgraded sockets). */
+export function closeAllConnections(server: TlsServer): void {
+  for (const s of CONNECTIONS.get(server) ?? []) s.destroy();
 }

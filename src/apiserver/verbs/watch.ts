@@ -64,7 +64,10 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
     afterRev = parseResourceVersion(rvParam);
   }
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  // HTTP/2 frames the body itself (connection-specific headers such as Transfer-Encoding are illegal there).
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' };
+  if (ctx.req.httpVersionMajor < 2) headers['Transfer-Encoding'] = 'chunked';
+  res.writeHead(200, headers);
   res.flushHeaders();
 
   const gaugeLabels = { group: info.group, version: info.version, kind: info.kind };

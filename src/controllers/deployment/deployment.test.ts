@@ -142,7 +142,15 @@ describe('deployment controller', () => {
     await dc.patch(NS, 'pz', 'merge', { spec: { paused: true } });
     await env.eventually(async () => (await dc.get(NS, 'pz')).status?.conditions?.find((c) => c.type === 'Progressing')?.reason === 'DeploymentPaused', 10_000, 'DeploymentPaused');
     await setImage('pz', 'nginx:2');
-    await dc.scale(NS, 'pz', 3);
+    // A read-modify-write of the scale subresource races the controller's status writes: retry on 409, as kubectl does.
+    for (let i = 0; ; i++) {
+      try {
+        await dc.scale(NS, 'pz', 3);
+        break;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409 || i >= 20) throw e;
+      }
+    }
     await env.eventually(async () => {
       const rss = await rsOf('pz');
       return rss.length === 1 && rss[0]!.spec?.replicas === 3 && rss[0]!.status?.availableReplicas === 3;

@@ -401,6 +401,9 @@ export interface PreScorePlugin extends Plugin {
   preScore(state: CycleState, pod: Pod, nodes: readonly NodeInfo[], at?: NodePositions): Status | null;
 }
 
+/** See {@link ScorePlugin.scoreFastInto}. */
+export type ScoreInto = (table: NodeTable, positions: ArrayLike<number>, n: number, weight: number, totals: number[]) => boolean;
+
 /** A node's score in a normalize pass. */
 export interface NodeScore {
   name: string;
@@ -426,6 +429,13 @@ export interface ScorePlugin extends Plugin {
    * exactly what `score` returns for the node there, or undefined when there is none for this pod.
    */
   scoreFast?(state: CycleState, pod: Pod): ((table: NodeTable, i: number) => number) | undefined;
+  /**
+   * Optional batch form of {@link scoreFast} for plugins without `normalizeScore`, asked once per cycle when only the
+   * totals are needed: a function adding `weight ×` the score of the node at `positions[k]` to `totals[k]` for every
+   * k < n — the loop inside the plugin, so its per-node arithmetic inlines. Scores must be exactly `scoreFast`'s; it
+   * returns false when one is outside [0, 100] (the runtime then reports it through `scoreFast`).
+   */
+  scoreFastInto?(state: CycleState, pod: Pod): ScoreInto | undefined;
   /** Rescales this plugin's raw scores in place into [0, 100]. */
   normalizeScore?(state: CycleState, pod: Pod, scores: NodeScore[]): Status | null;
 }

@@ -28,6 +28,10 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 const milliCache = new Map<string, number>();
 const valueCache = new Map<string, number>();
+/** The shared `scalar` of every Resource without extended resources (never modified: see Resource.setScalar). */
+const NO_SCALARS: ReadonlyMap<string, number> = new Map<string, number>();
+/** The shared, empty `imageStates` of NodeInfos (nothing fills it yet). */
+const NO_IMAGE_STATES: ReadonlyMap<string, { sizeBytes: number; numNodes: number }> = new Map();
 
 function cached(cache: Map<string, number>, q: string | number, parse: (s: string) => number): number {
   const key = typeof q === 'number' ? String(q) : q;
@@ -60,7 +64,18 @@ export class Resource {
   ephemeralStorage = 0;
   /** Max pods (only meaningful for allocatable). */
   allowedPodNumber = 0;
-  scalar = new Map<string, number>();
+  /**
+   * Extended resources by name. Read-only for callers: change it through {@link setScalar}. Most vectors have none,
+   * so they share one empty map until the first scalar is set (a map per vector was a visible share of a cycle's
+   * allocations: every PodInfo and every snapshot copy of a NodeInfo holds several vectors).
+   */
+  scalar: ReadonlyMap<string, number> = NO_SCALARS;
+
+  /** Sets extended resource `name` to `v` (the only way to change {@link scalar}). */
+  setScalar(name: string, v: number): void {
+    if (this.scalar === NO_SCALARS) this.scalar = new Map<string, number>();
+    (this.scalar as Map<string, number>).set(name, v);
+  }
 
   /** Parses a `ResourceList` (requests, allocatable or overhead). */
   static from(list: QuantityMap): Resource {
@@ -79,7 +94,7 @@ export class Resource {
         case MEMORY: this.memory += intValue(q); break;
         case EPHEMERAL_STORAGE: this.ephemeralStorage += intValue(q); break;
         case PODS: this.allowedPodNumber += intValue(q); break;
-        default: this.scalar.set(name, (this.scalar.get(name) ?? 0) + intValue(q));
+        default: this.setScalar(name, (this.scalar.get(name) ?? 0) + intValue(q));
       }
     }
   }
@@ -92,7 +107,7 @@ export class Resource {
     if (o.scalar.size === 0) return; // the common case: no iterator for an empty map
     for (const [k, v] of o.scalar) {
       const n = (this.scalar.get(k) ?? 0) + sign * v;
-      this.scalar.set(k, n);
+      this.setScalar(k, n);
     }
   }
 
@@ -101,7 +116,7 @@ export class Resource {
     this.milliCPU = Math.max(this.milliCPU, o.milliCPU);
     this.memory = Math.max(this.memory, o.memory);
     this.ephemeralStorage = Math.max(this.ephemeralStorage, o.ephemeralStorage);
-    if (o.scalar.size) for (const [k, v] of o.scalar) this.scalar.set(k, Math.max(this.scalar.get(k) ?? 0, v));
+    if (o.scalar.size) for (const [k, v] of o.scalar) this.setScalar(k, Math.max(this.scalar.get(k) ?? 0, v));
   }
 
   /** The amount of `name` (`cpu` in millicores). */
@@ -240,7 +255,7 @@ export class NodeInfo {
   /** Bumped on every change; compared by the snapshot. */
   generation = 0;
   /** For image locality and host-port checks (filled by later plugins' needs; kept here as upstream does). */
-  imageStates = new Map<string, { sizeBytes: number; numNodes: number }>();
+  imageStates: ReadonlyMap<string, { sizeBytes: number; numNodes: number }> = NO_IMAGE_STATES;
   /**
    * Flat copies of the numbers Filter and Score read for every node of every cycle (allocatable, requested,
    * non-zero requested, pod count, spec.unschedulable), kept in sync by setNode/addPod/removePod. Reading them touches
@@ -380,6 +395,12 @@ export class NodeTable {
   /** Per node: [nonZeroMilliCPU, nonZeroMemory]. */
   nonZero = new Float64Array(0);
   flags = new Uint8Array(0);
+  /**
+   * Per position: a stamp unique to each {@link set} of that row (increasing, never reused, 0 = never set). A value
+   * computed from a row alone stays valid while the row's stamp is unchanged (see `RowScoreMemo`).
+   */
+  stamp = new Float64Array(0);
+  private nextStamp = 1;
   /** Label columns: label key → the value at each position (undefined: no such label). Built on first use. */
   private readonly columns = new Map<string, Array<string | undefined>>();
   private list: readonly NodeInfo[] = [];
@@ -420,9 +441,12 @@ export class NodeTable {
       nz.set(this.nonZero);
       const flags = new Uint8Array(cap);
       flags.set(this.flags);
+      const stamp = new Float64Array(cap);
+      stamp.set(this.stamp);
       this.fit = fit;
       this.nonZero = nz;
       this.flags = flags;
+      this.stamp = stamp;
     }
     this.size = n;
   }
@@ -451,6 +475,7 @@ export class NodeTable {
     }
     if (ni.allocatable.scalar.size || ni.requested.scalar.size) fl |= NT_SCALARS;
     this.flags[i] = fl;
+    this.stamp[i] = this.nextStamp++;
     if (this.columns.size) for (const [k, c] of this.columns) c[i] = ni.labels[k];
   }
 }

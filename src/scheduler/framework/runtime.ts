@@ -38,13 +38,22 @@ export function defaultNormalizeScore(maxPriority: number, reverse: boolean, sco
 }
 
 /** A reusable {@link NodeScore} whose name is read from its node only when asked (see Framework.runScore). */
+/** The node list of the current cycle, shared by every pooled NodeScore (one pointer store per cycle). */
+interface ScoredNodes {
+  nodes: readonly NodeInfo[];
+}
+
 class PooledScore implements NodeScore {
   score = 0;
-  nodes: readonly NodeInfo[] = [];
-  i = 0;
+
+  /**
+   * Entry `i` of the pool for good: only `score` (a number) and the shared list change per cycle. Storing the list in
+   * each of 500 long-lived entries per cycle took the GC's marking-barrier slow path while a major GC was marking.
+   */
+  constructor(private readonly cur: ScoredNodes, private readonly i: number) {}
 
   get name(): string {
-    return this.nodes[this.i]!.name;
+    return this.cur.nodes[this.i]!.name;
   }
 }
 
@@ -361,6 +370,7 @@ export class Framework {
 
   /** NodeScore objects reused across cycles by {@link runScore} (see there). */
   private readonly scorePool: PooledScore[] = [];
+  private readonly scoredNodes: ScoredNodes = { nodes: [] };
   /** The totals array reused across cycles when per-plugin scores are not kept. */
   private totalsPool: number[] = [];
 
@@ -389,6 +399,18 @@ export class Framework {
     for (const { plugin, weight } of this.score) {
       if (state.skipScorePlugins.has(plugin.name)) continue;
       let fast: ((t: NodeTable, i: number) => number) | undefined;
+      if (at && !perPlugin && plugin.scoreFastInto && !plugin.normalizeScore) {
+        // The batch fast path: the plugin adds its weighted scores straight into the totals.
+        let ok: boolean;
+        try {
+          const into = plugin.scoreFastInto(state, pod);
+          ok = into ? into(at.table, at.positions, n, weight, totals) : false;
+          if (into && ok) continue;
+        } catch (err) {
+          return { status: Status.error(err).withPlugin(plugin.name) };
+        }
+        // No batch for this pod, or a score out of range: the per-node paths below (the totals are discarded on error).
+      }
       try {
         fast = at && plugin.scoreFast ? plugin.scoreFast(state, pod) : undefined;
       } catch (err) {
@@ -417,15 +439,10 @@ export class Framework {
       try {
         if (!scores && pooled) {
           const pool = this.scorePool;
-          for (let i = pool.length; i < n; i++) pool.push(new PooledScore());
+          for (let i = pool.length; i < n; i++) pool.push(new PooledScore(this.scoredNodes, i));
+          this.scoredNodes.nodes = nodes;
           // A view of exactly n entries (normalizeScore iterates the whole list).
-          const view = pool.length === n ? pool : pool.slice(0, n);
-          for (let i = 0; i < n; i++) {
-            const sc = view[i]!;
-            sc.nodes = nodes;
-            sc.i = i;
-          }
-          scores = view;
+          scores = pool.length === n ? pool : pool.slice(0, n);
         } else if (!scores) {
           scores = new Array(n);
           for (let i = 0; i < n; i++) scores[i] = { name: nodes[i]!.name, score: 0 };

@@ -10,7 +10,7 @@
  * The mapping of CRI resources to files follows runc's libcontainer/cgroups (fs and fs2 managers), including the
  * shares→weight conversion.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LinuxContainerResources } from '../types.js';
@@ -34,6 +34,11 @@ export interface CgroupDriver {
   readonly controllers: ReadonlySet<string>;
   /** Creates (or reuses) `relPath` and applies `res`; intermediate directories are created as needed. */
   create(relPath: string, res?: LinuxContainerResources): Promise<CgroupHandle>;
+  /**
+   * Applies `res` to an existing cgroup (made by create()) synchronously: a few small file writes and no directory
+   * creation (which waits on the kernel's cgroup lock), for the start path of a pre-made cgroup.
+   */
+  configureSync(relPath: string, res?: LinuxContainerResources): CgroupHandle;
   /** The handle of an existing (or not yet created) cgroup without touching it. */
   handle(relPath: string): CgroupHandle;
   /** SIGKILLs every process in `relPath` (and below) and removes the directories; absent paths are fine. */
@@ -83,6 +88,17 @@ export function detectCgroups(): { driver: CgroupDriver } | { reason: string } {
 
 async function write(file: string, value: string | number): Promise<void> {
   await writeFile(file, String(value));
+}
+
+/** The limit files of one cgroup, in the order they are written. */
+type Writes = [file: string, value: string | number][];
+
+async function writeAll(writes: Writes): Promise<void> {
+  for (const [f, v] of writes) await write(f, v);
+}
+
+function writeAllSync(writes: Writes): void {
+  for (const [f, v] of writes) writeFileSync(f, String(v));
 }
 
 async function killAndRemove(dir: string): Promise<void> {
@@ -157,18 +173,30 @@ class CgroupV2 implements CgroupDriver {
       dir = join(dir, part);
       if (!this.delegated.has(dir)) await mkdir(dir, { recursive: true });
     }
-    if (res.cpuShares) await write(join(dir, 'cpu.weight'), sharesToWeight(res.cpuShares));
-    if (res.cpuQuota && res.cpuQuota > 0) await write(join(dir, 'cpu.max'), `${res.cpuQuota} ${res.cpuPeriod || 100000}`);
-    else if (res.cpuPeriod) await write(join(dir, 'cpu.max'), `max ${res.cpuPeriod}`);
-    if (res.memoryLimitInBytes && res.memoryLimitInBytes > 0) {
-      await write(join(dir, 'memory.max'), res.memoryLimitInBytes);
-      if (existsSync(join(dir, 'memory.swap.max'))) await write(join(dir, 'memory.swap.max'), 0);
-      if (existsSync(join(dir, 'memory.oom.group'))) await write(join(dir, 'memory.oom.group'), 1);
-    }
-    if (res.pidsLimit && res.pidsLimit > 0) await write(join(dir, 'pids.max'), res.pidsLimit);
-    if (res.cpusetCpus) await write(join(dir, 'cpuset.cpus'), res.cpusetCpus);
-    if (res.cpusetMems) await write(join(dir, 'cpuset.mems'), res.cpusetMems);
+    await writeAll(this.limits(relPath, res));
     return this.handle(relPath);
+  }
+
+  configureSync(relPath: string, res: LinuxContainerResources = {}): CgroupHandle {
+    writeAllSync(this.limits(relPath, res));
+    return this.handle(relPath);
+  }
+
+  private limits(relPath: string, res: LinuxContainerResources): Writes {
+    const dir = join(this.root, relPath);
+    const w: Writes = [];
+    if (res.cpuShares) w.push([join(dir, 'cpu.weight'), sharesToWeight(res.cpuShares)]);
+    if (res.cpuQuota && res.cpuQuota > 0) w.push([join(dir, 'cpu.max'), `${res.cpuQuota} ${res.cpuPeriod || 100000}`]);
+    else if (res.cpuPeriod) w.push([join(dir, 'cpu.max'), `max ${res.cpuPeriod}`]);
+    if (res.memoryLimitInBytes && res.memoryLimitInBytes > 0) {
+      w.push([join(dir, 'memory.max'), res.memoryLimitInBytes]);
+      if (existsSync(join(dir, 'memory.swap.max'))) w.push([join(dir, 'memory.swap.max'), 0]);
+      if (existsSync(join(dir, 'memory.oom.group'))) w.push([join(dir, 'memory.oom.group'), 1]);
+    }
+    if (res.pidsLimit && res.pidsLimit > 0) w.push([join(dir, 'pids.max'), res.pidsLimit]);
+    if (res.cpusetCpus) w.push([join(dir, 'cpuset.cpus'), res.cpusetCpus]);
+    if (res.cpusetMems) w.push([join(dir, 'cpuset.mems'), res.cpusetMems]);
+    return w;
   }
 
   remove(relPath: string): Promise<void> {
@@ -244,23 +272,34 @@ class CgroupV1 implements CgroupDriver {
       }
     }));
     for (let i = 1; i <= parts.length; i++) this.complete.add(parts.slice(0, i).join('/'));
+    await writeAll(this.limits(relPath, res));
+    return this.handle(relPath);
+  }
+
+  configureSync(relPath: string, res: LinuxContainerResources = {}): CgroupHandle {
+    writeAllSync(this.limits(relPath, res));
+    return this.handle(relPath);
+  }
+
+  private limits(relPath: string, res: LinuxContainerResources): Writes {
+    const w: Writes = [];
     const cpu = this.dir('cpu', relPath);
     if (cpu) {
-      if (res.cpuShares) await write(join(cpu, 'cpu.shares'), res.cpuShares);
-      if (res.cpuPeriod) await write(join(cpu, 'cpu.cfs_period_us'), res.cpuPeriod);
-      if (res.cpuQuota && res.cpuQuota > 0) await write(join(cpu, 'cpu.cfs_quota_us'), res.cpuQuota);
+      if (res.cpuShares) w.push([join(cpu, 'cpu.shares'), res.cpuShares]);
+      if (res.cpuPeriod) w.push([join(cpu, 'cpu.cfs_period_us'), res.cpuPeriod]);
+      if (res.cpuQuota && res.cpuQuota > 0) w.push([join(cpu, 'cpu.cfs_quota_us'), res.cpuQuota]);
     }
     const mem = this.dir('memory', relPath)!;
     if (res.memoryLimitInBytes && res.memoryLimitInBytes > 0) {
-      await write(join(mem, 'memory.limit_in_bytes'), res.memoryLimitInBytes);
-      if (existsSync(join(mem, 'memory.memsw.limit_in_bytes'))) await write(join(mem, 'memory.memsw.limit_in_bytes'), res.memoryLimitInBytes);
+      w.push([join(mem, 'memory.limit_in_bytes'), res.memoryLimitInBytes]);
+      if (existsSync(join(mem, 'memory.memsw.limit_in_bytes'))) w.push([join(mem, 'memory.memsw.limit_in_bytes'), res.memoryLimitInBytes]);
     }
     const pids = this.dir('pids', relPath);
-    if (pids && res.pidsLimit && res.pidsLimit > 0) await write(join(pids, 'pids.max'), res.pidsLimit);
+    if (pids && res.pidsLimit && res.pidsLimit > 0) w.push([join(pids, 'pids.max'), res.pidsLimit]);
     const cpuset = this.dir('cpuset', relPath);
-    if (cpuset && res.cpusetCpus) await write(join(cpuset, 'cpuset.cpus'), res.cpusetCpus);
-    if (cpuset && res.cpusetMems) await write(join(cpuset, 'cpuset.mems'), res.cpusetMems);
-    return this.handle(relPath);
+    if (cpuset && res.cpusetCpus) w.push([join(cpuset, 'cpuset.cpus'), res.cpusetCpus]);
+    if (cpuset && res.cpusetMems) w.push([join(cpuset, 'cpuset.mems'), res.cpusetMems]);
+    return w;
   }
 
   async remove(relPath: string): Promise<void> {

@@ -64,6 +64,17 @@ describe('native launcher', { skip }, () => {
     }
   });
 
+  test('send writes data to a gated start and closes its gate (a pre-forked shim gets its spec path)', async () => {
+    const l = new Launcher(binary);
+    try {
+      const a = await l.launch({ argv: ['/bin/sh', '-c', 'read x; read y || echo "got $x eof"'], env: ENV, gate: true, idle: true });
+      a.send('spec-path\n');
+      assert.equal(await a.firstLine, 'got spec-path eof');
+    } finally {
+      l.close();
+    }
+  });
+
   test('exec runs a helper to completion with stdin, stdout, stderr and the exit code; timeouts kill it', async () => {
     const l = new Launcher(binary);
     try {

@@ -23,6 +23,11 @@ export interface LaunchSpec {
   stderrPath?: string;
   /** Keep stdin as a gate pipe (see {@link Launched.open}); otherwise stdin is /dev/null. */
   gate?: boolean;
+  /**
+   * Its first line may be far off (a pre-forked shim waits for its container): waiting for it does not keep the
+   * agent's event loop alive.
+   */
+  idle?: boolean;
 }
 
 /** A started process. */
@@ -32,6 +37,8 @@ export interface Launched {
   firstLine: Promise<string | undefined>;
   /** Gated starts: `true` lets it go on (one byte on its stdin), `false` closes the gate (it aborts). */
   open(go: boolean): void;
+  /** Gated starts: writes `data` to its stdin and closes it (a pre-forked shim's spec path). */
+  send(data: string): void;
 }
 
 /**
@@ -48,6 +55,11 @@ export function spawnDirect(spec: LaunchSpec): Promise<Launched> {
     closeSync(errFd);
   }
   child.stdin?.on('error', () => {}); // a process that died early is reported through firstLine
+  if (spec.idle) {
+    // Waiting for its first line must not keep this process alive (see LaunchSpec.idle).
+    child.unref();
+    for (const st of [child.stdin, child.stdout] as unknown as { unref?: () => void }[]) st?.unref?.();
+  }
   return new Promise<Launched>((resolve, reject) => {
     child.once('error', (e) => reject(new Error(`cannot start ${spec.argv[0]}: ${e.message}`)));
     child.once('spawn', () => {
@@ -72,6 +84,14 @@ export function spawnDirect(spec: LaunchSpec): Promise<Launched> {
         open: (go) => {
           if (spec.gate) child.stdin?.end(go ? '1' : undefined);
         },
+        send: (data) => {
+          if (!spec.gate) return;
+          if (spec.idle) {
+            child.ref();
+            for (const st of [child.stdin, child.stdout] as unknown as { ref?: () => void }[]) st?.ref?.();
+          }
+          child.stdin?.end(data);
+        },
       });
     });
   });
@@ -87,6 +107,8 @@ export interface ExecResult {
 }
 
 interface Pending {
+  /** Does not keep the event loop alive (LaunchSpec.idle). */
+  idle?: boolean;
   pid?: (pid: number) => void;
   fail: (err: Error) => void;
   line?: (line: string | undefined) => void;
@@ -125,6 +147,7 @@ export class Launcher {
       const err = new Error(`process launcher ${why}`);
       for (const p of this.pending.values()) p.fail(err);
       this.pending.clear();
+      this.held = 0;
     };
     child.on('error', (e) => gone(`failed: ${e.message}`));
     child.on('exit', (code, signal) => {
@@ -143,9 +166,18 @@ export class Launcher {
     for (const s of [child.stdin, child.stdout] as unknown as { ref?: () => void; unref?: () => void }[]) s?.[m]?.();
   }
 
+  /** Pending replies that keep the event loop alive. */
+  private held = 0;
+
+  private addPending(id: number, child: ChildProcess, p: Pending): void {
+    if (!p.idle && this.held++ === 0) this.hold(child, true);
+    this.pending.set(id, p);
+  }
+
   private settled(id: number): void {
+    const p = this.pending.get(id);
     this.pending.delete(id);
-    if (!this.pending.size && this.child) this.hold(this.child, false);
+    if (p && !p.idle && --this.held === 0 && this.child) this.hold(this.child, false);
   }
 
   private onData(d: Buffer): void {
@@ -205,15 +237,32 @@ export class Launcher {
       });
       firstLine.catch(() => {});
       let started = false;
-      if (!this.pending.size) this.hold(child, true);
-      this.pending.set(id, {
+      this.addPending(id, child, {
         pid: (pid) => {
           started = true;
+          if (spec.idle) {
+            // Started: from here on its first line is not awaited (until send).
+            const p = this.pending.get(id);
+            if (p && !p.idle) {
+              p.idle = true;
+              if (--this.held === 0 && this.child === child) this.hold(child, false);
+            }
+          }
           resolve({
             pid,
             firstLine,
             open: (go) => {
               if (spec.gate && this.child === child) child.stdin!.write(frame([go ? 'go' : 'abort', id]));
+            },
+            send: (data) => {
+              if (!spec.gate || this.child !== child) return;
+              // Its first line is awaited now: it keeps the event loop alive from here on.
+              const p = this.pending.get(id);
+              if (p?.idle) {
+                p.idle = false;
+                if (this.held++ === 0) this.hold(child, true);
+              }
+              child.stdin!.write(frame(['send', id, data]));
             },
           });
         },
@@ -243,8 +292,7 @@ export class Launcher {
       const timer = setTimeout(() => {
         if (this.child === child) child.stdin!.write(frame(['kill', id]));
       }, timeoutMs);
-      if (!this.pending.size) this.hold(child, true);
-      this.pending.set(id, {
+      this.addPending(id, child, {
         done: (r) => {
           clearTimeout(timer);
           resolve(r);

@@ -31,7 +31,10 @@
  * and execs the process only once the network is up (a "gate" on the shim's stdin); podSandboxStatus waits for it.
  * Either way a start has one path (launch() → {@link Launched}: pid, first stdout line, gate). With `sandboxPool`,
  * a few sandboxes (infra process, attached network, pod cgroup) are made ahead and taken by new pods, whose
- * containers' shims then set the pod's hostname (state: `pool/<id>.json`). State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
+ * containers' shims then set the pod's hostname (state: `pool/<id>.json`); each pooled sandbox also keeps a pre-forked
+ * ("warm") shim whose child already joined a pre-made container cgroup and the pod's namespaces, and the pod's first
+ * container starts in it (see WarmShim; `$SKIFF_SHIM_PREFORK=0` turns it off). The small state files of the start
+ * path are written synchronously (each async fs hop waits on the agent's busy event loop). State lives under `stateDir`: `sandboxes/<id>/sandbox.json`, `containers/<id>/{container,started,exit}.json`,
  * so a new ProcessRuntime on the same directory adopts running containers (pid + start time checked against /proc)
  * and reports exited ones with their exit codes.
  */
@@ -54,7 +57,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
@@ -87,7 +90,7 @@ import { FRAME, SHIM_SOURCE, type ShimSpec } from './shim-source.js';
 import type { PodNetwork } from '../../network/pod-network.js';
 import type { ContainerStats, ContainerStatsFilter } from '../types.js';
 import { readProcessTreeUsage } from './stats.js';
-import { trace } from './trace.js';
+import { trace, traceFile } from './trace.js';
 import { defaultLogger, type Logger } from '../../../client/log.js';
 import { Launcher, spawnDirect, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
 
@@ -172,6 +175,7 @@ export interface ProcessRuntimeOptions {
    * background one at a time; released on close()/purge(); left-overs of a killed agent are cleaned by the next
    * runtime on the same stateDir. Only with the native shim and launcher, a {@link PodNetwork}, and for pods with
    * their own network and IPC namespaces and no hostPorts (portmap needs the pod's ports); others start as before.
+   * Each also holds a pre-forked container shim for the pod's first container (see WarmShim).
    */
   sandboxPool?: number;
   log?: Logger;
@@ -185,6 +189,18 @@ interface PooledSandbox {
   /** Set once its network is attached. */
   ip?: string;
   /** Its pod-level cgroup, made ahead too (`<cgroupRoot>/pool<id>`): pod cgroup creation waits on the host's cgroup lock. */
+  cgroupPath?: string;
+}
+
+/**
+ * A pre-forked ("warm") container shim kept with a pooled sandbox (`skiff-shim prefork`): its child already sits
+ * in a pre-made container cgroup (`<pool cgroup>/warm`) and the sandbox's namespaces, waiting for a container spec.
+ * The first container created in the sandbox takes it, so its start skips the shim's launch, fork and the cgroup
+ * join (on cgroup v1 a cgroup.procs write can wait a whole RCU grace period, 10–25 ms).
+ */
+interface WarmShim {
+  launched: Launched;
+  /** The container cgroup its child joined (undefined without cgroups). */
   cgroupPath?: string;
 }
 
@@ -309,6 +325,14 @@ function persistJson(path: string, value: unknown): Promise<void> {
   return next;
 }
 
+function readTextOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 function writeJsonAtomic(path: string, value: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1));
   renameSync(`${path}.tmp`, path);
@@ -380,10 +404,18 @@ export class ProcessRuntime implements RuntimeService {
   /** The shim sets a spec's hostname in the pod's UTS namespace (needed by pooled sandboxes). */
   private readonly shimSetsHostname: boolean = false;
   private readonly pool: PooledSandbox[] = [];
+  /** The native shim can be pre-forked for a pooled sandbox's first container (see WarmShim). */
+  private readonly shimPrefork: boolean = false;
+  /** Unclaimed warm shims, by pooled sandbox id (which becomes the sandbox's id). */
+  private readonly warmShims = new Map<string, WarmShim>();
+  /** Warm shims claimed by a created container, until it starts. */
+  private readonly warmFor = new Map<string, WarmShim>();
   private poolFill?: Promise<void>;
   private poolRetryAt = 0;
   private poolTimer?: NodeJS.Timeout;
   private closed = false;
+  /** purge() in progress: no pool refills meanwhile (they would race the removal of the cgroup root). */
+  private purging = false;
 
   constructor(opts: ProcessRuntimeOptions) {
     this.stateDir = resolvePath(opts.stateDir);
@@ -447,7 +479,9 @@ export class ProcessRuntime implements RuntimeService {
         renameSync(`${this.nativeShim}.tmp`, this.nativeShim);
         this.capabilities.shim = 'native';
         try {
-          this.shimSetsHostname = readFileSync(this.nativeShim).includes('skiff-shim-features: spec-hostname');
+          const bin = readFileSync(this.nativeShim);
+          this.shimSetsHostname = bin.includes('skiff-shim-features: spec-hostname');
+          this.shimPrefork = bin.includes('skiff-shim-features: spec-hostname prefork') && process.env.SKIFF_SHIM_PREFORK !== '0';
         } catch {
           /* unreadable: no pool */
         }
@@ -496,7 +530,7 @@ export class ProcessRuntime implements RuntimeService {
 
   /** Whether pooled sandboxes can be made now (see ProcessRuntimeOptions.sandboxPool). */
   private poolUsable(): boolean {
-    return this.poolSize > 0 && !this.closed && this.shimSetsHostname && !!this.launcher && this.capabilities.namespaces && !!this.network && (this.network.ready?.() ?? true);
+    return this.poolSize > 0 && !this.closed && !this.purging && this.shimSetsHostname && !!this.launcher && this.capabilities.namespaces && !!this.network && (this.network.ready?.() ?? true);
   }
 
   /** Fills the sandbox pool in the background (one at a time); call once the pod network is ready. */
@@ -506,7 +540,7 @@ export class ProcessRuntime implements RuntimeService {
       try {
         while (this.poolUsable() && this.pool.length < this.poolSize) {
           const e = await this.createPooled();
-          if (this.closed) {
+          if (this.closed || this.purging) {
             await this.releasePooled(e);
             break;
           }
@@ -536,11 +570,35 @@ export class ProcessRuntime implements RuntimeService {
       throw err;
     }
     writeJsonAtomic(this.poolPath(id), e);
+    if (this.shimPrefork) {
+      try {
+        await this.startWarmShim(e);
+      } catch (err) {
+        this.log.warn({ sandbox: id, err: String(err) }, 'cannot pre-fork a container shim for a pooled sandbox; its first container starts the ordinary way');
+      }
+    }
     return e;
+  }
+
+  /** Pre-forks the first container's shim of a pooled sandbox (see WarmShim). */
+  private async startWarmShim(e: PooledSandbox): Promise<void> {
+    const cgroupPath = e.cgroupPath ? `${e.cgroupPath}/warm` : undefined;
+    const procs = cgroupPath ? (await this.cgroups!.create(cgroupPath)).procsFiles : [];
+    const argv = [this.nativeShim!, 'prefork', ...procs.flatMap((f) => ['--procs', f])];
+    for (const ns of ['net', 'uts', 'ipc']) argv.push('--ns', `/proc/${e.pausePid}/ns/${ns}`);
+    const launched = await this.launch({ argv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', gate: true, idle: true });
+    this.warmShims.set(e.id, { launched, cgroupPath });
+  }
+
+  /** Lets a warm shim go unused: EOF on its stdin ends it and its waiting child. */
+  private releaseWarm(w: WarmShim | undefined): void {
+    w?.launched.open(false);
   }
 
   /** Kills a pooled sandbox's infra process and releases its network (CNI DEL) and record. */
   private async releasePooled(e: PooledSandbox): Promise<void> {
+    this.releaseWarm(this.warmShims.get(e.id));
+    this.warmShims.delete(e.id);
     const alive = isAlive(e.pausePid, e.pauseStart);
     try {
       await this.network?.teardown(e.id, alive ? `/proc/${e.pausePid}/ns/net` : '');
@@ -614,14 +672,14 @@ export class ProcessRuntime implements RuntimeService {
     const pooled = network === 'POD' && ipc === 'POD' && !hostPorts && this.poolSize > 0 ? this.takePooled() : undefined;
     const id = pooled?.id ?? randomBytes(32).toString('hex');
     const dir = this.sandboxDir(id);
-    await mkdir(dir, { recursive: true });
+    // The small state files of the start path are written synchronously (tens of µs each): every async fs hop
+    // waits for a threadpool slot and a turn of the agent's busy event loop, which cost milliseconds per pod start.
     const hostname = (network === 'POD' ? config.hostname || config.metadata.name : osHostname()).slice(0, 63);
     const rec: SandboxRecord = { id, config, createdAt: nowNs(), network, ipc, hostname };
     if (pooled) {
       Object.assign(rec, { pausePid: pooled.pausePid, pauseStart: pooled.pauseStart, ip: pooled.ip, pooled: true });
       trace(config.metadata.name, 'rt-pooled');
     }
-    const logDir = config.logDirectory ? mkdir(config.logDirectory, { recursive: true }) : undefined;
     // Files the containers see at /etc (bind-mounted when they have a mount namespace), as kubelet/containerd write.
     const dns = config.dnsConfig;
     const resolv = dns && (dns.servers?.length || dns.searches?.length || dns.options?.length)
@@ -630,19 +688,29 @@ export class ProcessRuntime implements RuntimeService {
           ...(dns.servers ?? []).map((s) => `nameserver ${s}`),
           ...(dns.options?.length ? [`options ${dns.options.join(' ')}`] : []),
         ].join('\n') + '\n'
-      : await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-    // The /etc files, the pod cgroup and the infra process are independent: prepared concurrently.
-    const steps: Promise<unknown>[] = [
-      writeFile(join(dir, 'resolv.conf'), resolv),
-      writeFile(join(dir, 'hostname'), `${hostname}\n`),
-      writeFile(
+      : readTextOr('/etc/resolv.conf', '');
+    let filesErr: unknown;
+    try {
+      mkdirSync(dir, { recursive: true });
+      if (config.logDirectory) mkdirSync(config.logDirectory, { recursive: true });
+      writeFileSync(join(dir, 'resolv.conf'), resolv);
+      writeFileSync(join(dir, 'hostname'), `${hostname}\n`);
+      writeFileSync(
         join(dir, 'hosts'),
         `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
-      ),
-    ];
-    if (logDir) steps.push(logDir);
+      );
+    } catch (err) {
+      filesErr = err ?? new Error('cannot write the sandbox files');
+    }
+    trace(config.metadata.name, 'rt-sb-files');
+    // The pod cgroup and the infra process are independent: prepared concurrently (after the files: cleaned up alike).
+    const steps: Promise<unknown>[] = filesErr === undefined ? [] : [Promise.reject(filesErr)];
     if (pooled?.cgroupPath && !config.linux?.cgroupParent) rec.cgroupPath = pooled.cgroupPath;
-    else if (this.cgroups) {
+    else if (this.cgroups && filesErr === undefined) {
+      if (pooled) {
+        this.releaseWarm(this.warmShims.get(id)); // its cgroup goes with the pooled one
+        this.warmShims.delete(id);
+      }
       if (pooled?.cgroupPath) void this.cgroups.remove(pooled.cgroupPath).catch(() => {});
       const path = config.linux?.cgroupParent
         ? config.linux.cgroupParent.replace(/^\/+/, '')
@@ -652,7 +720,7 @@ export class ProcessRuntime implements RuntimeService {
         rec.cgroupPath = path;
       }));
     }
-    if (!pooled && (network === 'POD' || ipc === 'POD')) {
+    if (!pooled && (network === 'POD' || ipc === 'POD') && filesErr === undefined) {
       const flags = [...(network === 'POD' ? ['--net', '--uts'] : []), ...(ipc === 'POD' ? ['--ipc'] : [])];
       steps.push(this.startInfra(flags, network === 'POD' ? hostname : undefined, join(dir, 'infra.log')).then((pid) => {
         trace(config.metadata.name, 'rt-infra');
@@ -663,6 +731,7 @@ export class ProcessRuntime implements RuntimeService {
     try {
       const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      trace(config.metadata.name, 'rt-sb-steps');
       if (network === 'POD' && this.network && rec.pausePid && !pooled) {
         // The network is attached in the background: containers are created and their shims prepare them
         // meanwhile, and startContainer lets a process exec only once this finished (podSandboxStatus waits too).
@@ -677,7 +746,8 @@ export class ProcessRuntime implements RuntimeService {
       throw err;
     }
     this.sandboxes.set(id, rec);
-    await this.persist(join(dir, 'sandbox.json'), rec);
+    this.persistNow(join(dir, 'sandbox.json'), rec);
+    trace(config.metadata.name, 'rt-sb-persisted');
     if (pooled) rmSync(this.poolPath(id), { force: true }); // after sandbox.json: never both missing
     return id;
   }
@@ -708,6 +778,12 @@ export class ProcessRuntime implements RuntimeService {
 
   private persist(path: string, value: unknown): Promise<void> {
     return persistJson(path, value);
+  }
+
+  /** persist() without an event-loop hop (start path): synchronously, unless an async write of `path` is queued. */
+  private persistNow(path: string, value: unknown): void {
+    if (persisting.has(path)) void persistJson(path, value).catch((err: unknown) => this.log.error({ path, err: String(err) }, 'cannot persist runtime state'));
+    else writeJsonAtomic(path, value);
   }
 
   /** Waits for the sandbox's network setup (or `setup`), if one is in flight; resolves its error (or undefined). */
@@ -754,6 +830,8 @@ export class ProcessRuntime implements RuntimeService {
   async stopPodSandbox(sandboxId: string): Promise<void> {
     const s = this.sandboxes.get(sandboxId);
     if (!s) return; // CRI: stopping an absent sandbox is not an error
+    this.releaseWarm(this.warmShims.get(sandboxId));
+    this.warmShims.delete(sandboxId);
     await this.networkSettled(sandboxId);
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
     if (s.network === 'POD' && this.network && (s.ip || !s.stopped)) {
@@ -863,7 +941,8 @@ export class ProcessRuntime implements RuntimeService {
     const dir = this.containerDir(id);
     const logDir = s.config.logDirectory;
     const logPath = logDir && config.logPath ? (isAbsolute(config.logPath) ? config.logPath : join(logDir, config.logPath)) : '';
-    await Promise.all([mkdir(dir, { recursive: true }), logPath ? mkdir(dirname(logPath), { recursive: true }) : undefined]);
+    mkdirSync(dir, { recursive: true });
+    if (logPath) mkdirSync(dirname(logPath), { recursive: true });
     const rec: ContainerRecord = {
       id,
       sandboxId,
@@ -877,9 +956,21 @@ export class ProcessRuntime implements RuntimeService {
       mountNs: this.capabilities.mounts,
       createdMountpoints: [],
     };
+    // The sandbox's warm shim (see WarmShim), when it is alive and its cgroup is one of this sandbox's.
+    let warm = this.warmShims.get(sandboxId);
+    if (warm) {
+      this.warmShims.delete(sandboxId);
+      const fits = isAlive(warm.launched.pid) && (warm.cgroupPath ? !!s.cgroupPath && dirname(warm.cgroupPath) === s.cgroupPath : !this.cgroups);
+      if (!fits) {
+        this.releaseWarm(warm);
+        warm = undefined;
+      }
+    }
     try {
       if (this.cgroups && s.cgroupPath) {
-        rec.cgroup = await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
+        rec.cgroup = warm?.cgroupPath
+          ? this.cgroups.configureSync(warm.cgroupPath, config.linux?.resources) // made with the pool: limits only
+          : await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
         trace(s.config.metadata.name, 'rt-cgroup');
       }
       if (rec.mountNs) {
@@ -895,13 +986,15 @@ export class ProcessRuntime implements RuntimeService {
         rec.env.SKIFF_ROOTFS ??= root;
       }
     } catch (err) {
+      this.releaseWarm(warm);
       if (rec.cgroup && this.cgroups) await this.cgroups.remove(rec.cgroup.path).catch(() => {});
       this.removeMountpoints(rec);
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    await this.persist(join(dir, 'container.json'), rec);
+    this.persistNow(join(dir, 'container.json'), rec);
     this.containers.set(id, rec);
+    if (warm) this.warmFor.set(id, warm);
     return id;
   }
 
@@ -1070,6 +1163,7 @@ export class ProcessRuntime implements RuntimeService {
       failStart(`exec: "${exe}": executable file not found in $PATH`);
     }
     if (!underMount && !existsSync(rec.cwd)) failStart(`chdir to cwd ("${rec.cwd}") set in config.json failed: no such file or directory`);
+    trace(s.config.metadata.name, 'rt-start');
     // With the pod network still being attached, the native shim prepares the container (cgroup, namespaces,
     // mounts, credentials) meanwhile and execs it only when we open its gate: no container process runs before the
     // pod has its network, as with CRI. The Node shim has no gate: it starts after the network.
@@ -1080,16 +1174,27 @@ export class ProcessRuntime implements RuntimeService {
       if (err) failStart(`pod network setup failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     let shimArgv: string[];
+    let specPath = '';
     if (this.nativeShim) {
-      const specPath = join(dir, 'shim.spec');
-      await writeFile(specPath, this.nativeSpec(rec, s, dir, gated));
+      specPath = join(dir, 'shim.spec');
+      writeFileSync(specPath, this.nativeSpec(rec, s, dir, gated));
+      trace(s.config.metadata.name, 'rt-spec');
       shimArgv = [this.nativeShim, specPath];
     } else shimArgv = this.nodeShimArgv(rec, s, dir);
+    // A warm shim (see WarmShim) takes the spec path and starts right away; gated starts take the ordinary path.
+    const warm = this.warmFor.get(containerId);
+    this.warmFor.delete(containerId);
     let launched: Launched;
-    try {
-      launched = await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated });
-    } catch (err) {
-      return failStart(`cannot start shim: ${err instanceof Error ? err.message : String(err)}`);
+    if (warm && specPath && !gated && isAlive(warm.launched.pid)) {
+      warm.launched.send(`${specPath}\n`);
+      launched = warm.launched;
+    } else {
+      this.releaseWarm(warm);
+      try {
+        launched = await this.launch({ argv: shimArgv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', stderrPath: join(dir, 'shim.log'), gate: gated });
+      } catch (err) {
+        return failStart(`cannot start shim: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
     trace(s.config.metadata.name, 'rt-spawned');
     let netErr: unknown;
@@ -1127,6 +1232,7 @@ export class ProcessRuntime implements RuntimeService {
   private nativeSpec(rec: ContainerRecord, s: SandboxRecord, dir: string, gated = false): string {
     const t: (string | number)[] = ['dir', dir, 'cwd', rec.cwd, 'log', rec.logPath, 'logmax', this.logMaxBytes, 'logfiles', this.logMaxFiles];
     if (gated) t.push('gate', 1);
+    if (traceFile) t.push('trace', traceFile, s.config.metadata.name);
     t.push('sock', this.sockPath(rec.id), 'stdin', rec.config.stdin ? 1 : 0);
     const sc = rec.config.linux?.securityContext;
     if (sc?.runAsUser !== undefined || sc?.runAsGroup !== undefined) {
@@ -1228,6 +1334,8 @@ export class ProcessRuntime implements RuntimeService {
   async removeContainer(containerId: string): Promise<void> {
     const rec = this.containers.get(containerId);
     if (!rec) return;
+    this.releaseWarm(this.warmFor.get(containerId));
+    this.warmFor.delete(containerId);
     if (this.state(containerId).state === 'CONTAINER_RUNNING') await this.stopContainer(containerId, 0);
     if (rec.cgroup && this.cgroups) await this.cgroups.remove(rec.cgroup.path);
     this.removeMountpoints(rec);
@@ -1491,10 +1599,17 @@ export class ProcessRuntime implements RuntimeService {
    * node teardown; the kubelet itself removes pods one by one.
    */
   async purge(): Promise<void> {
-    await this.releasePool();
-    for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
-    for (const c of [...this.containers.keys()]) await this.removeContainer(c);
-    if (this.cgroups && this.cgroupRoot) await this.cgroups.remove(this.cgroupRoot);
+    this.purging = true;
+    try {
+      if (this.poolTimer) clearTimeout(this.poolTimer);
+      this.poolTimer = undefined;
+      await this.releasePool();
+      for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
+      for (const c of [...this.containers.keys()]) await this.removeContainer(c);
+      if (this.cgroups && this.cgroupRoot) await this.cgroups.remove(this.cgroupRoot);
+    } finally {
+      this.purging = false;
+    }
   }
 
   // ---------------------------------------------------------------- stats (metrics.k8s.io, see stats.ts)
@@ -1587,6 +1702,9 @@ export class ProcessRuntime implements RuntimeService {
     this.closed = true;
     if (this.poolTimer) clearTimeout(this.poolTimer);
     await this.releasePool();
+    for (const w of [...this.warmShims.values(), ...this.warmFor.values()]) this.releaseWarm(w);
+    this.warmShims.clear();
+    this.warmFor.clear();
     this.launcher?.close();
     for (const c of this.live) if (c.pid && c.exitCode === null) killGroup(c.pid, 'SIGKILL');
     this.live.clear();

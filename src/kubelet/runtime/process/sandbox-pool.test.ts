@@ -61,6 +61,8 @@ describe('process runtime: sandbox pool', { skip }, () => {
     try {
       rt.warmSandboxPool();
       await until('the pool to fill', () => pooled(stateDir).length === 2);
+      const { warmShims: warm, pool } = rt as unknown as { warmShims: Map<string, unknown>; pool: unknown[] };
+      await until('the pooled sandboxes\' warm shims', () => warm.size === 2 && pool.length === 2);
       const ready = pooled(stateDir);
       const meta = (name: string) => ({ name, namespace: 'default', uid: `uid-${name}`, attempt: 0 });
       const setupsBefore = net.setups.length;
@@ -77,7 +79,15 @@ describe('process runtime: sandbox pool', { skip }, () => {
       assert.equal(readFileSync(out, 'utf8').trim(), 'pod-a');
       if (rt.capabilities.cgroups) {
         const pid = (await rt.containerStatus(id)).pid;
-        assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`/pool${sb.slice(0, 32)}/`), 'the pooled pod cgroup is the pod\'s');
+        assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`/pool${sb.slice(0, 32)}/warm\n`), 'the pooled pod cgroup is the pod\'s, the warm shim\'s container cgroup the container\'s');
+      }
+      // The first container ran in the warm shim's child; a second one starts the ordinary way (own cgroup).
+      const id2 = await rt.createContainer(sb, { metadata: { name: 'd', attempt: 0 }, command: ['/bin/sleep', '30'], logPath: 'd.log' });
+      await rt.startContainer(id2);
+      assert.equal((await rt.containerStatus(id2)).state, 'CONTAINER_RUNNING');
+      if (rt.capabilities.cgroups) {
+        const pid2 = (await rt.containerStatus(id2)).pid;
+        assert.match(readFileSync(`/proc/${pid2}/cgroup`, 'utf8'), new RegExp(`/pool${sb.slice(0, 32)}/${id2}\n`));
       }
       await until('the pool to refill', () => pooled(stateDir).length === 2);
 
@@ -103,13 +113,45 @@ describe('process runtime: sandbox pool', { skip }, () => {
     }
   });
 
+  test('a warm shim enforces the limits of the container that takes it (OOMKilled, exit code 137)', async (t) => {
+    const net = new FakeNetwork();
+    const stateDir = join(work, 'state-oom');
+    const rt = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: net, sandboxPool: 1, log: quiet, cgroupRoot: `skiff-sbpool-${randomBytes(3).toString('hex')}` });
+    try {
+      if (!rt.capabilities.cgroups || !rt.capabilities.cgroupControllers.includes('memory')) return t.skip('NEEDS a memory cgroup');
+      rt.warmSandboxPool();
+      const { warmShims: warm, pool } = rt as unknown as { warmShims: Map<string, unknown>; pool: unknown[] };
+      await until('a warm shim', () => warm.size === 1 && pool.length === 1);
+      const sb = await rt.runPodSandbox({ metadata: { name: 'hog', namespace: 'default', uid: 'uid-hog', attempt: 0 }, logDirectory: join(work, 'logs-hog') });
+      const id = await rt.createContainer(sb, {
+        metadata: { name: 'hog', attempt: 0 },
+        command: ['/bin/sh', '-c', 'head -c 400000000 /dev/zero | tail'],
+        logPath: 'hog.log',
+        linux: { resources: { memoryLimitInBytes: 32 * 1024 * 1024 } },
+      });
+      assert.equal(warm.size, 0, 'the container took the warm shim');
+      await rt.startContainer(id);
+      let st = await rt.containerStatus(id);
+      for (let i = 0; i < 1000 && st.state !== 'CONTAINER_EXITED'; i++) {
+        await sleep(20);
+        st = await rt.containerStatus(id);
+      }
+      assert.equal(st.reason, 'OOMKilled');
+      assert.equal(st.exitCode, 137);
+    } finally {
+      await rt.purge();
+      await rt.close();
+    }
+  });
+
   test('a new runtime releases the pool a killed one left behind', async () => {
     const stateDir = join(work, 'state-b');
     const netA = new FakeNetwork();
     const cgroupRoot = `skiff-sbpool-${randomBytes(3).toString('hex')}`;
     const a = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: netA, sandboxPool: 2, log: quiet, cgroupRoot });
     a.warmSandboxPool();
-    await until('the pool to fill', () => pooled(stateDir).length === 2);
+    const inMemory = a as unknown as { pool: unknown[]; poolFill?: Promise<void> };
+    await until('the pool to fill', () => pooled(stateDir).length === 2 && inMemory.pool.length === 2 && !inMemory.poolFill);
     const left = pooled(stateDir);
     // "kill -9": the process forgets its pool without releasing it (its launcher goes; the infra processes stay).
     Object.assign(a, { pool: [] });

@@ -15,5 +15,8 @@ export function trace(key: string, event: string): void {
   lines.push(`${(performance.timeOrigin + performance.now()).toFixed(3)} ${key} ${event}\n`);
 }
 
+/** The trace file, if tracing is on (the native shim appends its own events there). */
+export const traceFile = file;
+
 /** Whether tracing is on. */
 export const tracing = !!file;

@@ -420,7 +420,7 @@ export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilte
 function setRes(r: Resource, name: string, v: number): void {
   if (name === 'cpu') r.milliCPU = v;
   else if (name === 'memory') r.memory = v;
-  else r.scalar.set(name, v);
+  else r.setScalar(name, v);
 }
 
 /** Factory for the registry. */

@@ -7,9 +7,9 @@
  */
 
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { CycleState, MAX_NODE_SCORE, Status, type NodeInfo, type PreScorePlugin, type ScorePlugin } from '../../framework/interface.js';
+import { CycleState, MAX_NODE_SCORE, Status, type NodeInfo, type PreScorePlugin, type ScoreInto, type ScorePlugin } from '../../framework/interface.js';
 import { NT_STRIDE, PodInfo, type NodeTable } from '../../framework/node-info.js';
-import { DEFAULT_RESOURCES, fillAllocatableAndRequested, podRequestList, tableFiller, tableSlots, type ResourceSpec } from '../node-resources-fit/index.js';
+import { DEFAULT_RESOURCES, fillAllocatableAndRequested, podRequestList, RowScoreMemo, tableFiller, tableSlots, type ResourceSpec } from '../node-resources-fit/index.js';
 
 export const NAME = 'NodeResourcesBalancedAllocation';
 const PRE_SCORE_KEY = `PreScore${NAME}`;
@@ -56,6 +56,7 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
   const scratchReq = new Array<number>(resources.length).fill(0);
   const scratchAlloc = new Array<number>(resources.length).fill(0);
   let memo: { state: CycleState; req: number[] } | undefined;
+  const rowMemo = new RowScoreMemo();
   return {
     name: NAME,
     preScore(state: CycleState, pod: Pod): Status | null {
@@ -101,6 +102,47 @@ export function newBalancedAllocation(args: BalancedAllocationArgs = {}) {
         }
         const std = count === 2 ? Math.abs((f0 - f1) / 2) : 0;
         return Math.trunc((1 - std) * MAX_NODE_SCORE);
+      };
+    },
+    scoreFastInto(state: CycleState, pod: Pod): ScoreInto | undefined {
+      const slots = tableSlots(resources, true);
+      if (!slots || resources.length !== 2) return undefined;
+      const podReq = (memo?.state === state ? memo.req : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, true);
+      // scoreFast's two-resource case (the default: cpu, memory), unrolled, the loop over the nodes inside: the same
+      // arithmetic in the same order, so the same scores.
+      const a0 = slots.allocSlot[0]!;
+      const a1 = slots.allocSlot[1]!;
+      const s0 = slots.usedSlot[0]!;
+      const s1 = slots.usedSlot[1]!;
+      const p0 = podReq[0]!;
+      const p1 = podReq[1]!;
+      return (t, positions, n, weight, totals) => {
+        const f = t.fit;
+        const stamp = t.stamp;
+        rowMemo.prepare(t, p0, p1);
+        const ms = rowMemo.stamps;
+        const mv = rowMemo.scores;
+        for (let k = 0; k < n; k++) {
+          const i = positions[k]!;
+          if (ms[i] === stamp[i]) {
+            totals[k]! += mv[i]! * weight;
+            continue;
+          }
+          const o = i * NT_STRIDE;
+          const c0 = f[o + a0]!;
+          const c1 = f[o + a1]!;
+          let v: number;
+          if (c0 !== 0 && c1 !== 0) {
+            const f0 = Math.min(1, (f[o + s0]! + p0) / c0);
+            const f1 = Math.min(1, (f[o + s1]! + p1) / c1);
+            v = Math.trunc((1 - Math.abs((f0 - f1) / 2)) * MAX_NODE_SCORE);
+          } else v = MAX_NODE_SCORE; // fewer than two resources: std 0
+          if (!(v >= 0 && v <= MAX_NODE_SCORE)) return false;
+          mv[i] = v;
+          ms[i] = stamp[i]!;
+          totals[k]! += v * weight;
+        }
+        return true;
       };
     },
   } satisfies PreScorePlugin & ScorePlugin;

@@ -14,7 +14,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   ActionType, Code, CycleState, MAX_NODE_SCORE, Status,
   type ClusterEventWithHint, type EnqueueExtensions, type FastFilter, type FilterPlugin, type NodeInfo, type PreFilterPlugin,
-  type PreScorePlugin, type ScorePlugin,
+  type PreScorePlugin, type ScoreInto, type ScorePlugin,
 } from '../../framework/interface.js';
 import {
   CPU, EPHEMERAL_STORAGE, MEMORY, NT_ALLOC_CPU, NT_ALLOC_EPH, NT_ALLOC_MEM, NT_ALLOC_PODS, NT_POD_COUNT, NT_REQ_CPU,
@@ -141,6 +141,33 @@ export function tableFiller(resources: readonly ResourceSpec[], podReq: readonly
       req[k] = a === 0 ? 0 : used + podReq[k]!;
     }
   };
+}
+
+/**
+ * Raw per-row scores of a batch scorer ({@link ScorePlugin.scoreFastInto}) remembered across cycles: a score computed
+ * from a NodeTable row and the pod's two requests stays valid while the row's stamp is unchanged. Consecutive pods with
+ * the same requests (replicas of one workload) then recompute only the rows that changed since — the node the last
+ * pod was assumed on, the node a binding was confirmed on — instead of ~500 rows of divisions per plugin per cycle.
+ */
+export class RowScoreMemo {
+  private table?: NodeTable;
+  private r0 = NaN;
+  private r1 = NaN;
+  scores = new Float64Array(0);
+  stamps = new Float64Array(0);
+
+  /** Readies the memo for table `t` and requests (r0, r1), forgetting everything if either differs from last time. */
+  prepare(t: NodeTable, r0: number, r1: number): void {
+    const cap = t.stamp.length;
+    if (t === this.table && r0 === this.r0 && r1 === this.r1 && this.stamps.length === cap) return;
+    this.table = t;
+    this.r0 = r0;
+    this.r1 = r1;
+    if (this.stamps.length !== cap) {
+      this.scores = new Float64Array(cap);
+      this.stamps = new Float64Array(cap);
+    } else this.stamps.fill(0);
+  }
 }
 
 /** The pod's request for each resource, with non-zero CPU/memory defaults unless `useRequested`. */
@@ -327,6 +354,7 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
   const ignoredGroups = new Set(args.ignoredResourceGroups ?? []);
   const scratchReq = new Array<number>(resources.length).fill(0);
   const scratchAlloc = new Array<number>(resources.length).fill(0);
+  const rowMemo = new RowScoreMemo();
   // Filter runs for hundreds of nodes per cycle with the same state: the last lookup is remembered by state identity.
   let memoState: CycleState | undefined;
   let scoreMemoState: CycleState | undefined;
@@ -405,6 +433,60 @@ export function newNodeResourcesFit(args: NodeResourcesFitArgs = {}) {
       return (t, i) => {
         fill(t, i, scratchAlloc, scratchReq);
         return scorer(scratchReq, scratchAlloc);
+      };
+    },
+    scoreFastInto(state: CycleState, pod: Pod): ScoreInto | undefined {
+      if (strategy !== 'LeastAllocated') return undefined;
+      const slots = tableSlots(resources, false);
+      if (!slots || resources.length !== 2) return undefined;
+      const podReq = (scoreMemoState === state ? scoreMemoReq : undefined) ?? state.read<number[]>(PRE_SCORE_KEY) ?? podRequestList(new PodInfo(pod), resources, false);
+      // scoreFast's LeastAllocated over two resources (the default: cpu, memory), unrolled, the loop over the nodes
+      // inside: the same arithmetic in the same order, so the same scores.
+      const a0 = slots.allocSlot[0]!;
+      const a1 = slots.allocSlot[1]!;
+      const u0 = slots.usedSlot[0]!;
+      const u1 = slots.usedSlot[1]!;
+      const nz0 = u0 === -1 ? 0 : 1;
+      const nz1 = u1 === -1 ? 0 : 1;
+      const p0 = podReq[0]!;
+      const p1 = podReq[1]!;
+      const w0 = resources[0]!.weight ?? 1;
+      const w1 = resources[1]!.weight ?? 1;
+      return (t, positions, n, weight, totals) => {
+        const f = t.fit;
+        const nz = t.nonZero;
+        const stamp = t.stamp;
+        rowMemo.prepare(t, p0, p1);
+        const ms = rowMemo.stamps;
+        const mv = rowMemo.scores;
+        for (let k = 0; k < n; k++) {
+          const i = positions[k]!;
+          if (ms[i] === stamp[i]) {
+            totals[k]! += mv[i]! * weight;
+            continue;
+          }
+          const o = i * NT_STRIDE;
+          let score = 0;
+          let wsum = 0;
+          const c0 = f[o + a0]!;
+          if (c0 !== 0) {
+            const r = (u0 >= 0 ? f[o + u0]! : nz[2 * i + nz0]!) + p0;
+            score += (r > c0 ? 0 : Math.trunc(((c0 - r) * MAX_NODE_SCORE) / c0)) * w0;
+            wsum += w0;
+          }
+          const c1 = f[o + a1]!;
+          if (c1 !== 0) {
+            const r = (u1 >= 0 ? f[o + u1]! : nz[2 * i + nz1]!) + p1;
+            score += (r > c1 ? 0 : Math.trunc(((c1 - r) * MAX_NODE_SCORE) / c1)) * w1;
+            wsum += w1;
+          }
+          const v = wsum === 0 ? 0 : Math.trunc(score / wsum);
+          if (!(v >= 0 && v <= MAX_NODE_SCORE)) return false;
+          mv[i] = v;
+          ms[i] = stamp[i]!;
+          totals[k]! += v * weight;
+        }
+        return true;
       };
     },
     eventsToRegister(): ClusterEventWithHint[] {

@@ -265,12 +265,14 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       const domains = s.domains;
       const counts = s.matchNum;
       const limits = s.constraints.map((c, i) => c.maxSkew - c.selfMatch + s.globalMin(i));
+      // One rejection for the cycle (statuses are immutable): about half the evaluated nodes get it.
+      const rejected = Status.unschedulable(REASON_CONSTRAINTS_NOT_MATCH);
       return (_t, i) => {
         for (let k = 0; k < n; k++) {
           const d = domains[k]![i];
           if (d === undefined) return false; // no label, or a node the counter skips: filter decides
           // The earlier constraints passed and the node has this one's label: filter's answer for the skew.
-          if ((counts[k]!.get(d) ?? 0) > limits[k]!) return Status.unschedulable(REASON_CONSTRAINTS_NOT_MATCH);
+          if ((counts[k]!.get(d) ?? 0) > limits[k]!) return rejected;
         }
         return true;
       };
