@@ -9,8 +9,9 @@
  * - `burst`: `--burst` pods are created at once (all requests in flight together); time from the first create
  *   request to the last pod seen Running, plus the per-pod p50/p99 of that run, and `serverCpuMsPerPod`: the server
  *   process's CPU time (user + system, all its threads, from /proc) over that window per pod — steadier than the
- *   wall time on a shared host. With `--cpu-prof`, `monoWindowUs` gives the window in CLOCK_MONOTONIC µs (the
- *   clock of V8 profile samples) so the server's profile can be cut to the burst.
+ *   wall time on a shared host — and `serverMainThreadCpuMsPerPod`, the share of its main thread (the one event
+ *   loop). With `--cpu-prof`, `monoWindowUs` gives the window in CLOCK_MONOTONIC µs (the clock of V8 profile
+ *   samples) so the server's profile can be cut to the burst.
  * - `spawn`: the same machine's raw process cost measured in the same run: `child_process.spawn('/bin/true')` to
  *   its exit (about what a pod start pays per process: the native infra process and the native shim), and `node -e 0`
  *   to its exit (the floor per container under the Node shim fallback). `$SKIFF_SHIM` (native|node) is passed to the
@@ -24,7 +25,8 @@
  * cgroups); otherwise the runtime's host-mode fallback is measured. `--cpu-prof DIR` passes `--cpu-prof
  * --cpu-prof-dir DIR` to the server for profiling. `--trace FILE` appends `<epoch ms> <pod> <event>` lines: the
  * server's start path ($SKIFF_STARTUP_TRACE: kubelet-add, sync, listed, rt-infra or rt-pooled (a pre-made sandbox
- * taken; `$SKIFF_SANDBOX_POOL=0` turns the pool off for A/B), rt-podcgroup, sandbox, volumes, env, rt-cgroup, created,
+ * taken; `$SKIFF_SANDBOX_POOL=0` turns the pool off for A/B), rt-podcgroup, sandbox, vol-token/vol-token-got (the
+ * projected token's TokenRequest round trip), vol-written <volume>, volumes, env, rt-cgroup, created,
  * rt-spawned, rt-cni, rt-started, patch/patched <phase>) and the bench's own bench-create / bench-running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -89,10 +91,13 @@ function startSkiff(dataDir: string, nodeArgs: string[] = []): Promise<{ proc: C
   });
 }
 
-/** CPU time (user + system, ms) the process `pid` itself has used so far (/proc; NaN where there is none). */
-function cpuMsOf(pid: number | undefined): number {
+/**
+ * CPU time (user + system, ms) the process `pid` itself has used so far (/proc; NaN where there is none); with
+ * `mainThread`, only its main thread's (the event loop: what the server's one loop spends, without the libuv pool).
+ */
+function cpuMsOf(pid: number | undefined, mainThread = false): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 (1-based, counting pid and comm), in clock ticks (USER_HZ, 100 on Linux).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
@@ -189,11 +194,13 @@ async function main(): Promise<void> {
 
   const names = Array.from({ length: BURST }, (_, i) => `burst-${i}`);
   const cpu0 = cpuMsOf(proc.pid);
+  const mainCpu0 = cpuMsOf(proc.pid, true);
   const mono0 = process.hrtime.bigint();
   const t0 = performance.now();
   const per = await Promise.all(names.map((n) => createAndWait(n)));
   const burstMs = Math.max(...names.map((n) => runningAt.get(n)!)) - t0;
   const serverCpuMs = cpuMsOf(proc.pid) - cpu0;
+  const serverMainCpuMs = cpuMsOf(proc.pid, true) - mainCpu0;
   const mono1 = process.hrtime.bigint();
   const spawnAfter = await spawnLatency(20);
   await deleteAll(names);
@@ -217,6 +224,9 @@ async function main(): Promise<void> {
       // The server process's own CPU (all its threads; not the pods' processes) from the first create to the last
       // Running, per pod: the cost that bounds the burst on a loaded host.
       serverCpuMsPerPod: r1(serverCpuMs / BURST),
+      // The same for the server's main thread alone (its event loop, shared by apiserver, controllers, scheduler and
+      // agent); the rest is libuv's thread pool (file system, RSA signing) and V8's helper threads.
+      serverMainThreadCpuMsPerPod: r1(serverMainCpuMs / BURST),
       // CLOCK_MONOTONIC µs of the burst (what V8 CPU profiles use for sample times): `--cpu-prof` profiles can be
       // cut to this window.
       ...(values['cpu-prof'] ? { monoWindowUs: [Number(mono0 / 1000n), Number(mono1 / 1000n)] } : {}),

@@ -30,7 +30,8 @@
  * is full, as upstream's broadcaster does, so the count varies with load and changes what the CPU figures include).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,10 +127,80 @@ async function pool<T>(n: number, conc: number, fn: (i: number) => Promise<T>): 
 /** Milliseconds on a clock shared by the threads (the creator thread stamps creations, this one bindings). */
 const now = () => performance.timeOrigin + performance.now();
 
+/**
+ * CPU time (ms) of the calling thread, from Linux's /proc/thread-self/stat (utime + stime, in clock ticks of 10 ms);
+ * undefined elsewhere. Node 20 has no per-thread cpuUsage, and the creator thread's share of this process's CPU is
+ * worth reporting apart from the scheduler's.
+ */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The creator thread: creates the M measured pods through the API, reporting when each request was sent. */
 async function createPods(kubeconfig: string): Promise<void> {
-  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
-  const pods = client.resource<Pod>('v1', 'Pod');
+  // SKIFF_BENCH_CREATOR_PROFILE=<file>: a V8 CPU profile of this thread while it creates the pods.
+  const profFile = process.env.SKIFF_BENCH_CREATOR_PROFILE;
+  const inspector = profFile ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
+  const cpu0 = threadCpuMs();
+  const config = loadKubeconfig(kubeconfig);
+  // The same POST /api/v1/namespaces/bench/pods requests as the client library's `create` sends; by default on a
+  // bare HTTP/2 session that discards the created objects unread (the load generator needs only the status), so
+  // that its CPU — counted in schedProcCpuMsPerPod — is mostly the scheduler's. SKIFF_BENCH_CREATOR=client: through
+  // DynamicClient (or when the server is not https, or SKIFF_HTTP2=0).
+  const raw = process.env.SKIFF_BENCH_CREATOR !== 'client' && process.env.SKIFF_HTTP2 !== '0' && config.server.startsWith('https:');
+  const client = raw ? undefined : new DynamicClient(config, { rateLimit: false });
+  const pods = client?.resource<Pod>('v1', 'Pod');
+  const session = raw ? http2.connect(config.server, {
+    ca: config.ca, cert: config.cert, key: config.key, rejectUnauthorized: !config.insecureSkipTLSVerify,
+    servername: config.tlsServerName, settings: { enablePush: false },
+  }) : undefined;
+  session?.on('error', () => {}); // surfaces through the requests
+  const token = config.token ?? (config.tokenFile ? readFileSync(config.tokenFile, 'utf8').trim() : undefined);
+  const post = async (pod: Pod): Promise<void> => {
+    const body = JSON.stringify(pod);
+    // As the client library: a 429 (or 5xx) with Retry-After is tried again after that many seconds, a few times.
+    for (let attempt = 0; ; attempt++) {
+      const { status, retryAfter, text } = await send(body);
+      if (status === 201) return;
+      if (retryAfter !== undefined && attempt < 10 && (status === 429 || status >= 500)) {
+        await new Promise((r) => setTimeout(r, retryAfter * 1000));
+        continue;
+      }
+      throw new Error(`create ${pod.metadata?.name}: HTTP ${status} ${text}`);
+    }
+  };
+  const send = (body: string): Promise<{ status: number; retryAfter?: number; text: string }> => new Promise((resolve, reject) => {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'POST', ':path': '/api/v1/namespaces/bench/pods', 'content-type': 'application/json', accept: 'application/json',
+      'content-length': Buffer.byteLength(body),
+    };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const st = session!.request(headers);
+    let status = 0;
+    let retryAfter: number | undefined;
+    let text = '';
+    st.on('response', (h) => {
+      status = Number(h[':status']);
+      const ra = h['retry-after'];
+      if (typeof ra === 'string' && /^\s*\d+\s*$/.test(ra)) retryAfter = Number(ra);
+    });
+    // The created object is not read (only an error's text is kept).
+    st.on('data', (c: Buffer) => { if (status !== 201) text += c; });
+    st.on('error', reject);
+    st.on('close', () => (status ? resolve({ status, retryAfter, text }) : reject(new Error(`stream closed without a response (code ${st.rstCode})`))));
+    st.end(body);
+  });
   let batch: Array<[string, number]> = [];
   await pool(PODS, CONC, async (i) => {
     const pod = measuredPod(i);
@@ -138,10 +209,18 @@ async function createPods(kubeconfig: string): Promise<void> {
       parentPort!.postMessage({ created: batch });
       batch = [];
     }
-    await pods.create('bench', pod);
+    if (pods) await pods.create('bench', pod);
+    else await post(pod);
   });
-  parentPort!.postMessage({ created: batch, done: true });
-  client.close();
+  const cpu1 = threadCpuMs();
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(profFile!, JSON.stringify(profile));
+    inspector.disconnect();
+  }
+  parentPort!.postMessage({ created: batch, done: true, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined });
+  client?.close();
+  session?.close();
 }
 
 function pct(xs: number[], p: number): number {
@@ -311,10 +390,14 @@ async function main(): Promise<void> {
       // Run from source (tsx): the worker registers tsx's loader before loading this file.
       ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
       : new Worker(new URL(import.meta.url), wopts);
+    let creatorCpuMs: number | undefined;
     await new Promise<void>((resolve, reject) => {
-      creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean }) => {
+      creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean; cpuMs?: number }) => {
         for (const [name, t] of m.created ?? []) created.set(name, t);
-        if (m.done) resolve();
+        if (m.done) {
+          creatorCpuMs = m.cpuMs;
+          resolve();
+        }
       });
       creator.once('error', reject);
     });
@@ -337,6 +420,8 @@ async function main(): Promise<void> {
     }
     const cpuFields = {
       schedProcCpuMsPerPod: Number(((cpu.user + cpu.system) / 1000 / PODS).toFixed(3)),
+      // The load generator's share of schedProcCpuMsPerPod (Linux only).
+      ...(creatorCpuMs !== undefined ? { creatorCpuMsPerPod: Number((creatorCpuMs / PODS).toFixed(3)) } : {}),
       ...(apiCpu0 !== undefined && apiCpu1 !== undefined ? { apiserverCpuMsPerPod: Number(((apiCpu1 - apiCpu0) / PODS).toFixed(3)) } : {}),
     };
     await sched.stop();

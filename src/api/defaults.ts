@@ -8,7 +8,7 @@
 
 import type { KObject } from './errors.js';
 import type { ResourceInfo } from './resources.js';
-import { formatQuantity, parseQuantity, roundUpQuantity } from './quantity.js';
+import { canonicalQuantityValue } from './quantity.js';
 
 type Rec = Record<string, unknown>;
 
@@ -42,28 +42,7 @@ function cloneDefault(v: object): unknown {
 /** Re-prints a quantity the way the apiserver's Go round trip does; invalid values are left for validation. */
 function canonQ(v: unknown, roundMilli: boolean): unknown {
   if (typeof v !== 'string' && typeof v !== 'number') return v;
-  // Pods repeat the same few quantities ("100m", "128Mi"): remember the answers (pure, so a bounded memo is safe).
-  const memo = roundMilli ? CANON_Q_MILLI : CANON_Q;
-  const hit = memo.get(v);
-  if (hit !== undefined) return hit;
-  const out = canonQUncached(v, roundMilli);
-  if (memo.size >= CANON_Q_MAX) memo.clear();
-  memo.set(v, out);
-  return out;
-}
-
-const CANON_Q = new Map<string | number, unknown>();
-const CANON_Q_MILLI = new Map<string | number, unknown>();
-const CANON_Q_MAX = 1024;
-
-function canonQUncached(v: string | number, roundMilli: boolean): unknown {
-  try {
-    let q = parseQuantity(typeof v === 'number' ? String(v) : v.trim());
-    if (roundMilli) q = roundUpQuantity(q, -3);
-    return formatQuantity(q);
-  } catch {
-    return v;
-  }
+  return canonicalQuantityValue(v, roundMilli);
 }
 
 /** `SetDefaults_ResourceList`: every value canonicalized and rounded up to milli precision. */

@@ -3,7 +3,7 @@
  * equal to its requests, BestEffort when no container requests or limits anything, Burstable otherwise. Shared by
  * the apiserver (status.qosClass on create) and the kubelet.
  */
-import { parseQuantity, quantityToNumber } from './quantity.js';
+import { parseQuantityNumber } from './quantity.js';
 
 interface ContainerLike {
   resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
@@ -15,7 +15,7 @@ function amounts(m: Record<string, unknown> | undefined): Record<string, number>
     const v = m?.[r];
     if (v === undefined || v === null) continue;
     try {
-      out[r] = quantityToNumber(parseQuantity(String(v)));
+      out[r] = parseQuantityNumber(String(v));
     } catch {
       // An invalid quantity is reported by validation; for the class it counts as unset.
     }

@@ -76,3 +76,16 @@ test('arithmetic and constructors', () => {
   assert.equal(formatQuantity(roundUpQuantity(parseQuantity('1n'), -3)), '1m');
   assert.equal(formatQuantity(roundUpQuantity(parseQuantity('100m'), -3)), '100m');
 });
+
+test('parse memo: repeated quantities give equal (frozen) results, errors are still thrown each time', async () => {
+  const { parseQuantity, parseQuantityNumber, formatQuantity } = await import('./quantity.js');
+  const a = parseQuantity('1.5Gi');
+  const b = parseQuantity('1.5Gi');
+  assert.deepEqual(a, b);
+  assert.equal(Object.isFrozen(b), true);
+  assert.equal(formatQuantity(b), '1536Mi');
+  assert.equal(parseQuantityNumber('100m'), 0.1);
+  assert.equal(parseQuantityNumber('100m'), 0.1);
+  for (let i = 0; i < 2; i++) assert.throws(() => parseQuantity('1.5 Gi'));
+  assert.throws(() => parseQuantityNumber('x'));
+});

@@ -128,6 +128,55 @@ function roundUpTo(m: bigint, e: number, scale: number): { m: bigint; exact: boo
  * message (`quantities must match the regular expression ...`, `unable to parse quantity's suffix`).
  */
 export function parseQuantity(str: string): Quantity {
+  // Objects repeat the same few quantities ("100m", "128Mi") and parsing is pure: answer from a bounded memo.
+  // Results are frozen, as they are shared (callers treat quantities as immutable anyway); errors are not memoized.
+  const hit = PARSED.get(str);
+  if (hit !== undefined) return hit;
+  const q = Object.freeze(parseQuantityUncached(str));
+  if (PARSED.size >= MEMO_MAX) PARSED.clear();
+  PARSED.set(str, q);
+  return q;
+}
+
+/** `quantityToNumber(parseQuantity(str))`, memoized (pod QOS classes and kubelet sizes ask for the same few). */
+export function parseQuantityNumber(str: string): number {
+  const hit = NUMBERS.get(str);
+  if (hit !== undefined) return hit;
+  const n = quantityToNumber(parseQuantity(str));
+  if (NUMBERS.size >= MEMO_MAX) NUMBERS.clear();
+  NUMBERS.set(str, n);
+  return n;
+}
+
+const MEMO_MAX = 1024;
+const NUMBERS = new Map<string, number>();
+const PARSED = new Map<string, Quantity>();
+const CANON = new Map<string | number, unknown>();
+const CANON_MILLI = new Map<string | number, unknown>();
+
+/**
+ * What the apiserver's Go round trip stores for a submitted quantity value: the canonical spelling (rounded up to
+ * milli precision with `roundMilli`, as `SetDefaults_ResourceList` does); a value that does not parse is returned
+ * as is (validation reports it). Memoized like `parseQuantity`.
+ */
+export function canonicalQuantityValue(v: string | number, roundMilli: boolean): unknown {
+  const memo = roundMilli ? CANON_MILLI : CANON;
+  const hit = memo.get(v);
+  if (hit !== undefined) return hit;
+  let out: unknown;
+  try {
+    let q = parseQuantity(typeof v === 'number' ? String(v) : v.trim());
+    if (roundMilli) q = roundUpQuantity(q, -3);
+    out = formatQuantity(q);
+  } catch {
+    out = v;
+  }
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(v, out);
+  return out;
+}
+
+function parseQuantityUncached(str: string): Quantity {
   if (typeof str !== 'string' || str.length === 0) throw new QuantityError(QUANTITY_ERR_FORMAT);
   if (str === '0') return { mantissa: 0n, exponent: 0, format: 'DecimalSI', cached: '0' };
   const { positive, num, denom, suffix } = scan(str);

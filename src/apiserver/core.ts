@@ -31,8 +31,8 @@ export interface CoreOptions {
   /** The externally visible address of this apiserver (host:port) for legacy discovery. */
   serverAddress?: string;
   version?: Record<string, string>;
-  /** Issues service-account tokens for serviceaccounts/token. */
-  issueToken?: (opts: { namespace: string; name: string; uid: string; audiences?: string[]; expirationSeconds?: number; boundObject?: unknown }) => { token: string; expirationTimestamp: string };
+  /** Issues service-account tokens for serviceaccounts/token (a promise lets the RSA signature run off the event loop). */
+  issueToken?: (opts: { namespace: string; name: string; uid: string; audiences?: string[]; expirationSeconds?: number; boundObject?: unknown }) => { token: string; expirationTimestamp: string } | Promise<{ token: string; expirationTimestamp: string }>;
   /** Validates a bearer token for TokenReview. */
   reviewToken?: (token: string, audiences?: string[]) => UserInfo | undefined;
   /** True once a garbage collector runs: only then do Foreground/Orphan deletions add their finalizers. */
@@ -120,14 +120,25 @@ export class ApiServerCore {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Dot segments would be silently resolved by URL parsing (`/configmaps/../pods` → `/pods`): refuse them.
-    const rawPath = (req.url ?? '/').split('?')[0];
+    const rawUrl = req.url ?? '/';
+    const qi = rawUrl.indexOf('?');
+    const rawPath = qi < 0 ? rawUrl : rawUrl.slice(0, qi);
     if ((rawPath.includes('.') || rawPath.includes('%')) && /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath)) {
       req.resume();
       writeError(res, errors.badRequest(`invalid request path ${JSON.stringify(rawPath)}: dot segments are not allowed`));
       return;
     }
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const path = url.pathname;
+    // Plain paths (what clients send) need no URL parsing: its pathname would be the same text.
+    let path: string;
+    let query: URLSearchParams;
+    if (PLAIN_PATH.test(rawPath) && !rawUrl.includes('#')) {
+      path = rawPath;
+      query = new URLSearchParams(qi < 0 ? '' : rawUrl.slice(qi + 1));
+    } else {
+      const url = new URL(rawUrl, 'https://localhost');
+      path = url.pathname;
+      query = url.searchParams;
+    }
     // Health endpoints answer before authentication, as kube-apiserver allows them for system:unauthenticated.
     if (path === '/healthz' || path === '/livez' || path === '/readyz' || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
       const ok = path.startsWith('/livez') || this.ready;
@@ -147,7 +158,6 @@ export class ApiServerCore {
       writeError(res, errors.unauthorized());
       return;
     }
-    const query = url.searchParams;
     if (path === '/version' || path === '/version/') {
       writeObject(res, 200, this.opts.version ?? KUBE_VERSION);
       return;
@@ -199,20 +209,24 @@ export class ApiServerCore {
     if (ri.group === METRICS_GROUP) return serveMetricsApi(this, req, res, ri, query);
     const info = findResource(ri.group, ri.version, ri.resource);
     if (!info) throw errors.notFoundPath();
-    await this.serveResource(req, res, url, ri, info, user);
+    await this.serveResource(req, res, rawUrl, query, ri, info, user);
   }
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, url: URL, ri: ResourceRequest, info: ResourceInfo, user: UserInfo): Promise<void> {
+  private async serveResource(req: IncomingMessage, res: ServerResponse, rawUrl: string, query: URLSearchParams, ri: ResourceRequest, info: ResourceInfo, user: UserInfo): Promise<void> {
     // `/api/v1/namespaces/NAME` addresses the Namespace object itself.
     if (info.namespaced && ri.namespace === undefined && ri.name !== undefined && !(ri.resource === 'namespaces')) {
       // e.g. GET /api/v1/pods/foo is not a valid path
       throw errors.notFoundPath();
     }
     const started = process.hrtime.bigint();
-    const ctx: RequestContext = { req, res, url, query: url.searchParams, ri, info, user, core: this, warnings: [] };
+    let url: URL | undefined;
+    const ctx: RequestContext = {
+      req, res, query, ri, info, user, core: this, warnings: [],
+      get url() { return (url ??= new URL(rawUrl, 'https://localhost')); },
+    };
     const labels = {
       verb: metricVerb(ri.verb, req),
-      dry_run: url.searchParams.get('dryRun') ?? '',
+      dry_run: query.get('dryRun') ?? '',
       group: info.group,
       version: info.version,
       resource: info.resource,
@@ -278,6 +292,9 @@ export class ApiServerCore {
     }
   }
 }
+
+/** A path `new URL` would return unchanged as its pathname: one leading slash, no characters it would encode or resolve. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&()*+,;=:@/]*$/;
 
 /**
  * The `verb` label as upstream's CleanVerb reports it: the installer's HTTP-ish action verbs (GET, LIST, WATCH,

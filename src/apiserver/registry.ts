@@ -118,8 +118,12 @@ export class Registry {
 
   /** Serializes for storage: in the storage version, without resourceVersion (the store's revision is it). */
   encode(info: ResourceInfo, obj: KObject): string {
-    const { resourceVersion: _rv, ...meta } = obj.metadata;
     const sv = storageVersion(info);
+    // Already in the stored layout (apiVersion = storage version, then kind, then metadata without a
+    // resourceVersion: what a create usually holds): the object serializes to the same text as it is, no copies.
+    const m = obj.metadata as KObject['metadata'] | null | undefined;
+    if (obj.apiVersion === sv && typeof m === 'object' && m !== null && m.resourceVersion === undefined && storedLayout(obj)) return JSON.stringify(obj);
+    const { resourceVersion: _rv, ...meta } = obj.metadata;
     const stored = obj.apiVersion && obj.apiVersion !== sv ? convert(obj, sv) : obj;
     // apiVersion, kind and metadata lead, so readers can splice resourceVersion into the text (see `rawEvent`).
     const { apiVersion: _av, kind, metadata: _m, ...rest } = stored;
@@ -161,6 +165,25 @@ export class Registry {
     const kv = await this.backend.get(this.key(info, namespace, name)).catch((e) => { throw mapStoreError(e, info, name); });
     if (!kv) throw errors.notFound(info.resource, info.group, name);
     return this.decode(info, kv);
+  }
+
+  /** The stored key/value behind an object (404 when absent), for write paths that edit the stored text directly. */
+  async getStored(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KeyValue> {
+    const kv = await this.backend.get(this.key(info, namespace, name)).catch((e) => { throw mapStoreError(e, info, name); });
+    if (!kv) throw errors.notFound(info.resource, info.group, name);
+    return kv;
+  }
+
+  /**
+   * Compare-and-swap write of text that is already in the stored form (what `encode` would write for the object),
+   * e.g. a stored value with a field spliced in.
+   */
+  async updateStored(info: ResourceInfo, namespace: string | undefined, name: string, value: string, expectedRevision: number): Promise<KeyValue> {
+    try {
+      return await this.backend.update(this.key(info, namespace, name), value, expectedRevision);
+    } catch (e) {
+      throw mapStoreError(e, info, name);
+    }
   }
 
   async tryGet(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KObject | undefined> {
@@ -236,12 +259,24 @@ export class Registry {
     return out;
   }
 
-  /** Stores a new object (already defaulted and validated). */
-  async create(info: ResourceInfo, obj: KObject): Promise<KObject> {
+  /**
+   * Stores a new object (already defaulted and validated). With `owned` (the caller's object is its own and not used
+   * again, as a request's decoded body) the object itself is stamped and returned instead of a copy: the same
+   * fields in the same order as `stamp`'s copy.
+   */
+  async create(info: ResourceInfo, obj: KObject, owned = false): Promise<KObject> {
     const name = obj.metadata.name!;
     try {
       const kv = await this.backend.create(this.key(info, obj.metadata.namespace, name), this.encode(info, obj));
-      const out = this.stamp(info, obj, kv.modRevision);
+      let out: KObject;
+      if (owned) {
+        out = obj;
+        out.apiVersion = apiVersionOf(info);
+        out.kind = info.kind;
+        out.metadata.resourceVersion = String(kv.modRevision);
+      } else {
+        out = this.stamp(info, obj, kv.modRevision);
+      }
       this.written.set(out, kv);
       return out;
     } catch (e) {
@@ -301,6 +336,16 @@ export class Registry {
     const created = ev.kv.createRevision === ev.kv.modRevision;
     return { type: created ? 'ADDED' : 'MODIFIED', obj, prev: withPrev && ev.prevKv ? this.decode(info, ev.prevKv) : undefined };
   }
+}
+
+/** True when the object's first three keys are apiVersion, kind and metadata, in that order. */
+function storedLayout(obj: KObject): boolean {
+  let i = 0;
+  for (const k in obj) {
+    if (k !== (i === 0 ? 'apiVersion' : i === 1 ? 'kind' : 'metadata')) return false;
+    if (++i === 3) return true;
+  }
+  return false;
 }
 
 export function parseResourceVersion(rv: string): number {

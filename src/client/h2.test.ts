@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { ensurePki, type Pki } from '../apiserver/auth/pki.js';
-import { closeAllConnections, createApiHttpServer } from '../server/server.js';
+import { closeAllConnections, createApiHttpServer, type H2Limits } from '../server/server.js';
 import { DynamicClient } from './dynamic.js';
 import { RequestTimeoutError, RestClient } from './rest.js';
 import type { WatchEvent } from './watch.js';
@@ -25,7 +26,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 interface Seen { method: string; url: string; httpVersion: string; user?: string; auth?: string; body: string }
 
 /** A TLS server speaking h2 (or only HTTP/1.1) whose handler the test supplies; records each request. */
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, seen: Seen) => void, http2On = true) {
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, seen: Seen) => void, http2On = true, limits: Partial<H2Limits> = {}) {
   const seen: Seen[] = [];
   const sessions: http2.ServerHttp2Session[] = [];
   const server: TlsServer = createApiHttpServer({ key: pki.serverKeyPem, cert: pki.serverCertPem, ca: [pki.caCertPem] }, (req, res) => {
@@ -38,7 +39,7 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, seen: 
       seen.push(s);
       handler(req, res, s);
     });
-  }, { http2: http2On });
+  }, { http2: http2On, ...limits });
   server.on('session', (s: http2.ServerHttp2Session) => sessions.push(s));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -165,6 +166,96 @@ test('after the server sends GOAWAY (or drops the session) the next requests ope
     s.sessions[2]!.goaway(http2.constants.NGHTTP2_NO_ERROR, 0);
     await rc.request({ method: 'GET', path: '/e' });
     assert.equal(s.seen.at(-1)!.url, '/e');
+  } finally {
+    rc.close();
+    await s.close();
+  }
+});
+
+test('a burst over the server\'s stream limit on a new session is queued by the client, not refused', async () => {
+  const s = await serve((_req, res) => setTimeout(() => json(res, 200, { ok: true }), 5), true, { maxConcurrentStreams: 3 });
+  const rc = client(s.url);
+  try {
+    const out = await Promise.all(Array.from({ length: 60 }, (_, i) => rc.request<{ ok: boolean }>({ method: 'GET', path: `/q${i}` })));
+    assert.equal(out.filter((o) => o.ok).length, 60);
+    assert.equal(s.seen.length, 60);
+    assert.equal(s.sessions.length, 1);
+  } finally {
+    rc.close();
+    await s.close();
+  }
+});
+
+test('maxSockets bounds ordinary requests in flight over HTTP/2 (FIFO); timed-out or aborted waiters free nothing twice', async () => {
+  let now = 0;
+  let peak = 0;
+  const s = await serve((_req, res) => {
+    peak = Math.max(peak, ++now);
+    setTimeout(() => { now--; json(res, 200, { ok: true }); }, 10);
+  });
+  const rc = client(s.url, { maxSockets: 3 });
+  try {
+    // A watch does not take a slot.
+    const w = await rc.stream({ method: 'GET', path: '/watch' }).catch(() => undefined);
+    w?.abort();
+    const order: number[] = [];
+    const ac = new AbortController();
+    const reqs = Array.from({ length: 30 }, (_, i) => rc.request({ method: 'GET', path: `/q${i}`, ...(i === 10 ? { signal: ac.signal } : {}), ...(i === 11 ? { timeoutMs: 1 } : {}) })
+      .then(() => { order.push(i); }, (err: Error) => { order.push(-i); return err; }));
+    ac.abort();
+    await Promise.all(reqs);
+    assert.ok(peak <= 3, `peak ${peak} requests at once`);
+    assert.equal(peak, 3);
+    assert.ok(order.includes(-10) && order.includes(-11), JSON.stringify(order));
+    assert.deepEqual(order.filter((i) => i >= 0), [...Array(30).keys()].filter((i) => i !== 10 && i !== 11));
+    // All slots came back: another full round still runs three at a time.
+    peak = 0;
+    await Promise.all(Array.from({ length: 9 }, (_, i) => rc.request({ method: 'GET', path: `/r${i}` })));
+    assert.equal(peak, 3);
+  } finally {
+    rc.close();
+    await s.close();
+  }
+});
+
+test('stream events run in the async context of the caller that opened the stream (AsyncLocalStorage)', async () => {
+  const s = await serve((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"type":"ADDED","object":{}}\n'); });
+  const rc = client(s.url);
+  const als = new AsyncLocalStorage<string>();
+  try {
+    await rc.request({ method: 'GET', path: '/warm' }); // the session exists: request() binds at once
+    for (const id of ['a', 'b']) {
+      const seen = await als.run(id, async () => {
+        const r = await rc.stream({ method: 'GET', path: '/w' });
+        return new Promise<string[]>((resolve) => {
+          const out: string[] = [];
+          r.body.on('data', () => out.push(`data:${als.getStore()}`));
+          r.body.on('end', () => resolve([...out, `end:${als.getStore()}`]));
+        });
+      });
+      assert.deepEqual(seen, [`data:${id}`, `end:${id}`]);
+    }
+  } finally {
+    rc.close();
+    await s.close();
+  }
+});
+
+test('sessions the server closes when idle are replaced; requests around the idle deadline all succeed', async () => {
+  const s = await serve((_req, res) => json(res, 200, { ok: true }), true, { idleTimeoutMs: 60 });
+  const rc = client(s.url);
+  try {
+    await rc.request({ method: 'GET', path: '/a' });
+    await new Promise((r) => setTimeout(r, 250));
+    assert.ok(s.sessions[0]!.closed || s.sessions[0]!.destroyed, 'the idle session is still open');
+    await rc.request({ method: 'GET', path: '/b' });
+    assert.equal(s.sessions.length, 2);
+    // Requests landing just before, at and after the server's idle deadline (a GOAWAY racing a request).
+    for (let i = 0; i < 12; i++) {
+      await new Promise((r) => setTimeout(r, 40 + (i % 4) * 10));
+      await Promise.all([rc.request({ method: 'GET', path: `/c${i}` }), rc.request({ method: 'GET', path: `/d${i}` })]);
+    }
+    assert.equal(s.seen.length, 26);
   } finally {
     rc.close();
     await s.close();

@@ -23,7 +23,11 @@ import { TokenBucket } from './token-bucket.js';
 
 /** Tuning knobs of a {@link RestClient}. */
 export interface RestClientOptions {
-  /** Most sockets kept open to the server (client-go leaves this to `http.Transport`; default 64). */
+  /**
+   * Most sockets kept open to the server (client-go leaves this to `http.Transport`; default 64). Over HTTP/2 the
+   * same number bounds the ordinary requests in flight on the session (more wait in order, as for a free socket);
+   * watches and log streams do not count.
+   */
   maxSockets?: number;
   /** Deadline for a whole non-streaming request in ms (default 60 000; 0 disables). Watches have none. */
   timeoutMs?: number;
@@ -135,7 +139,7 @@ export class RestClient {
       this.agent = new https.Agent({ keepAlive: true, maxSockets, ...tlsOptions });
       // undici hands these to tls.connect for every new socket: same secure context, verification and SNI name.
       this.poolOptions.connect = tlsOptions as NonNullable<Pool.Options['connect']>;
-      if (opts.http2 ?? clientHttp2Enabled()) this.h2 = new H2Transport(this.base, tlsOptions);
+      if (opts.http2 ?? clientHttp2Enabled()) this.h2 = new H2Transport(this.base, tlsOptions, true, maxSockets);
     } else if (this.base.protocol === 'http:') {
       this.mod = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -367,6 +371,8 @@ export class RestClient {
       let payload: Buffer | string | undefined;
       if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
       let done = false;
+      /** Holds one of the transport's in-flight slots (see {@link RestClientOptions.maxSockets}). */
+      let slot = false;
       let stream: ClientHttp2Stream | undefined;
       let timer: NodeJS.Timeout | undefined;
       const finish = (): boolean => {
@@ -374,6 +380,10 @@ export class RestClient {
         done = true;
         if (timer) clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
+        if (slot) {
+          slot = false;
+          h2.release();
+        }
         return true;
       };
       const fail = (err: unknown) => {
@@ -447,7 +457,12 @@ export class RestClient {
           this.h1Exchange(o).then(resolve, reject);
         }, fail);
       };
-      attempt(false);
+      h2.acquire(() => {
+        if (done) return false; // ended (deadline, abort) while waiting: the slot passes on
+        slot = true;
+        attempt(false);
+        return true;
+      });
     });
   }
 
@@ -456,6 +471,8 @@ export class RestClient {
     return new Promise<StreamResponse>((resolve, reject) => {
       const path = this.requestPath(o.path, o.query);
       let done = false;
+      /** Holds one of the transport's in-flight slots (see {@link RestClientOptions.maxSockets}). */
+      let slot = false;
       let stream: ClientHttp2Stream | undefined;
       let timer: NodeJS.Timeout | undefined;
       const finish = (): boolean => {
@@ -463,6 +480,10 @@ export class RestClient {
         done = true;
         if (timer) clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
+        if (slot) {
+          slot = false;
+          h2.release();
+        }
         return true;
       };
       const fail = (err: unknown) => {

@@ -44,6 +44,8 @@ export interface AgentOptions {
   backoffMaxMs?: number;
   imageBackoffBaseMs?: number;
   relistMs?: number;
+  /** Periodic pod resync (upstream kubelet syncFrequency: 1 min, plus up to 50% jitter). */
+  resyncMs?: number;
   statusIntervalMs?: number;
   leaseIntervalMs?: number;
   /** Install a SIGTERM handler that drains the node and then exits (the standalone `skiff agent`). */
@@ -243,6 +245,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     backoffMaxMs: o.backoffMaxMs,
     imageBackoffBaseMs: o.imageBackoffBaseMs,
     relistMs: o.relistMs,
+    resyncMs: o.resyncMs,
     nodeAllocatable: node.status().allocatable as Record<string, string>,
     gpus,
     // Cluster DNS for ClusterFirst pods: only with the pod network (the DNS server listens on the bridge gateway).

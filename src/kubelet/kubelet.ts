@@ -19,6 +19,7 @@ import type { ContainerStatus, PodSandboxStatus, RuntimeService } from './runtim
 import { trace } from './runtime/process/trace.js';
 import type { GpuManager } from './devices/gpu-manager.js';
 import type { ClusterDnsSettings } from './network/dns-config.js';
+import { prewarmVolumeWriter } from './volume-writer.js';
 
 /** Options of the {@link Kubelet}. */
 export interface KubeletOptions {
@@ -38,6 +39,12 @@ export interface KubeletOptions {
   imageBackoffMaxMs?: number;
   /** Runtime relist period (upstream PLEG: 1 s). */
   relistMs?: number;
+  /**
+   * Periodic resync of every pod (upstream kubelet `syncFrequency`, 1 min): each worker syncs again this long (plus
+   * up to 50% jitter, upstream's workerResyncIntervalJitterFactor) after its last sync, refreshing configMap, secret,
+   * downwardAPI and projected volume contents.
+   */
+  resyncMs?: number;
   /** tmpfs emptyDirs need root. */
   root?: boolean;
   nodeAllocatable?: Record<string, string>;
@@ -93,6 +100,7 @@ export class Kubelet {
         nodeAllocatable: this.o.nodeAllocatable,
         gpus: this.o.gpus,
         dns: this.o.dns,
+        resyncMs: this.o.resyncMs,
         onDone: (id) => {
           if (this.workers.get(id) === w) this.workers.delete(id);
         },
@@ -115,6 +123,7 @@ export class Kubelet {
       },
       onDelete: (p) => this.workers.get(p.metadata!.uid!)?.update(undefined),
     });
+    prewarmVolumeWriter(); // boots while the informers sync
     this.informer.start();
     this.services.start();
     // Upstream kubelet waits for its service lister before starting pods (service env vars must be complete).

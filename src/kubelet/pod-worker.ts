@@ -98,11 +98,18 @@ export interface PodWorkerDeps {
   gpus?: GpuManager;
   /** Cluster DNS (`--cluster-dns`/`--cluster-domain`); absent: ClusterFirst pods get the host's resolv.conf. */
   dns?: ClusterDnsSettings;
+  /** Periodic resync (upstream syncFrequency; default {@link DEFAULT_RESYNC_MS}), jittered by up to 50% per pod. */
+  resyncMs?: number;
   /** Called once the worker has finished with a pod (removed from the node). */
   onDone(uid: string): void;
 }
 
 const CPU_PERIOD = 100_000;
+
+/** Upstream kubelet's default `syncFrequency`: every pod is synced again a minute (plus jitter) after its last sync. */
+export const DEFAULT_RESYNC_MS = 60_000;
+/** Upstream's workerResyncIntervalJitterFactor: the period is stretched by a random 0–50%. */
+const RESYNC_JITTER = 0.5;
 
 /** CRI resources from a container's requests/limits (kubelet's generateLinuxContainerResources). */
 export function linuxResources(c: Container): LinuxContainerResources {
@@ -162,11 +169,20 @@ export class PodWorker {
   /** Status writes in flight, and the resourceVersions the informer delivered meanwhile. */
   private statusWrites = 0;
   private seenDuringWrite: number[] = [];
+  /** Periodic resync: timer (re-armed after every sync) and whether the next sync is one. */
+  private resyncTimer?: NodeJS.Timeout;
+  private resyncDue = false;
+  private readonly resyncMs: number;
+  private readonly resyncAfterMs: number;
 
   constructor(
     readonly uid: string,
     private readonly d: PodWorkerDeps,
-  ) {}
+  ) {
+    this.resyncMs = d.resyncMs ?? DEFAULT_RESYNC_MS;
+    // Jittered once per pod (upstream jitters each requeue): spreads the resyncs of pods started together.
+    this.resyncAfterMs = Math.round(this.resyncMs * (1 + Math.random() * RESYNC_JITTER));
+  }
 
   /** The newest known state of the pod from the API (undefined: it is gone from the API). */
   update(pod: Pod | undefined): void {
@@ -232,7 +248,36 @@ export class PodWorker {
         this.relistedDuringSync = -1;
       }
       this.running = false;
+      this.scheduleResync();
     })();
+  }
+
+  /**
+   * Arms (or pushes back) the periodic resync after a sync, as upstream's pod workers requeue every pod
+   * `syncFrequency` after its sync: volume contents (configMap, secret, downwardAPI, projected token) are refreshed
+   * then. Pods that are gone, being deleted or finished are not resynced.
+   */
+  private scheduleResync(): void {
+    const pod = this.pod;
+    const phase = pod?.status?.phase;
+    if (this.done || this.gone || !pod || pod.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') {
+      this.stopResync();
+      return;
+    }
+    if (this.resyncTimer) {
+      this.resyncTimer.refresh();
+      return;
+    }
+    this.resyncTimer = setTimeout(() => {
+      this.resyncDue = true;
+      this.kick();
+    }, this.resyncAfterMs);
+    this.resyncTimer.unref();
+  }
+
+  private stopResync(): void {
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
   }
 
   private name(): string {
@@ -293,7 +338,11 @@ export class PodWorker {
     // the pod IP; the pod IP itself is read once the containers started, so the network setup overlaps with them.
     const needsIP = JSON.stringify(pod.spec ?? {}).includes('status.podIP');
     const src = new ObjectSource(this.d.client, pod.metadata!.namespace!);
-    const volumesDue = !this.volumes || Date.now() - this.volumesAt > 60_000;
+    // Volume contents are refreshed on the periodic resync (and by any sync once a period has passed).
+    const resync = this.resyncDue;
+    this.resyncDue = false;
+    if (resync) trace(pod.metadata!.name!, 'resync');
+    const volumesDue = !this.volumes || resync || Date.now() - this.volumesAt >= this.resyncMs;
     this.volumes ??= new PodVolumes(this.podDir(), this.d.client, this.d.root);
     const setupVolumes = (c: DownwardContext) => this.volumes!.setup(pod, c, src).then(() => undefined, (e: unknown) => ({ e }));
     let volumeSetup = volumesDue && !needsIP ? setupVolumes(this.downward()) : undefined;
@@ -779,6 +828,7 @@ export class PodWorker {
     this.d.imageBackoff.forget(`${this.uid}/`);
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopResync();
     this.d.onDone(this.uid);
   }
 
@@ -786,6 +836,7 @@ export class PodWorker {
   detach(): void {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopResync();
     for (const id of [...this.instances.keys()]) this.stopProbes(id);
   }
 
@@ -794,6 +845,7 @@ export class PodWorker {
     const pod = this.pod;
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopResync();
     if (!pod) return;
     await this.terminate(pod, pod.spec?.terminationGracePeriodSeconds ?? 30);
     this.d.gpus?.release(this.uid);

@@ -2,20 +2,24 @@
  * Pod volumes, as the kubelet's volume manager sets them up under `<podDir>/volumes/<plugin>/<name>`: emptyDir
  * (a tmpfs when `medium: Memory` and the agent is root), configMap, secret, downwardAPI and projected volumes written
  * as files (keys → files, `items` with paths and modes, `defaultMode`), projected serviceAccountToken through the
- * TokenRequest API bound to the pod (cached, renewed at 80% of its lifetime), and hostPath (created for `DirectoryOrCreate`/`FileOrCreate`). The runtime then
- * mounts each volumeMount's host path (plus `subPath`) at its `mountPath`.
+ * TokenRequest API bound to the pod (cached, renewed at 80% of its lifetime), and hostPath (created for
+ * `DirectoryOrCreate`/`FileOrCreate`). File contents are written on a thread of their own ({@link writeVolumeFiles}).
+ * The pod worker refreshes them on every periodic resync. The runtime then mounts each volumeMount's host path (plus
+ * `subPath`) at its `mountPath`.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { Container, DownwardAPIVolumeFile, KeyToPath, Pod, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
 import type { DynamicClient } from '../client/dynamic.js';
 import { isNotFound } from '../client/rest.js';
 import { ContainerConfigError, ObjectSource, resolveFieldRef, resolveResourceFieldRef, type DownwardContext } from './env.js';
 import type { Mount } from './runtime/types.js';
+import { trace } from './runtime/process/trace.js';
+import { writeVolumeFiles, type VolumeFiles } from './volume-writer.js';
 
-type Files = Map<string, { data: Buffer; mode?: number }>;
+type Files = VolumeFiles;
 
 /**
  * A volume cannot be set up yet (a ConfigMap such as `kube-root-ca.crt`, a Secret or the ServiceAccount is missing).
@@ -73,50 +77,6 @@ function downwardFiles(files: Files, pod: Pod, items: DownwardAPIVolumeFile[] | 
     else if (it.resourceFieldRef) v = resolveResourceFieldRef(pod, undefined, it.resourceFieldRef, ctx);
     files.set(safeRel(it.path), { data: Buffer.from(v), mode: it.mode ?? mode });
   }
-}
-
-/** The agent's umask (read once; file modes of new files are masked by it). */
-const UMASK = process.umask();
-
-/**
- * Writes `files` into `dir`, removing files that are no longer there (what the atomic writer converges to). All of
- * it runs on libuv's thread pool, files in parallel: creating inodes costs 0.1–0.5 ms each on some hosts (far more
- * under I/O contention), which would stall the agent's event loop during a burst of pod starts. `made` is the
- * `mkdir -p` of `dir` when already begun (while the content was fetched); a directory just made skips the walk for
- * stale files and the read-back of unchanged content.
- */
-async function writeFiles(dir: string, files: Files, defaultMode: number, made?: Promise<string | undefined>): Promise<void> {
-  const fresh = (await (made ?? mkdir(dir, { recursive: true }))) !== undefined;
-  if (!fresh) {
-    const keep = new Set(files.keys());
-    const walk = async (d: string, rel: string): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true })) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(join(d, e.name), r);
-        else if (!keep.has(r)) await rm(join(d, e.name), { force: true });
-      }
-    };
-    await walk(dir, '');
-  }
-  await Promise.all(
-    [...files].map(async ([rel, f]) => {
-      const p = join(dir, rel);
-      const sub = dirname(rel) !== '.';
-      if (sub) await mkdir(dirname(p), { recursive: true });
-      const mode = f.mode ?? defaultMode;
-      let same = false;
-      if (!fresh) {
-        try {
-          same = (await readFile(p)).equals(f.data);
-        } catch {
-          /* new */
-        }
-      }
-      if (!same) await writeFile(p, f.data, { mode });
-      // Exact mode: a file made here has it unless the umask took bits away; an existing one keeps its own.
-      if (!fresh || (mode & UMASK) !== 0) await chmod(p, mode);
-    }),
-  );
 }
 
 /** Mount points at or below `dir` (deepest first). */
@@ -230,10 +190,6 @@ export class PodVolumes {
     const plugin = v.configMap ? PLUGIN.configMap : v.secret ? PLUGIN.secret : v.downwardAPI ? PLUGIN.downwardAPI : v.projected ? PLUGIN.projected : undefined;
     if (!plugin) throw new ContainerConfigError(`volume ${v.name}: unsupported volume type`);
     const dir = this.dirFor(plugin, v.name);
-    // The directories are made while the content is fetched (API reads, a token request): on a new pod, creating
-    // them is most of the file system work.
-    const made = mkdir(dir, { recursive: true });
-    made.catch(() => {}); // awaited by writeFiles; a fetch failing first must not leave it unhandled
     let defaultMode = 0o644;
     if (v.configMap) {
       defaultMode = v.configMap.defaultMode ?? 0o644;
@@ -263,7 +219,8 @@ export class PodVolumes {
       }));
       for (const part of parts) for (const [k, f] of part) files.set(k, f);
     }
-    await writeFiles(dir, files, defaultMode, made);
+    await writeVolumeFiles(dir, files, defaultMode);
+    trace(pod.metadata!.name!, `vol-written ${v.name}`);
     return dir;
   }
 
@@ -300,6 +257,7 @@ export class PodVolumes {
     const cached = this.tokens.get(key);
     if (cached && Date.now() < cached.refreshAt) return cached.token;
     let tr: { status?: { token?: string; expirationTimestamp?: string } };
+    trace(pod.metadata!.name!, 'vol-token');
     try {
       tr = await this.client.resource('v1', 'ServiceAccount').createSubresource<typeof tr>(pod.metadata!.namespace, sa, 'token', {
         apiVersion: 'authentication.k8s.io/v1',
@@ -314,6 +272,7 @@ export class PodVolumes {
       if (isNotFound(e)) throw new ContainerConfigError(`failed to fetch token: serviceaccounts "${sa}" not found`);
       throw e;
     }
+    trace(pod.metadata!.name!, 'vol-token-got');
     const token = tr.status?.token ?? '';
     const now = Date.now();
     const expires = Date.parse(tr.status?.expirationTimestamp ?? '') || now + expirationSeconds * 1000;

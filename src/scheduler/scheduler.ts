@@ -522,6 +522,13 @@ export class Scheduler {
       let lastRejection: Status | undefined;
       let lastRejectionFrom = -1;
       let lastAttributed: Status | undefined;
+      // Up to four fast filters are called through their own variables, not `fns[j]`: one call site per plugin
+      // position stays monomorphic (V8 can inline the closure), where a loop over the array sees every plugin's.
+      const nfns = fast ? fast.fns.length : 0;
+      const f0 = fast?.fns[0];
+      const f1 = fast?.fns[1];
+      const f2 = fast?.fns[2];
+      const f3 = fast?.fns[3];
       let i = start;
       for (let k = 0; k < n && nf < want; k++) {
         const at = i;
@@ -532,13 +539,19 @@ export class Scheduler {
         if (fast) {
           // Every plugin before the first non-true answer passes the node: a Status is then that plugin's
           // rejection, false means runFilter from that plugin on.
-          const fns = fast.fns;
           let r: boolean | Status = true;
           let j = 0;
           try {
-            for (; j < fns.length; j++) {
-              r = fns[j]!(table, at);
-              if (r !== true) break;
+            if (nfns <= 4) {
+              // j ends at the first plugin that did not pass the node (as the loop below).
+              if (nfns > 0 && (r = f0!(table, at)) === true && ++j < nfns && (r = f1!(table, at)) === true && ++j < nfns &&
+                (r = f2!(table, at)) === true && ++j < nfns && (r = f3!(table, at)) === true) j++;
+            } else {
+              const fns = fast.fns;
+              for (; j < nfns; j++) {
+                r = fns[j]!(table, at);
+                if (r !== true) break;
+              }
             }
           } catch {
             r = false; // runFilter reports the plugin's error as filter() would

@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { ensurePki, Pki } from '../apiserver/auth/pki.js';
 import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn.js';
-import { issueServiceAccountToken, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
+import { issueServiceAccountTokenAsync, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
 import { ApiServerCore } from '../apiserver/core.js';
 import { handleUpgradeRequest } from '../apiserver/proxy/index.js';
@@ -151,7 +151,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       }
       return u ?? undefined;
     },
-    issueToken: (t) => issueServiceAccountToken(pki, { ...t, boundObject: t.boundObject as never }),
+    issueToken: (t) => issueServiceAccountTokenAsync(pki, { ...t, boundObject: t.boundObject as never }),
     reviewToken: (token, audiences) => {
       const c = verifyServiceAccountToken(pki, token, audiences);
       return c ? serviceAccountUser(c) : undefined;
@@ -265,6 +265,77 @@ export function http2Enabled(): boolean {
 
 const CONNECTIONS = new WeakMap<TlsServer, Set<TLSSocket>>();
 
+/** Resource bounds of the apiserver's HTTP/2 sessions. */
+export interface H2Limits {
+  /**
+   * A session without open streams for this long is closed (GOAWAY; the client opens a new one): kube-apiserver's
+   * `IdleTimeout` (90 s). Sessions with open streams (watches, log streams: legitimately long and quiet) never are.
+   */
+  idleTimeoutMs: number;
+  /**
+   * A new session must complete its first request's headers within this (kube-apiserver's ReadHeaderTimeout, 32 s):
+   * a client that opens a session and sends nothing, or dribbles a HEADERS block, is dropped. Later requests on
+   * the session are bounded by the idle timeout until their headers are complete.
+   */
+  firstRequestTimeoutMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (kube-apiserver's default: 250; clients queue streams beyond it). */
+  maxConcurrentStreams: number;
+}
+
+export const H2_LIMITS: Readonly<H2Limits> = { idleTimeoutMs: 90_000, firstRequestTimeoutMs: 32_000, maxConcurrentStreams: 250 };
+
+/**
+ * Applies {@link H2Limits} timeouts to one server session: a count of its open streams (one `close` listener
+ * each) and one timer that re-arms itself, so the cost per request is a counter, not a timer.
+ */
+function guardSession(session: http2.ServerHttp2Session, limits: H2Limits): void {
+  let open = 0;
+  let sawRequest = false;
+  let idleSince = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number) => {
+    timer = setTimeout(check, ms);
+    timer.unref();
+  };
+  const check = () => {
+    timer = undefined;
+    if (session.destroyed || session.closed) return;
+    if (!sawRequest) {
+      // No complete request since the session began: a stalled or slowloris client, never authenticated.
+      session.destroy();
+      return;
+    }
+    if (open > 0) {
+      arm(limits.idleTimeoutMs);
+      return;
+    }
+    const left = limits.idleTimeoutMs - (performance.now() - idleSince);
+    if (left > 1) {
+      arm(left);
+      return;
+    }
+    // Idle: a graceful GOAWAY; with no streams open node then ends the connection. A request the client started
+    // meanwhile is refused (REFUSED_STREAM semantics) and clients resend it on a new session.
+    session.close();
+  };
+  arm(limits.firstRequestTimeoutMs);
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    if (!sawRequest) {
+      sawRequest = true;
+      if (timer) clearTimeout(timer);
+      arm(limits.idleTimeoutMs);
+    }
+    open++;
+    stream.once('close', () => {
+      if (--open === 0) idleSince = performance.now();
+    });
+  });
+  session.once('close', () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  });
+}
+
 /**
  * The apiserver's TLS listener: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN (`h2`, `http/1.1`), as
  * kube-apiserver serves them. Both protocols reach `handler` (HTTP/2 through node's compatibility request and
@@ -273,28 +344,35 @@ const CONNECTIONS = new WeakMap<TlsServer, Set<TLSSocket>>();
  * hands HTTP/1 connections to the same connection listener https uses. Clients ask for client certificates but
  * are not rejected without one (authentication decides). With {@link http2Enabled} false this is a plain
  * https.Server. Timeouts: 60 s for request headers, none for whole requests (watches and log streams are
- * long-running), 65 s idle keep-alive for HTTP/1; HTTP/2 sessions stay open until the client leaves.
+ * long-running), 65 s idle keep-alive for HTTP/1, {@link H2_LIMITS} for HTTP/2 sessions; 32 s for TLS handshakes.
  */
 export function createApiHttpServer(
   tlsOpts: { key: string; cert: string; ca: string[] },
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  opts: { http2?: boolean } = {},
+  opts: { http2?: boolean } & Partial<H2Limits> = {},
 ): TlsServer {
-  const base = { ...tlsOpts, requestCert: true, rejectUnauthorized: false };
+  // A TLS handshake must finish within kube-apiserver's ReadHeaderTimeout (node's default is 120 s).
+  const base = { ...tlsOpts, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 32_000 };
   let server: TlsServer;
   if (opts.http2 ?? http2Enabled()) {
+    const limits: H2Limits = {
+      idleTimeoutMs: opts.idleTimeoutMs ?? H2_LIMITS.idleTimeoutMs,
+      firstRequestTimeoutMs: opts.firstRequestTimeoutMs ?? H2_LIMITS.firstRequestTimeoutMs,
+      maxConcurrentStreams: opts.maxConcurrentStreams ?? H2_LIMITS.maxConcurrentStreams,
+    };
     const h2 = http2.createSecureServer({
       ...base,
       allowHTTP1: true,
       // Large windows: list answers of many MB and bursts of writes must not stall on 64 KiB flow-control windows
       // (loopback and LAN round trips are cheap, but one per 64 KiB is not). The session memory cap bounds what
       // node buffers for one client before refusing its new streams; watch fan-out to a slow reader needs room.
-      settings: { initialWindowSize: 4 << 20, maxConcurrentStreams: 1000 },
+      settings: { initialWindowSize: 4 << 20, maxConcurrentStreams: limits.maxConcurrentStreams },
       maxSessionMemory: 256,
     }, handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     h2.on('session', (session) => {
       session.on('error', () => undefined); // a broken session ends its streams; their requests see it
       session.once('connect', () => { try { session.setLocalWindowSize(32 << 20); } catch { /* session already gone */ } });
+      guardSession(session, limits);
     });
     // HTTP/1 connections use the http.Server timeouts (node sets only headers/request ones for allowHTTP1).
     const h1 = h2 as unknown as { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number };

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   SERVICE_ACCOUNT_ISSUER,
   issueServiceAccountToken,
+  issueServiceAccountTokenAsync,
   serviceAccountKeyId,
   verifyServiceAccountToken,
 } from './tokens.js';
@@ -102,5 +103,36 @@ describe('service-account tokens', () => {
     const { token } = issueServiceAccountToken(keys, { ...sa, expirationSeconds: 600 });
     const payload = decode(token.split('.')[1]);
     assert.equal(payload.exp - payload.iat, 600);
+  });
+
+  it('signs off the event loop with byte-identical tokens (async variant)', async () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const req = {
+      ...sa,
+      now,
+      audiences: ['vault'],
+      boundObject: { kind: 'Pod' as const, name: 'web-0', uid: 'pod-uid' },
+      node: { name: 'n1', uid: 'node-uid' },
+    };
+    const a = await issueServiceAccountTokenAsync(keys, req);
+    const s = issueServiceAccountToken(keys, req);
+    assert.equal(a.expirationTimestamp, s.expirationTimestamp);
+    const [ah, ap, asig] = a.token.split('.');
+    const [sh, sp] = s.token.split('.');
+    assert.equal(ah, sh);
+    const { jti: aj, ...aClaims } = decode(ap);
+    const { jti: sj, ...sClaims } = decode(sp);
+    assert.deepEqual(aClaims, sClaims);
+    assert.match(aj, /^[0-9a-f-]{36}$/);
+    assert.notEqual(aj, sj);
+    // RS256 is deterministic: the synchronous signer gives the same signature over the same input.
+    const syncSig = sign('sha256', Buffer.from(`${ah}.${ap}`), createPrivateKey(keys.saPrivateKeyPem));
+    assert.equal(asig, syncSig.toString('base64url'));
+    assert.ok(verifyServiceAccountToken(keys, a.token, ['vault'], new Date('2030-01-01T00:10:00Z')));
+    await assert.rejects(issueServiceAccountTokenAsync(keys, { ...sa, expirationSeconds: 599 }), RangeError);
+    // Many at once: all valid, distinct jti.
+    const many = await Promise.all(Array.from({ length: 8 }, () => issueServiceAccountTokenAsync(keys, sa)));
+    assert.equal(new Set(many.map((t) => decode(t.token.split('.')[1]).jti)).size, 8);
+    for (const t of many) assert.ok(verifyServiceAccountToken(keys, t.token));
   });
 });

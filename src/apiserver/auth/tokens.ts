@@ -79,6 +79,35 @@ export function issueServiceAccountToken(
   pki: Pick<Pki, 'saPrivateKeyPem' | 'saPublicKeyPem'>,
   req: ServiceAccountTokenRequest,
 ): IssuedToken {
+  const { signingInput, exp } = prepareToken(pki, req);
+  const signature = sign('sha256', Buffer.from(signingInput), privateKeyOf(pki.saPrivateKeyPem));
+  return finishToken(signingInput, exp, signature);
+}
+
+/**
+ * {@link issueServiceAccountToken} with the RSA signature computed on the libuv thread pool, so a server issuing a
+ * token per pod (TokenRequest from every kubelet) keeps its one event loop free for the ~0.5–1.5 ms a 2048-bit
+ * signature costs. The token is byte-identical to the synchronous variant's for the same claims (RS256 =
+ * RSASSA-PKCS1-v1_5, deterministic). Rejects with RangeError where the synchronous variant throws it.
+ */
+export function issueServiceAccountTokenAsync(
+  pki: Pick<Pki, 'saPrivateKeyPem' | 'saPublicKeyPem'>,
+  req: ServiceAccountTokenRequest,
+): Promise<IssuedToken> {
+  return new Promise((resolve, reject) => {
+    const { signingInput, exp } = prepareToken(pki, req);
+    sign('sha256', Buffer.from(signingInput), privateKeyOf(pki.saPrivateKeyPem), (err, signature) => {
+      if (err) reject(err);
+      else resolve(finishToken(signingInput, exp, signature));
+    });
+  });
+}
+
+/** Validates the lifetime and builds the JWT's `header.claims` part; throws RangeError as TokenRequest validation. */
+function prepareToken(
+  pki: Pick<Pki, 'saPublicKeyPem'>,
+  req: ServiceAccountTokenRequest,
+): { signingInput: string; exp: number } {
   const expirationSeconds = req.expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS;
   if (!Number.isInteger(expirationSeconds) || expirationSeconds < MIN_EXPIRATION_SECONDS) {
     throw new RangeError('spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes');
@@ -112,8 +141,10 @@ export function issueServiceAccountToken(
     sub: `system:serviceaccount:${req.namespace}:${req.name}`,
   };
   const header = { alg: 'RS256', kid: serviceAccountKeyId(pki.saPublicKeyPem) };
-  const signingInput = `${b64json(header)}.${b64json(claims)}`;
-  const signature = sign('sha256', Buffer.from(signingInput), privateKeyOf(pki.saPrivateKeyPem));
+  return { signingInput: `${b64json(header)}.${b64json(claims)}`, exp };
+}
+
+function finishToken(signingInput: string, exp: number, signature: Buffer): IssuedToken {
   return {
     token: `${signingInput}.${signature.toString('base64url')}`,
     expirationTimestamp: rfc3339(exp * 1000),

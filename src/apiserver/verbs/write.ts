@@ -153,7 +153,8 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
   // RetryGenerateName (on by default since 1.30): a generated name that collides is regenerated, up to 7 tries.
   for (let attempt = 1; ; attempt++) {
     try {
-      const created = await ctx.core.registry.create(info, obj);
+      // `obj` is this request's own decoded object: stamped in place rather than copied.
+      const created = await ctx.core.registry.create(info, obj, true);
       await txn?.commit();
       return created;
     } catch (e) {

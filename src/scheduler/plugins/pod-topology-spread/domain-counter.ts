@@ -48,6 +48,14 @@ export class DomainCounter {
   private refs: Array<NodeInfo | undefined> = [];
   private podLens: number[] = [];
   private domains: Array<string | undefined> = [];
+  /**
+   * Per position, the index of its domain in {@link domainNames} (−1 where `domains` is undefined): Filter's fast path
+   * reads these small integers instead of hashing a domain string per node.
+   */
+  private domainIdx = new Int32Array(0);
+  /** Domain index → value; an index, once given, stays (the list only grows with new domain values). */
+  private readonly names: string[] = [];
+  private readonly indexOf = new Map<string, number>();
   private counts: number[] = [];
   private minValue = Infinity;
   private atMin = 0;
@@ -80,6 +88,7 @@ export class DomainCounter {
       this.synced = undefined;
     }
     const n = nodes.length;
+    if (this.domainIdx.length < n) this.resizeIdx(n);
     for (let i = 0; i < n; i++) {
       const ni = nodes[i]!;
       if (this.refs[i] === ni && this.podLens[i] === ni.pods.length) continue;
@@ -88,6 +97,13 @@ export class DomainCounter {
     }
     for (let i = n; i < this.refs.length; i++) this.drop(i);
     this.refs.length = this.podLens.length = this.domains.length = this.counts.length = n;
+    if (this.domainIdx.length !== n) this.resizeIdx(n);
+  }
+
+  private resizeIdx(n: number): void {
+    const idx = new Int32Array(n).fill(-1);
+    idx.set(this.domainIdx.length > n ? this.domainIdx.subarray(0, n) : this.domainIdx);
+    this.domainIdx = idx;
   }
 
   /**
@@ -96,6 +112,19 @@ export class DomainCounter {
    */
   get domainsByPosition(): ReadonlyArray<string | undefined> {
     return this.domains;
+  }
+
+  /**
+   * {@link domainsByPosition} as indexes into {@link domainNames} (−1: undefined there). Live view, valid until the
+   * next sync; read-only for callers.
+   */
+  get domainIndexByPosition(): Int32Array {
+    return this.domainIdx;
+  }
+
+  /** Domain index → domain value, for {@link domainIndexByPosition}. Live view; read-only for callers. */
+  get domainNames(): readonly string[] {
+    return this.names;
   }
 
   /** The node list the counts were last synced with (undefined when synced without a snapshot journal). */
@@ -123,6 +152,7 @@ export class DomainCounter {
     const d = this.domains[i];
     this.refs[i] = undefined;
     this.domains[i] = undefined;
+    if (i < this.domainIdx.length) this.domainIdx[i] = -1;
     if (d === undefined) return;
     const nodes = this.nodesPerDomain.get(d)! - 1;
     if (nodes === 0) {
@@ -147,6 +177,14 @@ export class DomainCounter {
     const c = countPodsMatchSelector(ni.pods, this.spec.selector, this.spec.namespace);
     this.domains[i] = d;
     this.counts[i] = c;
+    let di = this.indexOf.get(d);
+    if (di === undefined) {
+      di = this.names.length;
+      this.names.push(d);
+      this.indexOf.set(d, di);
+    }
+    if (i >= this.domainIdx.length) this.resizeIdx(i + 1);
+    this.domainIdx[i] = di;
     const nodes = this.nodesPerDomain.get(d) ?? 0;
     this.nodesPerDomain.set(d, nodes + 1);
     if (nodes === 0) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, Pod, Taint, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
-import { Code, CycleState, type NodeScore, type SnapshotLister } from '../../framework/interface.js';
+import { Code, CycleState, type FastFilter, type NodeScore, type SnapshotLister, type Status } from '../../framework/interface.js';
 import { NodeInfo, PodInfo } from '../../framework/node-info.js';
 import { makeNode, makePod, seededRng } from '../../testing.js';
 import { SchedulerCache, Snapshot } from '../../cache/cache.js';
@@ -231,6 +231,7 @@ test('counters fed by the snapshot change journal agree with a fresh count (cach
   const p = pod('p', { app: 'web', constraints: [spread(ZONE, 1), spread(HOST, 2)] });
   for (let i = 0; i < 10; i++) cache.addNode(makeNode(`n${i}`, { labels: { [ZONE]: `z${i % 3}`, [HOST]: `n${i}` } }));
   const placed: Pod[] = [];
+  let fastDecided = 0;
   for (let step = 0; step < 300; step++) {
     const r = rnd(20);
     if (r === 0) cache.addNode(makeNode(`x${step}`, { labels: { [ZONE]: `z${rnd(4)}`, [HOST]: `x${step}` } }));
@@ -248,7 +249,20 @@ test('counters fed by the snapshot change journal agree with a fresh count (cach
     cache.updateSnapshot(snap);
     const view = snap.list() as NodeInfo[];
     assert.deepEqual(filterAll(cached, p, view), filterAll(newPodTopologySpread(), p, view), `step ${step}`);
+    // The fast path (domain indexes, per-domain verdicts) agrees with filter wherever it decides.
+    const state = new CycleState();
+    assert.equal(cached.preFilter(state, p, view).status, null);
+    const fast: FastFilter | undefined = cached.filterFast(state);
+    assert.ok(fast, `step ${step}: fast path`);
+    for (let i = 0; i < view.length; i++) {
+      const want = cached.filter(state, p, view[i]!);
+      const got: boolean | Status = fast(snap.table, i);
+      if (got === false) continue;
+      assert.equal(got === true ? '' : `${Code[got.code]}:${got.message()}`, want ? `${Code[want.code]}:${want.message()}` : '', `step ${step} node ${view[i]!.name}`);
+      fastDecided++;
+    }
   }
+  assert.ok(fastDecided > 1000, `fast path decided ${fastDecided} nodes`);
 });
 
 // ---- Score -----------------------------------------------------------------------------------------------------------

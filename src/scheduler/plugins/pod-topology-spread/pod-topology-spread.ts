@@ -117,10 +117,12 @@ class PreFilterState {
     readonly minMatch: number[],
     private owned = false,
     /**
-     * Per constraint, its counter's domain of each position of `list` (see DomainCounter.domainsByPosition), for
-     * Filter's fast path; only set when the counters were synced with the snapshot's node list.
+     * Per constraint, its counter's domain index of each position of `list` (see
+     * DomainCounter.domainIndexByPosition) and the domain values of those indexes, for Filter's fast path; only set
+     * when the counters were synced with the snapshot's node list.
      */
-    readonly domains?: ReadonlyArray<ReadonlyArray<string | undefined>>,
+    readonly domains?: ReadonlyArray<Int32Array>,
+    readonly domainNames?: ReadonlyArray<readonly string[]>,
     readonly list?: readonly NodeInfo[],
   ) {}
 
@@ -229,7 +231,7 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       const snapList = handle?.snapshot().list();
       const synced = snapList === nodes && counts.every((k) => k.syncedList === nodes);
       const pfs = new PreFilterState(constraints, keys, eligible.map((e) => e.fn), counts.map((k) => k.matchNum), counts.map((k) => k.min()), false,
-        synced ? counts.map((k) => k.domainsByPosition) : undefined, synced ? nodes : undefined);
+        synced ? counts.map((k) => k.domainIndexByPosition) : undefined, synced ? counts.map((k) => k.domainNames) : undefined, synced ? nodes : undefined);
       state.write(PRE_FILTER_KEY, pfs);
       memo = { state, value: pfs };
       return { status: null };
@@ -260,19 +262,35 @@ export function newPodTopologySpread(args: PodTopologySpreadArgs = {}, handle?: 
       let s: PreFilterState | undefined;
       if (memo?.state === state) s = memo.value;
       else s = state.read<PreFilterState>(PRE_FILTER_KEY);
-      if (!s || !s.domains || !handle || s.list !== handle.snapshot().list()) return undefined;
+      if (!s || !s.domains || !s.domainNames || !handle || s.list !== handle.snapshot().list()) return undefined;
       const n = s.constraints.length;
       const domains = s.domains;
+      const names = s.domainNames;
       const counts = s.matchNum;
       const limits = s.constraints.map((c, i) => c.maxSkew - c.selfMatch + s.globalMin(i));
+      // Per constraint and domain index, the verdict (0 unknown yet, 1 within the skew limit, 2 over it), filled as
+      // domains are met: the count is looked up once per domain and cycle, not once per node.
+      const verdicts = names.map((d) => new Uint8Array(d.length));
       // One rejection for the cycle (statuses are immutable): about half the evaluated nodes get it.
       const rejected = Status.unschedulable(REASON_CONSTRAINTS_NOT_MATCH);
+      const judge = (k: number, di: number): number =>
+        (verdicts[k]![di] = (counts[k]!.get(names[k]![di]!) ?? 0) > limits[k]! ? 2 : 1);
+      if (n === 1) {
+        const idx = domains[0]!;
+        const v = verdicts[0]!;
+        return (_t, i) => {
+          const di = idx[i]!;
+          if (di < 0) return false; // no label, or a node the counter skips: filter decides
+          const r = v[di] || judge(0, di);
+          return r === 1 ? true : rejected;
+        };
+      }
       return (_t, i) => {
         for (let k = 0; k < n; k++) {
-          const d = domains[k]![i];
-          if (d === undefined) return false; // no label, or a node the counter skips: filter decides
+          const di = domains[k]![i]!;
+          if (di < 0) return false; // no label, or a node the counter skips: filter decides
           // The earlier constraints passed and the node has this one's label: filter's answer for the skew.
-          if ((counts[k]!.get(d) ?? 0) > limits[k]!) return rejected;
+          if ((verdicts[k]![di] || judge(k, di)) === 2) return rejected;
         }
         return true;
       };
