@@ -66,6 +66,9 @@ export class Kubelet {
   private relistTimer?: NodeJS.Timeout;
   private lastSeen = new Map<string, string>();
   private relisting = false;
+  private relistAgain = false;
+  private relistSoonTimer?: NodeJS.Timeout;
+  private unsubExit?: () => void;
   private stopped = false;
 
   constructor(private readonly o: KubeletOptions) {
@@ -129,6 +132,9 @@ export class Kubelet {
     // Upstream kubelet waits for its service lister before starting pods (service env vars must be complete).
     await Promise.all([this.informer.waitForSync(), this.services.waitForSync()]);
     await this.relist();
+    // A container exit wakes the relist at once (as upstream's evented PLEG) instead of waiting for the next tick:
+    // an init container's successor, a restart or a Completed status follow in milliseconds, not up to a second.
+    this.unsubExit = this.o.runtime.onContainerExit?.(() => this.relistSoon());
     const tick = () => {
       if (this.stopped) return;
       this.relistTimer = setTimeout(() => {
@@ -139,6 +145,20 @@ export class Kubelet {
       this.relistTimer.unref();
     };
     tick();
+  }
+
+  /** A relist in a few milliseconds, coalescing bursts of exits; one running now is followed by another. */
+  private relistSoon(): void {
+    if (this.stopped || this.relistSoonTimer) return;
+    this.relistSoonTimer = setTimeout(() => {
+      this.relistSoonTimer = undefined;
+      if (this.relisting) {
+        this.relistAgain = true;
+        return;
+      }
+      this.relist().catch((e) => this.o.log.warn({ err: String(e) }, 'runtime relist failed'));
+    }, 2);
+    this.relistSoonTimer.unref();
   }
 
   private knownUids(): Set<string> {
@@ -181,6 +201,10 @@ export class Kubelet {
       this.o.gpus?.retain((uid) => known.has(uid) || this.workers.has(uid));
     } finally {
       this.relisting = false;
+      if (this.relistAgain) {
+        this.relistAgain = false;
+        this.relistSoon();
+      }
     }
   }
 
@@ -191,6 +215,8 @@ export class Kubelet {
   async stop(drain = false): Promise<void> {
     this.stopped = true;
     if (this.relistTimer) clearTimeout(this.relistTimer);
+    if (this.relistSoonTimer) clearTimeout(this.relistSoonTimer);
+    this.unsubExit?.();
     await Promise.all([this.informer.stop(), this.services.stop()]);
     const workers = [...this.workers.values()];
     if (drain) {

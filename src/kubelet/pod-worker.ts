@@ -18,7 +18,7 @@ import { isConflict, isNotFound } from '../client/rest.js';
 import { parseQuantity, quantityToNumber } from '../api/quantity.js';
 import { buildEnv, ContainerConfigError, expand, ObjectSource, serviceEnv, type DownwardContext } from './env.js';
 import { ProbeWorker, type ProbeTarget } from './probes.js';
-import { ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxContainerResources, type RuntimeService } from './runtime/types.js';
+import { ANNOTATION_CONTAINER_SLOTS, ImagePullError, type ContainerConfig, type ContainerStatus, type LinuxContainerResources, type RuntimeService } from './runtime/types.js';
 import { computePodStatus, isSidecar, podQOS, type ContainerView } from './status.js';
 import { PodVolumes, VolumeSetupError } from './volumes.js';
 import { trace } from './runtime/process/trace.js';
@@ -517,6 +517,8 @@ export class PodWorker {
       dnsConfig: podDnsConfig(pod, this.d.dns ?? { clusterDNS: [], clusterDomain: DEFAULT_CLUSTER_DOMAIN }),
       ...(portMappings.length ? { portMappings } : {}),
       labels,
+      // How many containers the pod will start, so a pooled sandbox can keep a warm shim ready for each next one.
+      annotations: { [ANNOTATION_CONTAINER_SLOTS]: String((pod.spec?.initContainers?.length ?? 0) + (pod.spec?.containers?.length ?? 0)) },
       linux: { namespaceOptions: { network: pod.spec?.hostNetwork ? 'NODE' : 'POD', ipc: pod.spec?.hostIPC ? 'NODE' : 'POD' } },
     });
     this.sandboxId = id;

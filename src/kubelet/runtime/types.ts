@@ -47,6 +47,13 @@ export interface PodSandboxMetadata {
 }
 
 /** CRI `PodSandboxConfig` (the subset Skiff uses). */
+/**
+ * Sandbox annotation (a hint, not CRI): how many containers the pod creates on its first start (init + regular).
+ * A runtime may prepare the next container's start while the current one runs (the process runtime pre-forks its
+ * shim into a pre-joined cgroup); absent or invalid: no preparation beyond the first container.
+ */
+export const ANNOTATION_CONTAINER_SLOTS = 'skiff.io/container-slots';
+
 export interface PodSandboxConfig {
   metadata: PodSandboxMetadata;
   hostname?: string;
@@ -305,6 +312,11 @@ export interface RuntimeService {
   version(): Promise<{ runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
 
   runPodSandbox(config: PodSandboxConfig): Promise<string>;
+  /**
+   * Optional (like CRI GetContainerEvents): calls `listener(containerId)` soon after a container exits, so the
+   * caller need not wait for its next relist. Best effort; returns the unsubscribe function.
+   */
+  onContainerExit?(listener: (containerId: string) => void): () => void;
   /** Stops every container of the sandbox (forcibly) and its infra process; idempotent. */
   stopPodSandbox(sandboxId: string): Promise<void>;
   /** Removes the sandbox and all its containers (stopping them if needed); removing an unknown id succeeds. */

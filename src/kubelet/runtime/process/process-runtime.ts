@@ -58,7 +58,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, watch, type FSWatcher } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -67,6 +67,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { DEFAULT_PATH, imageBinaryName, lookPath, resolveImageOnHost } from '../image.js';
 import {
   ExecTimeoutError,
+  ANNOTATION_CONTAINER_SLOTS,
   ImagePullError,
   InvalidStateError,
   NotFoundError,
@@ -410,6 +411,15 @@ export class ProcessRuntime implements RuntimeService {
   private readonly warmShims = new Map<string, WarmShim>();
   /** Warm shims claimed by a created container, until it starts. */
   private readonly warmFor = new Map<string, WarmShim>();
+  /**
+   * Pooled sandboxes whose pod announced more containers ({@link ANNOTATION_CONTAINER_SLOTS}): how many creates may
+   * still get a warm shim pre-forked after the previous one's (init containers run one after the other).
+   */
+  private readonly warmSlots = new Map<string, number>();
+  private warmSeq = 0;
+  /** {@link onContainerExit} listeners, and the watches of started containers' dirs for their exit.json. */
+  private readonly exitListeners = new Set<(containerId: string) => void>();
+  private readonly exitWatches = new Map<string, FSWatcher>();
   private poolFill?: Promise<void>;
   private poolRetryAt = 0;
   private poolTimer?: NodeJS.Timeout;
@@ -582,12 +592,36 @@ export class ProcessRuntime implements RuntimeService {
 
   /** Pre-forks the first container's shim of a pooled sandbox (see WarmShim). */
   private async startWarmShim(e: PooledSandbox): Promise<void> {
-    const cgroupPath = e.cgroupPath ? `${e.cgroupPath}/warm` : undefined;
+    this.warmShims.set(e.id, await this.forkWarmShim(e.pausePid, e.cgroupPath, 'warm'));
+  }
+
+  /** Launches a warm shim whose child joins `<podCgroup>/<name>` (made here) and the infra process's namespaces. */
+  private async forkWarmShim(pausePid: number, podCgroup: string | undefined, name: string): Promise<WarmShim> {
+    const cgroupPath = podCgroup ? `${podCgroup}/${name}` : undefined;
     const procs = cgroupPath ? (await this.cgroups!.create(cgroupPath)).procsFiles : [];
     const argv = [this.nativeShim!, 'prefork', ...procs.flatMap((f) => ['--procs', f])];
-    for (const ns of ['net', 'uts', 'ipc']) argv.push('--ns', `/proc/${e.pausePid}/ns/${ns}`);
+    for (const ns of ['net', 'uts', 'ipc']) argv.push('--ns', `/proc/${pausePid}/ns/${ns}`);
     const launched = await this.launch({ argv, env: { PATH: process.env.PATH ?? DEFAULT_PATH }, cwd: '/', gate: true, idle: true });
-    this.warmShims.set(e.id, { launched, cgroupPath });
+    return { launched, cgroupPath };
+  }
+
+  /**
+   * A pooled sandbox whose pod announced more containers than were created so far gets the next warm shim while
+   * the current container runs (its cgroup goes with the pod's; an unused one is released with the sandbox).
+   */
+  private refillWarm(s: SandboxRecord): void {
+    const left = this.warmSlots.get(s.id);
+    if (left === undefined) return;
+    if (left <= 1) this.warmSlots.delete(s.id);
+    else this.warmSlots.set(s.id, left - 1);
+    if (this.closed || this.purging || !s.pausePid || s.stopped || this.warmShims.has(s.id) || (this.cgroups && !s.cgroupPath)) return;
+    this.forkWarmShim(s.pausePid, this.cgroups ? s.cgroupPath : undefined, `warm${++this.warmSeq}`).then(
+      (w) => {
+        if (this.closed || this.purging || this.sandboxes.get(s.id) !== s || s.stopped || this.warmShims.has(s.id)) this.releaseWarm(w);
+        else this.warmShims.set(s.id, w);
+      },
+      (err) => this.log.warn({ sandbox: s.id, err: String(err) }, 'cannot pre-fork the next container shim; it starts the ordinary way'),
+    );
   }
 
   /** Lets a warm shim go unused: EOF on its stdin ends it and its waiting child. */
@@ -678,6 +712,8 @@ export class ProcessRuntime implements RuntimeService {
     const rec: SandboxRecord = { id, config, createdAt: nowNs(), network, ipc, hostname };
     if (pooled) {
       Object.assign(rec, { pausePid: pooled.pausePid, pauseStart: pooled.pauseStart, ip: pooled.ip, pooled: true });
+      const slots = Number(config.annotations?.[ANNOTATION_CONTAINER_SLOTS]);
+      if (this.shimPrefork && Number.isInteger(slots) && slots > 1) this.warmSlots.set(id, Math.min(slots, 64) - 1);
       trace(config.metadata.name, 'rt-pooled');
     }
     // Files the containers see at /etc (bind-mounted when they have a mount namespace), as kubelet/containerd write.
@@ -832,6 +868,7 @@ export class ProcessRuntime implements RuntimeService {
     if (!s) return; // CRI: stopping an absent sandbox is not an error
     this.releaseWarm(this.warmShims.get(sandboxId));
     this.warmShims.delete(sandboxId);
+    this.warmSlots.delete(sandboxId);
     await this.networkSettled(sandboxId);
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
     if (s.network === 'POD' && this.network && (s.ip || !s.stopped)) {
@@ -995,6 +1032,7 @@ export class ProcessRuntime implements RuntimeService {
     this.persistNow(join(dir, 'container.json'), rec);
     this.containers.set(id, rec);
     if (warm) this.warmFor.set(id, warm);
+    if (s.pooled && this.warmSlots.has(sandboxId)) this.refillWarm(s);
     return id;
   }
 
@@ -1222,6 +1260,52 @@ export class ProcessRuntime implements RuntimeService {
       failStart(`pod network setup failed: ${netErr instanceof Error ? netErr.message : String(netErr)}`);
     }
     trace(s.config.metadata.name, 'rt-started');
+    this.watchExit(containerId);
+  }
+
+  /**
+   * Calls `listener(containerId)` soon after a container started by this runtime exits (its shim wrote exit.json;
+   * inotify on the container's dir), so a caller need not wait for its next relist (upstream's evented PLEG). Best
+   * effort: a relist stays the source of truth. Returns the unsubscribe function.
+   */
+  onContainerExit(listener: (containerId: string) => void): () => void {
+    this.exitListeners.add(listener);
+    for (const [id] of this.containers) if (this.state(id).state === 'CONTAINER_RUNNING') this.watchExit(id);
+    return () => {
+      this.exitListeners.delete(listener);
+      if (!this.exitListeners.size) for (const id of [...this.exitWatches.keys()]) this.unwatchExit(id);
+    };
+  }
+
+  private watchExit(id: string): void {
+    if (!this.exitListeners.size || this.exitWatches.has(id) || this.closed) return;
+    const notify = () => {
+      this.unwatchExit(id);
+      for (const l of [...this.exitListeners]) {
+        try {
+          l(id);
+        } catch (err) {
+          this.log.error({ container: id, err: String(err) }, 'container exit listener failed');
+        }
+      }
+    };
+    let w: FSWatcher;
+    try {
+      w = watch(this.containerDir(id), { persistent: false }, (_ev, name) => {
+        if (String(name) === 'exit.json') notify();
+      });
+    } catch (err) {
+      this.log.debug({ container: id, err: String(err) }, 'cannot watch the container for its exit; the relist notices it');
+      return;
+    }
+    w.on('error', () => this.unwatchExit(id));
+    this.exitWatches.set(id, w);
+    if (this.exited(id)) notify(); // exited before the watch
+  }
+
+  private unwatchExit(id: string): void {
+    this.exitWatches.get(id)?.close();
+    this.exitWatches.delete(id);
   }
 
   /**
@@ -1336,6 +1420,7 @@ export class ProcessRuntime implements RuntimeService {
     if (!rec) return;
     this.releaseWarm(this.warmFor.get(containerId));
     this.warmFor.delete(containerId);
+    this.unwatchExit(containerId);
     if (this.state(containerId).state === 'CONTAINER_RUNNING') await this.stopContainer(containerId, 0);
     if (rec.cgroup && this.cgroups) await this.cgroups.remove(rec.cgroup.path);
     this.removeMountpoints(rec);
@@ -1705,6 +1790,9 @@ export class ProcessRuntime implements RuntimeService {
     for (const w of [...this.warmShims.values(), ...this.warmFor.values()]) this.releaseWarm(w);
     this.warmShims.clear();
     this.warmFor.clear();
+    this.warmSlots.clear();
+    for (const id of [...this.exitWatches.keys()]) this.unwatchExit(id);
+    this.exitListeners.clear();
     this.launcher?.close();
     for (const c of this.live) if (c.pid && c.exitCode === null) killGroup(c.pid, 'SIGKILL');
     this.live.clear();

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileNativeShim } from './testing-shim.js';
 import { ProcessRuntime } from './process-runtime.js';
+import { ANNOTATION_CONTAINER_SLOTS } from '../types.js';
 import { isAlive } from './proc.js';
 import type { PodNetwork } from '../../network/pod-network.js';
 
@@ -138,6 +139,66 @@ describe('process runtime: sandbox pool', { skip }, () => {
       }
       assert.equal(st.reason, 'OOMKilled');
       assert.equal(st.exitCode, 137);
+    } finally {
+      await rt.purge();
+      await rt.close();
+    }
+  });
+
+  test('a pod announcing more containers gets a warm shim for each (init containers), none beyond; stop releases', async () => {
+    const net = new FakeNetwork();
+    const stateDir = join(work, 'state-slots');
+    const rt = new ProcessRuntime({ stateDir, shim: 'native', shimBinary: binary, network: net, sandboxPool: 1, log: quiet, cgroupRoot: `skiff-sbpool-${randomBytes(3).toString('hex')}` });
+    try {
+      rt.warmSandboxPool();
+      const { warmShims: warm, pool } = rt as unknown as { warmShims: Map<string, { launched: { pid: number } }>; pool: unknown[] };
+      await until('a warm shim', () => warm.size === 1 && pool.length === 1);
+      const sb = await rt.runPodSandbox({
+        metadata: { name: 'slots', namespace: 'default', uid: 'uid-slots', attempt: 0 },
+        hostname: 'pod-slots',
+        logDirectory: join(work, 'logs-slots'),
+        annotations: { [ANNOTATION_CONTAINER_SLOTS]: '3' },
+      });
+      // Two init containers, one after the other, then the app container: each takes a warm shim.
+      for (const [i, name] of ['init-1', 'init-2', 'app'].entries()) {
+        if (i > 0) await until(`the warm shim for ${name}`, () => warm.has(sb));
+        const out = join(work, `hostname-${name}`);
+        const id = await rt.createContainer(sb, {
+          metadata: { name, attempt: 0 },
+          // The container records its own cgroup (read from outside, a quickly exiting process may already be a
+          // zombie, which the kernel has moved to the root cgroup).
+          command: ['/bin/sh', '-c', `cat /proc/self/cgroup > ${out}.cg; cat /proc/sys/kernel/hostname > ${out}; ${name === 'app' ? 'exec sleep 30' : 'exit 3'}`],
+          logPath: `${name}.log`,
+        });
+        assert.equal(warm.has(sb), false, `${name} took the warm shim`);
+        await rt.startContainer(id);
+        const st = await rt.containerStatus(id);
+        if (name !== 'app') {
+          let s2 = st;
+          for (let k = 0; k < 500 && s2.state !== 'CONTAINER_EXITED'; k++) {
+            await sleep(20);
+            s2 = await rt.containerStatus(id);
+          }
+          assert.equal(s2.exitCode, 3);
+        }
+        await until(`${name} to write its hostname`, () => existsSync(out) && readFileSync(out, 'utf8').length > 0);
+        assert.equal(readFileSync(out, 'utf8').trim(), 'pod-slots');
+        if (rt.capabilities.cgroups) assert.match(readFileSync(`${out}.cg`, 'utf8'), new RegExp(`/pool${sb.slice(0, 32)}/warm${i ? '\\d+' : ''}\n`));
+      }
+      await sleep(200);
+      assert.equal(warm.has(sb), false, 'no warm shim beyond the announced containers');
+
+      // Unused warm shims go with the sandbox.
+      await until('a pooled sandbox with its warm shim', () => warm.size === 1 && pool.length === 1);
+      const sb2 = await rt.runPodSandbox({ metadata: { name: 'more', namespace: 'default', uid: 'uid-more', attempt: 0 }, logDirectory: join(work, 'logs-more'), annotations: { [ANNOTATION_CONTAINER_SLOTS]: '5' } });
+      const id = await rt.createContainer(sb2, { metadata: { name: 'c', attempt: 0 }, command: ['/bin/sleep', '30'], logPath: 'c.log' });
+      await rt.startContainer(id);
+      await until('the next warm shim', () => warm.has(sb2));
+      const spare = warm.get(sb2)!.launched.pid;
+      await rt.removePodSandbox(sb2);
+      assert.equal(warm.has(sb2), false);
+      await until('the unused warm shim to exit', () => !isAlive(spare));
+      await rt.removePodSandbox(sb);
     } finally {
       await rt.purge();
       await rt.close();
