@@ -31,7 +31,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http2 from 'node:http2';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,62 +144,10 @@ function threadCpuMs(): number | undefined {
 /** The creator thread: creates the M measured pods through the API, reporting when each request was sent. */
 async function createPods(kubeconfig: string): Promise<void> {
   // SKIFF_BENCH_CREATOR_PROFILE=<file>: a V8 CPU profile of this thread while it creates the pods.
-  const profFile = process.env.SKIFF_BENCH_CREATOR_PROFILE;
-  const inspector = profFile ? new Session() : undefined;
-  if (inspector) {
-    inspector.connect();
-    await inspector.post('Profiler.enable');
-    await inspector.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(process.env.SKIFF_BENCH_CREATOR_PROFILE);
   const cpu0 = threadCpuMs();
-  const config = loadKubeconfig(kubeconfig);
-  // By default through the client library (DynamicClient create). SKIFF_BENCH_CREATOR=raw: the same
-  // POST /api/v1/namespaces/bench/pods requests on a bare HTTP/2 session that discards the created objects unread
-  // (https servers with HTTP/2 only) — measured slower end to end on this host (946 vs 2,188 pods/s in one pair),
-  // though its thread CPU is similar, so it is not the default.
-  const raw = process.env.SKIFF_BENCH_CREATOR === 'raw' && process.env.SKIFF_HTTP2 !== '0' && config.server.startsWith('https:');
-  const client = raw ? undefined : new DynamicClient(config, { rateLimit: false });
-  const pods = client?.resource<Pod>('v1', 'Pod');
-  const session = raw ? http2.connect(config.server, {
-    ca: config.ca, cert: config.cert, key: config.key, rejectUnauthorized: !config.insecureSkipTLSVerify,
-    servername: config.tlsServerName, settings: { enablePush: false },
-  }) : undefined;
-  session?.on('error', () => {}); // surfaces through the requests
-  const token = config.token ?? (config.tokenFile ? readFileSync(config.tokenFile, 'utf8').trim() : undefined);
-  const post = async (pod: Pod): Promise<void> => {
-    const body = JSON.stringify(pod);
-    // As the client library: a 429 (or 5xx) with Retry-After is tried again after that many seconds, a few times.
-    for (let attempt = 0; ; attempt++) {
-      const { status, retryAfter, text } = await send(body);
-      if (status === 201) return;
-      if (retryAfter !== undefined && attempt < 10 && (status === 429 || status >= 500)) {
-        await new Promise((r) => setTimeout(r, retryAfter * 1000));
-        continue;
-      }
-      throw new Error(`create ${pod.metadata?.name}: HTTP ${status} ${text}`);
-    }
-  };
-  const send = (body: string): Promise<{ status: number; retryAfter?: number; text: string }> => new Promise((resolve, reject) => {
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': 'POST', ':path': '/api/v1/namespaces/bench/pods', 'content-type': 'application/json', accept: 'application/json',
-      'content-length': Buffer.byteLength(body),
-    };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const st = session!.request(headers);
-    let status = 0;
-    let retryAfter: number | undefined;
-    let text = '';
-    st.on('response', (h) => {
-      status = Number(h[':status']);
-      const ra = h['retry-after'];
-      if (typeof ra === 'string' && /^\s*\d+\s*$/.test(ra)) retryAfter = Number(ra);
-    });
-    // The created object is not read (only an error's text is kept).
-    st.on('data', (c: Buffer) => { if (status !== 201) text += c; });
-    st.on('error', reject);
-    st.on('close', () => (status ? resolve({ status, retryAfter, text }) : reject(new Error(`stream closed without a response (code ${st.rstCode})`))));
-    st.end(body);
-  });
+  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
+  const pods = client.resource<Pod>('v1', 'Pod');
   let batch: Array<[string, number]> = [];
   await pool(PODS, CONC, async (i) => {
     const pod = measuredPod(i);
@@ -209,18 +156,26 @@ async function createPods(kubeconfig: string): Promise<void> {
       parentPort!.postMessage({ created: batch });
       batch = [];
     }
-    if (pods) await pods.create('bench', pod);
-    else await post(pod);
+    await pods.create('bench', pod);
   });
   const cpu1 = threadCpuMs();
-  if (inspector) {
-    const { profile } = await inspector.post('Profiler.stop');
-    writeFileSync(profFile!, JSON.stringify(profile));
-    inspector.disconnect();
-  }
+  await stopProfile();
   parentPort!.postMessage({ created: batch, done: true, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined });
-  client?.close();
-  session?.close();
+  client.close();
+}
+
+/** Starts a V8 CPU profile of the calling thread when `file` is set; the returned function stops it into `file`. */
+async function startCpuProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -369,13 +324,7 @@ async function main(): Promise<void> {
     // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
     // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
     // SKIFF_BENCH_PROFILE=<file>: a V8 CPU profile of this process's main thread over the measured window only.
-    const profFile = process.env.SKIFF_BENCH_PROFILE;
-    const inspector = profFile ? new Session() : undefined;
-    if (inspector) {
-      inspector.connect();
-      await inspector.post('Profiler.enable');
-      await inspector.post('Profiler.start');
-    }
+    const stopProfile = await startCpuProfile(process.env.SKIFF_BENCH_PROFILE);
     // SKIFF_BENCH_HEAP_PROFILE=<file>: a sampling heap profile of this process's main thread over the measured window,
     // collected objects included (what was allocated, not what survived: the GC's work).
     const heapFile = process.env.SKIFF_BENCH_HEAP_PROFILE;
@@ -408,11 +357,7 @@ async function main(): Promise<void> {
     const lat = [...bound].map(([n, t]) => t - created.get(n)!);
     const cpu = process.cpuUsage(cpu0);
     const apiCpu1 = await server.cpuMs?.();
-    if (inspector) {
-      const { profile } = await inspector.post('Profiler.stop');
-      writeFileSync(profFile!, JSON.stringify(profile));
-      inspector.disconnect();
-    }
+    await stopProfile();
     if (heapSession) {
       const { profile } = await heapSession.post('HeapProfiler.stopSampling');
       writeFileSync(heapFile!, JSON.stringify(profile));

@@ -130,22 +130,12 @@ function roundUpTo(m: bigint, e: number, scale: number): { m: bigint; exact: boo
 export function parseQuantity(str: string): Quantity {
   // Objects repeat the same few quantities ("100m", "128Mi") and parsing is pure: answer from a bounded memo.
   // Results are frozen, as they are shared (callers treat quantities as immutable anyway); errors are not memoized.
-  const hit = PARSED.get(str);
-  if (hit !== undefined) return hit;
-  const q = Object.freeze(parseQuantityUncached(str));
-  if (PARSED.size >= MEMO_MAX) PARSED.clear();
-  PARSED.set(str, q);
-  return q;
+  return remember(PARSED, str, () => Object.freeze(parseQuantityUncached(str)));
 }
 
 /** `quantityToNumber(parseQuantity(str))`, memoized (pod QOS classes and kubelet sizes ask for the same few). */
 export function parseQuantityNumber(str: string): number {
-  const hit = NUMBERS.get(str);
-  if (hit !== undefined) return hit;
-  const n = quantityToNumber(parseQuantity(str));
-  if (NUMBERS.size >= MEMO_MAX) NUMBERS.clear();
-  NUMBERS.set(str, n);
-  return n;
+  return remember(NUMBERS, str, () => quantityToNumber(parseQuantity(str)));
 }
 
 const MEMO_MAX = 1024;
@@ -154,26 +144,31 @@ const PARSED = new Map<string, Quantity>();
 const CANON = new Map<string | number, unknown>();
 const CANON_MILLI = new Map<string | number, unknown>();
 
+/** `memo`'s answer for `key`, computing (and keeping) it on a miss; the memo is emptied when it reaches MEMO_MAX. */
+function remember<K, V>(memo: Map<K, V>, key: K, compute: () => V): V {
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit;
+  const v = compute();
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, v);
+  return v;
+}
+
 /**
  * What the apiserver's Go round trip stores for a submitted quantity value: the canonical spelling (rounded up to
  * milli precision with `roundMilli`, as `SetDefaults_ResourceList` does); a value that does not parse is returned
  * as is (validation reports it). Memoized like `parseQuantity`.
  */
 export function canonicalQuantityValue(v: string | number, roundMilli: boolean): unknown {
-  const memo = roundMilli ? CANON_MILLI : CANON;
-  const hit = memo.get(v);
-  if (hit !== undefined) return hit;
-  let out: unknown;
-  try {
-    let q = parseQuantity(typeof v === 'number' ? String(v) : v.trim());
-    if (roundMilli) q = roundUpQuantity(q, -3);
-    out = formatQuantity(q);
-  } catch {
-    out = v;
-  }
-  if (memo.size >= MEMO_MAX) memo.clear();
-  memo.set(v, out);
-  return out;
+  return remember(roundMilli ? CANON_MILLI : CANON, v, () => {
+    try {
+      let q = parseQuantity(typeof v === 'number' ? String(v) : v.trim());
+      if (roundMilli) q = roundUpQuantity(q, -3);
+      return formatQuantity(q);
+    } catch {
+      return v;
+    }
+  });
 }
 
 function parseQuantityUncached(str: string): Quantity {

@@ -21,7 +21,6 @@ export interface UserInfo {
 export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
   query: URLSearchParams;
   ri: ResourceRequest;
   info: ResourceInfo;

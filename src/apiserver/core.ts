@@ -209,21 +209,17 @@ export class ApiServerCore {
     if (ri.group === METRICS_GROUP) return serveMetricsApi(this, req, res, ri, query);
     const info = findResource(ri.group, ri.version, ri.resource);
     if (!info) throw errors.notFoundPath();
-    await this.serveResource(req, res, rawUrl, query, ri, info, user);
+    await this.serveResource(req, res, query, ri, info, user);
   }
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, rawUrl: string, query: URLSearchParams, ri: ResourceRequest, info: ResourceInfo, user: UserInfo): Promise<void> {
+  private async serveResource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, ri: ResourceRequest, info: ResourceInfo, user: UserInfo): Promise<void> {
     // `/api/v1/namespaces/NAME` addresses the Namespace object itself.
     if (info.namespaced && ri.namespace === undefined && ri.name !== undefined && !(ri.resource === 'namespaces')) {
       // e.g. GET /api/v1/pods/foo is not a valid path
       throw errors.notFoundPath();
     }
     const started = process.hrtime.bigint();
-    let url: URL | undefined;
-    const ctx: RequestContext = {
-      req, res, query, ri, info, user, core: this, warnings: [],
-      get url() { return (url ??= new URL(rawUrl, 'https://localhost')); },
-    };
+    const ctx: RequestContext = { req, res, query, ri, info, user, core: this, warnings: [] };
     const labels = {
       verb: metricVerb(ri.verb, req),
       dry_run: query.get('dryRun') ?? '',

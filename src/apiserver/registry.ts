@@ -167,25 +167,6 @@ export class Registry {
     return this.decode(info, kv);
   }
 
-  /** The stored key/value behind an object (404 when absent), for write paths that edit the stored text directly. */
-  async getStored(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KeyValue> {
-    const kv = await this.backend.get(this.key(info, namespace, name)).catch((e) => { throw mapStoreError(e, info, name); });
-    if (!kv) throw errors.notFound(info.resource, info.group, name);
-    return kv;
-  }
-
-  /**
-   * Compare-and-swap write of text that is already in the stored form (what `encode` would write for the object),
-   * e.g. a stored value with a field spliced in.
-   */
-  async updateStored(info: ResourceInfo, namespace: string | undefined, name: string, value: string, expectedRevision: number): Promise<KeyValue> {
-    try {
-      return await this.backend.update(this.key(info, namespace, name), value, expectedRevision);
-    } catch (e) {
-      throw mapStoreError(e, info, name);
-    }
-  }
-
   async tryGet(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KObject | undefined> {
     const kv = await this.backend.get(this.key(info, namespace, name)).catch((e) => { throw mapStoreError(e, info, name); });
     return kv ? this.decode(info, kv) : undefined;

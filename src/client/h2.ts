@@ -17,8 +17,11 @@ export type H2TlsOptions = ({ secureContext: tls.SecureContext } | { ca?: string
   servername?: string;
 };
 
-/** Whether clients try HTTP/2 (`SKIFF_HTTP2=0` turns it off: they then speak HTTP/1.1 only). */
-export function clientHttp2Enabled(): boolean {
+/**
+ * Whether Skiff speaks HTTP/2 to its apiserver: clients try it and the apiserver offers it (`SKIFF_HTTP2=0` turns
+ * both off: HTTP/1.1 only).
+ */
+export function http2Enabled(): boolean {
   return process.env.SKIFF_HTTP2 !== '0';
 }
 

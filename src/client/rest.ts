@@ -15,7 +15,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
-import { clientHttp2Enabled, H2Transport, isRefusedStream, streamResetError } from './h2.js';
+import { http2Enabled, H2Transport, isRefusedStream, streamResetError } from './h2.js';
 import { ApiError, type Status } from '../api/errors.js';
 import { realClock, sleep, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
@@ -139,7 +139,7 @@ export class RestClient {
       this.agent = new https.Agent({ keepAlive: true, maxSockets, ...tlsOptions });
       // undici hands these to tls.connect for every new socket: same secure context, verification and SNI name.
       this.poolOptions.connect = tlsOptions as NonNullable<Pool.Options['connect']>;
-      if (opts.http2 ?? clientHttp2Enabled()) this.h2 = new H2Transport(this.base, tlsOptions, true, maxSockets);
+      if (opts.http2 ?? http2Enabled()) this.h2 = new H2Transport(this.base, tlsOptions, true, maxSockets);
     } else if (this.base.protocol === 'http:') {
       this.mod = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -362,16 +362,76 @@ export class RestClient {
 
   /**
    * {@link RestClient.exchange} over HTTP/2: the same deadline (from the call, covering connecting, headers and
-   * body), abort and error behaviour as the HTTP/1.1 path. A stream the server refused without running it (GOAWAY,
-   * REFUSED_STREAM) is sent once more on a new session. Falls back to HTTP/1.1 when the server does not speak h2.
+   * body), abort and error behaviour as the HTTP/1.1 path. Holds one of the transport's in-flight slots (see
+   * {@link RestClientOptions.maxSockets}) while it runs.
    */
   private h2Exchange(h2: H2Transport, o: RequestOptions): Promise<Exchange> {
-    return new Promise<Exchange>((resolve, reject) => {
-      const path = this.requestPath(o.path, o.query);
-      let payload: Buffer | string | undefined;
-      if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    const path = this.requestPath(o.path, o.query);
+    let payload: Buffer | string | undefined;
+    if (o.body !== undefined) payload = Buffer.isBuffer(o.body) || typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    return this.h2Call<Exchange>(h2, o, true, () => this.h1Exchange(o), (session, call) => {
+      const s = h2.request(session, this.h2Headers(o, path, payload), payload === undefined, false);
+      let statusCode = 0;
+      let contentType = '';
+      let retryAfter: number | undefined;
+      let first: Buffer | undefined;
+      let more: Buffer[] | undefined;
+      s.on('response', (h) => {
+        statusCode = Number(h[':status']);
+        contentType = h['content-type'] ?? '';
+        const ra = h['retry-after'];
+        retryAfter = typeof ra === 'string' && /^\s*\d+\s*$/.test(ra) ? Number(ra.trim()) : undefined;
+      });
+      s.on('data', (c: Buffer) => {
+        if (!first) first = c;
+        else (more ??= [first]).push(c);
+      });
+      s.on('end', () => {
+        const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
+        call.settle({ statusCode, contentType, retryAfter, text });
+      });
+      let streamErr: Error | undefined;
+      s.on('error', (err) => { streamErr = err; });
+      s.on('close', () => call.closed(s, streamErr, statusCode === 0));
+      if (payload !== undefined) s.end(payload);
+      return s;
+    });
+  }
+
+  /** {@link RestClient.send} over HTTP/2: the stream is the body; only the response headers have a deadline. */
+  private h2Send(h2: H2Transport, o: RequestOptions): Promise<StreamResponse> {
+    const path = this.requestPath(o.path, o.query);
+    return this.h2Call<StreamResponse>(h2, o, false, () => this.h1Send(o), (session, call) => {
+      const s = h2.request(session, this.h2Headers(o, path, undefined), true, true);
+      let streamErr: Error | undefined;
+      // The error listener stays: an error before the caller reads the body is kept by the stream and thrown from
+      // its iterator, not raised as an uncaught 'error'.
+      s.on('error', (err: Error) => { streamErr = err; });
+      const onClose = () => call.closed(s, streamErr, true);
+      s.on('close', onClose);
+      s.once('response', (h) => {
+        s.off('close', onClose);
+        call.settle({ statusCode: Number(h[':status']), body: s, abort: () => { if (!s.closed) s.close(http2Cancel); } });
+      });
+      return s;
+    });
+  }
+
+  /**
+   * One HTTP/2 call: the deadline and abort signal of `o`, an in-flight slot when `counted`, a session (connecting
+   * when needed; `fallback` when the server speaks HTTP/1.1 only), and `open` to start the stream on it. A stream
+   * the server refused without running it (GOAWAY, REFUSED_STREAM), or a session that stopped taking streams, is
+   * tried once more on a new session.
+   */
+  private h2Call<T>(
+    h2: H2Transport,
+    o: RequestOptions,
+    counted: boolean,
+    fallback: () => Promise<T>,
+    open: (session: ClientHttp2Session, call: H2Attempt<T>) => ClientHttp2Stream,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       let done = false;
-      /** Holds one of the transport's in-flight slots (see {@link RestClientOptions.maxSockets}). */
       let slot = false;
       let stream: ClientHttp2Stream | undefined;
       let timer: NodeJS.Timeout | undefined;
@@ -397,48 +457,23 @@ export class RestClient {
       o.signal?.addEventListener('abort', onAbort, { once: true });
       const start = (session: ClientHttp2Session, retried: boolean) => {
         if (done) return;
-        let s: ClientHttp2Stream;
+        const call: H2Attempt<T> = {
+          settle: (x) => {
+            if (finish()) resolve(x);
+          },
+          closed: (s, err, mayRetry) => {
+            if (done) return;
+            if (!retried && mayRetry && isRefusedStream(s)) attempt(true);
+            else fail(streamResetError(o.method, o.path, s, err));
+          },
+        };
         try {
-          s = h2.request(session, this.h2Headers(o, path, payload), payload === undefined, false);
+          stream = open(session, call);
         } catch (err) {
           // The session stopped taking streams (GOAWAY) between our check and now: once more on a new one.
           if (!retried) attempt(true);
           else fail(err);
-          return;
         }
-        stream = s;
-        let statusCode = 0;
-        let contentType = '';
-        let retryAfter: number | undefined;
-        let first: Buffer | undefined;
-        let more: Buffer[] | undefined;
-        s.on('response', (h) => {
-          statusCode = Number(h[':status']);
-          const ct = h['content-type'];
-          contentType = ct ?? '';
-          const ra = h['retry-after'];
-          retryAfter = typeof ra === 'string' && /^\s*\d+\s*$/.test(ra) ? Number(ra.trim()) : undefined;
-        });
-        s.on('data', (c: Buffer) => {
-          if (!first) first = c;
-          else (more ??= [first]).push(c);
-        });
-        s.on('end', () => {
-          if (!finish()) return;
-          const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
-          resolve({ statusCode, contentType, retryAfter, text });
-        });
-        let streamErr: Error | undefined;
-        s.on('error', (err) => { streamErr = err; });
-        s.on('close', () => {
-          if (done) return;
-          if (!retried && statusCode === 0 && isRefusedStream(s)) {
-            attempt(true);
-            return;
-          }
-          fail(streamResetError(o.method, o.path, s, streamErr));
-        });
-        if (payload !== undefined) s.end(payload);
       };
       const attempt = (retried: boolean) => {
         const session = h2.current();
@@ -454,9 +489,13 @@ export class RestClient {
           }
           // The server speaks HTTP/1.1 only: this request (and all later ones) take that path.
           if (!finish()) return;
-          this.h1Exchange(o).then(resolve, reject);
+          fallback().then(resolve, reject);
         }, fail);
       };
+      if (!counted) {
+        attempt(false);
+        return;
+      }
       h2.acquire(() => {
         if (done) return false; // ended (deadline, abort) while waiting: the slot passes on
         slot = true;
@@ -465,86 +504,14 @@ export class RestClient {
       });
     });
   }
+}
 
-  /** {@link RestClient.send} over HTTP/2: the stream is the body; only the response headers have a deadline. */
-  private h2Send(h2: H2Transport, o: RequestOptions): Promise<StreamResponse> {
-    return new Promise<StreamResponse>((resolve, reject) => {
-      const path = this.requestPath(o.path, o.query);
-      let done = false;
-      /** Holds one of the transport's in-flight slots (see {@link RestClientOptions.maxSockets}). */
-      let slot = false;
-      let stream: ClientHttp2Stream | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        if (timer) clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
-        if (slot) {
-          slot = false;
-          h2.release();
-        }
-        return true;
-      };
-      const fail = (err: unknown) => {
-        if (!finish()) return;
-        if (stream && !stream.closed) stream.close(http2Cancel);
-        reject(o.signal?.aborted ? abortError() : err);
-      };
-      const onAbort = () => fail(abortError());
-      const timeoutMs = o.timeoutMs ?? this.timeoutMs;
-      if (timeoutMs > 0) timer = setTimeout(() => fail(new RequestTimeoutError(o.method, o.path, timeoutMs)), timeoutMs);
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      const start = (session: ClientHttp2Session, retried: boolean) => {
-        if (done) return;
-        let s: ClientHttp2Stream;
-        try {
-          s = h2.request(session, this.h2Headers(o, path, undefined), true, true);
-        } catch (err) {
-          if (!retried) attempt(true);
-          else fail(err);
-          return;
-        }
-        stream = s;
-        let streamErr: Error | undefined;
-        const onError = (err: Error) => { streamErr = err; };
-        const onClose = () => {
-          if (done) return;
-          if (!retried && isRefusedStream(s)) {
-            attempt(true);
-            return;
-          }
-          fail(streamResetError(o.method, o.path, s, streamErr));
-        };
-        s.on('error', onError);
-        s.on('close', onClose);
-        s.once('response', (h) => {
-          if (!finish()) return;
-          // The error listener stays: an error before the caller reads the body is kept by the stream and thrown
-          // from its iterator, not raised as an uncaught 'error'.
-          s.off('close', onClose);
-          resolve({ statusCode: Number(h[':status']), body: s, abort: () => { if (!s.closed) s.close(http2Cancel); } });
-        });
-      };
-      const attempt = (retried: boolean) => {
-        const session = h2.current();
-        if (session) {
-          start(session, retried);
-          return;
-        }
-        h2.connect().then((session) => {
-          if (done) return;
-          if (session) {
-            start(session, retried);
-            return;
-          }
-          if (!finish()) return;
-          this.h1Send(o).then(resolve, reject);
-        }, fail);
-      };
-      attempt(false);
-    });
-  }
+/** What {@link RestClient.h2Call}'s `open` reports back for one attempt. */
+interface H2Attempt<T> {
+  /** The answer (ignored when the call already ended: deadline, abort). */
+  settle(x: T): void;
+  /** The stream closed before `settle`: retried when `mayRetry` and the server refused it unrun, else an error. */
+  closed(stream: ClientHttp2Stream, err: Error | undefined, mayRetry: boolean): void;
 }
 
 /** A finished non-streaming exchange. */

@@ -4,11 +4,10 @@
  * in the kernel for milliseconds); a volume written with fs.promises then queues behind all of it once per step
  * (mkdir, open, write, close, chmod), which measured 0.7–2 s for three small files during a 100-pod burst — on the
  * pod's start path. Here the whole write is one message to a thread of its own doing plain synchronous calls, and the
- * event loop pays only the message. Should the worker not start, the same work runs through fs.promises instead.
+ * event loop pays only the message. A thread that dies fails the writes in flight (the pod worker retries them) and
+ * is started again on the next write.
  */
 import { Worker } from 'node:worker_threads';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 
 /** Relative path → content and mode (undefined: the volume's default mode). */
 export type VolumeFiles = Map<string, { data: Buffer; mode?: number }>;
@@ -17,7 +16,7 @@ export type VolumeFiles = Map<string, { data: Buffer; mode?: number }>;
 const UMASK = process.umask();
 
 // The worker's code, plain CommonJS (an `eval` worker needs no file of its own, so it runs the same under tsx and
-// from dist). It mirrors writeFilesAsync below, synchronously.
+// from dist).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -63,7 +62,6 @@ interface Pending {
 }
 
 let worker: Worker | undefined;
-let broken = false;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
@@ -72,30 +70,25 @@ function failAll(e: Error): void {
   pending.clear();
 }
 
-function getWorker(): Worker | undefined {
-  if (worker || broken) return worker;
-  try {
-    const w = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
-    w.unref(); // never keeps the agent alive; it is idle between writes
-    w.on('message', (m: { id: number; error?: { message: string; code?: string } }) => {
-      const p = pending.get(m.id);
-      if (!p) return;
-      pending.delete(m.id);
-      if (m.error) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
-      else p.resolve();
-      if (pending.size === 0) w.unref();
-    });
-    const gone = (e: Error) => {
-      if (worker === w) worker = undefined;
-      failAll(e);
-    };
-    w.on('error', gone);
-    w.on('exit', (code) => gone(new Error(`volume writer thread exited (${code})`)));
-    worker = w;
-  } catch {
-    broken = true; // no worker threads here: fs.promises from now on
-  }
-  return worker;
+function getWorker(): Worker {
+  if (worker) return worker;
+  const w = new Worker(WORKER_SOURCE, { eval: true, stdout: false, stderr: false });
+  w.unref(); // never keeps the agent alive; it is idle between writes
+  w.on('message', (m: { id: number; error?: { message: string; code?: string } }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+    else p.resolve();
+    if (pending.size === 0) w.unref();
+  });
+  const gone = (e: Error) => {
+    if (worker === w) worker = undefined;
+    failAll(e);
+  };
+  w.on('error', gone);
+  w.on('exit', (code) => gone(new Error(`volume writer thread exited (${code})`)));
+  return (worker = w);
 }
 
 /** Starts the writer thread ahead of the first pod (it takes tens of milliseconds to boot); idempotent. */
@@ -108,46 +101,11 @@ export function prewarmVolumeWriter(): void {
  * content (what upstream's atomic writer converges to), with exact modes.
  */
 export function writeVolumeFiles(dir: string, files: VolumeFiles, defaultMode: number): Promise<void> {
-  const w = getWorker();
-  if (!w) return writeFilesAsync(dir, files, defaultMode);
-  const id = nextId++;
   return new Promise<void>((resolve, reject) => {
+    const w = getWorker();
+    const id = nextId++;
     pending.set(id, { resolve, reject });
     if (pending.size === 1) w.ref(); // a write in flight keeps the process until it is done
     w.postMessage({ id, dir, defaultMode, umask: UMASK, files: [...files].map(([rel, f]) => [rel, f.data, f.mode]) });
   });
-}
-
-/** The same with fs.promises (libuv's pool; every step queues there): the fallback without worker threads. */
-export async function writeFilesAsync(dir: string, files: VolumeFiles, defaultMode: number): Promise<void> {
-  const fresh = (await mkdir(dir, { recursive: true })) !== undefined;
-  if (!fresh) {
-    const keep = new Set(files.keys());
-    const walk = async (d: string, rel: string): Promise<void> => {
-      for (const e of await readdir(d, { withFileTypes: true })) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) await walk(join(d, e.name), r);
-        else if (!keep.has(r)) await rm(join(d, e.name), { force: true });
-      }
-    };
-    await walk(dir, '');
-  }
-  await Promise.all(
-    [...files].map(async ([rel, f]) => {
-      const p = join(dir, rel);
-      if (dirname(rel) !== '.') await mkdir(dirname(p), { recursive: true });
-      const mode = f.mode ?? defaultMode;
-      let same = false;
-      if (!fresh) {
-        try {
-          same = (await readFile(p)).equals(f.data);
-        } catch {
-          /* new */
-        }
-      }
-      if (!same) await writeFile(p, f.data, { mode });
-      // Exact mode: a file made here has it unless the umask took bits away; an existing one keeps its own.
-      if (!fresh || (mode & UMASK) !== 0) await chmod(p, mode);
-    }),
-  );
 }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
-import { closeAllConnections, createApiHttpServer, http2Enabled, startServer, type RunningServer } from './server.js';
+import { closeAllConnections, createApiHttpServer, startServer, type RunningServer } from './server.js';
+import { http2Enabled } from '../client/h2.js';
 
 let srv: RunningServer;
 let dataDir: string;

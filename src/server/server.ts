@@ -28,6 +28,7 @@ import { startCompactor } from '../store/compactor.js';
 import type { Backend } from '../store/types.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { DynamicClient } from '../client/dynamic.js';
+import { http2Enabled } from '../client/h2.js';
 import type { Logger } from '../client/log.js';
 import { ALL_CONTROLLERS, ControllerManager } from '../controllers/index.js';
 import { startScheduler, type RunningScheduler } from '../scheduler/index.js';
@@ -258,10 +259,6 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 }
 
 
-/** Whether the apiserver offers HTTP/2 (`SKIFF_HTTP2=0` turns it off: ALPN then offers http/1.1 only). */
-export function http2Enabled(): boolean {
-  return process.env.SKIFF_HTTP2 !== '0';
-}
 
 const CONNECTIONS = new WeakMap<TlsServer, Set<TLSSocket>>();
 

@@ -13,8 +13,6 @@ import { findResource } from '../../api/resources.js';
 import { labelSelectorObjectToString } from '../../api/labels.js';
 import { applyPatch } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeJsonText, writeObject } from '../context.js';
-import type { KeyValue } from '../../store/types.js';
-import { applyBinding, BINDING_SUCCESS, BINDING_SUCCESS_JSON, spliceBinding, storedHead } from './binding.js';
 import { mediaType, negotiate } from '../negotiation.js';
 import { decodeObjectBody, isDryRun, updateObject } from './write.js';
 import { handlePodLog, proxyUpgrade } from '../proxy/index.js';
@@ -103,33 +101,32 @@ async function handleBinding(ctx: RequestContext): Promise<void> {
   if (!target?.name) throw errors.invalid('Binding', '', ri.name!, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
   if (target.kind && target.kind !== 'Node') throw errors.invalid('Binding', '', ri.name!, [{ reason: 'FieldValueNotSupported', field: 'target.kind', message: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
   const dryRun = isDryRun(ctx);
-  const bm = binding.metadata as { uid?: unknown; annotations?: Record<string, string> } | undefined;
-  const uid = bm && typeof bm === 'object' ? bm.uid : undefined;
-  let kv: KeyValue | undefined;
-  if (!dryRun && !(bm && typeof bm === 'object' && bm.annotations) && (!uid || typeof uid === 'string') && typeof target.name === 'string') {
-    // Common case: splice nodeName and the condition into the stored text (the same bytes the object path writes).
-    kv = await ctx.core.registry.getStored(info, ri.namespace, ri.name!);
-    const text = spliceBinding(kv.value, storedHead(info), target.name, uid as string | undefined, rfc3339());
-    if (text !== undefined) {
-      await ctx.core.registry.updateStored(info, ri.namespace, ri.name!, text, kv.modRevision);
-      if (neg.format === 'json') writeJsonText(ctx.res, 201, BINDING_SUCCESS_JSON);
-      else writeObject(ctx.res, 201, BINDING_SUCCESS, neg);
-      return;
-    }
-  }
-  const current = kv ? ctx.core.registry.decode(info, kv) : await ctx.core.registry.get(info, ri.namespace, ri.name!);
+  const current = await ctx.core.registry.get(info, ri.namespace, ri.name!);
   if (current.spec?.nodeName) {
     throw errors.conflict(info.resource, info.group, ri.name!, `pod ${ri.name} is already assigned to node "${current.spec.nodeName}"`);
   }
   if (current.metadata.deletionTimestamp) throw errors.conflict(info.resource, info.group, ri.name!, 'pod is being deleted, cannot be assigned to a host');
+  const bm = binding.metadata && typeof binding.metadata === 'object' ? (binding.metadata as KObject['metadata']) : undefined;
+  const uid = bm?.uid;
   if (uid && uid !== current.metadata.uid) throw errors.conflict(info.resource, info.group, ri.name!, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
   const rev = Number(current.metadata.resourceVersion);
   // `current` was just decoded for this request and is not shared: modify it in place (no deep copy per binding).
-  const annotations = binding.metadata && typeof binding.metadata === 'object' ? (binding.metadata as KObject['metadata']).annotations : undefined;
-  const next = applyBinding(current, target.name, annotations || undefined, rfc3339());
+  const next = current;
+  next.spec.nodeName = target.name;
+  const conds: Array<Record<string, unknown>> = next.status?.conditions ?? [];
+  const idx = conds.findIndex((c) => c.type === 'PodScheduled');
+  const cond = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339() };
+  if (idx >= 0) conds[idx] = cond; else conds.push(cond);
+  next.status = { ...(next.status ?? {}), conditions: conds };
+  if (bm?.annotations) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...bm.annotations };
   if (!dryRun) await ctx.core.registry.update(info, { ...next, metadata: { ...next.metadata } }, rev);
-  writeObject(ctx.res, 201, BINDING_SUCCESS, neg);
+  if (neg.format === 'json') writeJsonText(ctx.res, 201, BINDING_SUCCESS_JSON);
+  else writeObject(ctx.res, 201, BINDING_SUCCESS, neg);
 }
+
+/** The Status a successful binding answers, serialized once. */
+const BINDING_SUCCESS = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+const BINDING_SUCCESS_JSON = JSON.stringify(BINDING_SUCCESS);
 
 async function handleToken(ctx: RequestContext): Promise<void> {
   const { info, ri } = ctx;
