@@ -57,6 +57,20 @@ function labelValues(o: MetaObject): string[] {
   return out;
 }
 
+/** Same label set (absent and empty are the same). */
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  let n = 0;
+  if (a) {
+    for (const k in a) {
+      if (b?.[k] !== a[k]) return false;
+      n++;
+    }
+  }
+  if (b) for (const _ in b) if (--n < 0) return false;
+  return true;
+}
+
 /** Same values in the same order (the common case of an update: labels and namespace unchanged). */
 function sameValues(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
@@ -119,6 +133,7 @@ export class Indexer<T extends MetaObject> {
   set(key: string, obj: T): void {
     const order = this.order;
     const prev = this.stored.get(key);
+    const prevObj = prev ? this.items.get(key) : undefined;
     this.items.set(key, obj);
     if (!prev) {
       const vals: string[][] = new Array(order.length);
@@ -131,6 +146,10 @@ export class Indexer<T extends MetaObject> {
     }
     for (let i = 0; i < order.length; i++) {
       const { fn, idx } = order[i]!;
+      // The built-in indexes of an updated object whose namespace and labels are unchanged (nearly every update):
+      // the stored values still hold, without building them again per watch event.
+      if (fn === namespaceValues ? prevObj?.metadata?.namespace === obj.metadata?.namespace
+        : fn === labelValues && prevObj !== undefined && sameLabels(prevObj.metadata?.labels, obj.metadata?.labels)) continue;
       const vs = fn(obj);
       const old = prev[i]!;
       prev[i] = vs;

@@ -73,6 +73,11 @@ export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /**
+   * Not sent: the caller ignores the answer, so a successful write resolves `undefined` without decoding the body
+   * (bindings, events). Failures throw as always.
+   */
+  discardResult?: boolean;
 }
 
 /** Patch options; `force` only applies to server-side apply, `subresource` targets e.g. `status` or `scale`. */
@@ -192,7 +197,7 @@ export class ResourceClient<T = KObject> {
   create(ns: string | undefined, body: T, opts?: WriteOptions): Promise<T> {
     const nsv = this.ref.namespaced ? (ns ?? (body as AnyObj).metadata?.namespace) : ns;
     if (this.ref.namespaced && !nsv) throw new Error(`${this.ref.resource}: a namespace is required to create`);
-    return this.rest.request<T>({ method: 'POST', path: this.path(nsv), query: writeQuery(opts), body });
+    return this.rest.request<T>({ method: 'POST', path: this.path(nsv), query: writeQuery(opts), body, discardResult: opts?.discardResult });
   }
 
   /** PUT the whole object; its `metadata.resourceVersion` makes the write conditional (409 Conflict when stale). */
@@ -225,6 +230,7 @@ export class ResourceClient<T = KObject> {
       query: writeQuery(opts),
       body: typeof body === 'string' ? body : JSON.stringify(body),
       contentType: PATCH_CONTENT_TYPES[type],
+      discardResult: opts.discardResult,
     });
   }
 
@@ -309,7 +315,7 @@ export class ResourceClient<T = KObject> {
 
   /** POST to a subresource: `binding` (scheduler), `eviction` (drain), `token` (service accounts). */
   createSubresource<R = unknown>(ns: string | undefined, name: string, subresource: string, body: unknown, opts?: WriteOptions): Promise<R> {
-    return this.rest.request<R>({ method: 'POST', path: this.objPath(ns, name, subresource), query: writeQuery(opts), body });
+    return this.rest.request<R>({ method: 'POST', path: this.objPath(ns, name, subresource), query: writeQuery(opts), body, discardResult: opts?.discardResult });
   }
 
   /** PUT a subresource (`scale`, `status`, `finalize`). */

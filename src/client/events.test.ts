@@ -167,3 +167,30 @@ test('the caches are bounded LRUs: thousands of objects do not grow them past 40
   assert.equal(li.spam.size, 4096);
   await lru.close();
 });
+
+test('event names: nanosHex is the hex of the Unix time in nanoseconds, exact without BigInt', async () => {
+  const { nanosHex } = await import('./events.js');
+  const cases: Array<[number, number]> = [[0, 0], [0, 15], [1, 0], [0xffffff, 999_999], [0x1000000, 0], [1_764_000_000_123, 456_789], [2 ** 47 - 1, 999_999]];
+  for (let i = 0; i < 1000; i++) cases.push([Math.floor(Math.random() * 2 ** 45), Math.floor(Math.random() * 1e6)]);
+  for (const [ms, extra] of cases) assert.equal(nanosHex(ms, extra), (BigInt(ms) * 1_000_000n + BigInt(extra)).toString(16), `${ms} ${extra}`);
+});
+
+test('the LRU caches evict the least recently used entry, also after hits reorder them', async () => {
+  const t = await setup();
+  const lru = new EventRecorder(new DynamicClient({ server: t.srv.url }, { rateLimit: false }), { component: 'c', clock: t.clock });
+  const li = lru as unknown as { allowBySpamFilter(k: string, at: number): boolean; spam: { size: number; get(k: string): unknown } };
+  const at = t.clock.now();
+  for (let i = 0; i < 4096; i++) li.allowBySpamFilter(`k-${i}`, at);
+  li.allowBySpamFilter('k-0', at); // a hit: k-0 becomes the most recent, k-1 the oldest
+  li.allowBySpamFilter('k-new-1', at); // evicts k-1
+  li.allowBySpamFilter('k-new-2', at); // evicts k-2
+  assert.equal(li.spam.size, 4096);
+  for (const k of ['k-0', 'k-3', 'k-4095', 'k-new-1', 'k-new-2']) assert.ok(li.spam.get(k) !== undefined, k);
+  for (const k of ['k-1', 'k-2']) assert.equal(li.spam.get(k), undefined, k);
+  for (let i = 0; i < 5000; i++) li.allowBySpamFilter(`m-${i}`, at);
+  assert.equal(li.spam.size, 4096);
+  assert.ok(li.spam.get('m-4999') !== undefined);
+  assert.equal(li.spam.get('m-903'), undefined);
+  assert.ok(li.spam.get('m-904') !== undefined);
+  await lru.close();
+});

@@ -91,21 +91,61 @@ interface Pending {
   key: string;
 }
 
-/** Map get that marks the entry most recently used. */
-function lruGet<K, V>(m: Map<K, V>, k: K): V | undefined {
-  const v = m.get(k);
-  if (v !== undefined) {
-    m.delete(k);
-    m.set(k, v);
+/**
+ * A Map kept to the {@link LRU_ENTRIES} most recently used entries (insertion order = recency: a hit moves its entry
+ * to the end). Eviction reads the oldest entry through one iterator kept across calls: every entry before its
+ * position has been deleted (evicted, or moved to the end by a hit), so its next entry is the oldest. A fresh
+ * `keys().next()` per eviction instead walks over all the deleted slots at the front of the table — thousands once
+ * the map is full and every event evicts one (the scheduler's recorder: one new object per event), which made the
+ * LRU upkeep most of the recorder's own cost.
+ */
+class Lru<K, V> {
+  private readonly m = new Map<K, V>();
+  private oldest?: IterableIterator<K>;
+
+  get size(): number {
+    return this.m.size;
   }
-  return v;
+
+  /** The value, marking the entry most recently used. */
+  get(k: K): V | undefined {
+    const m = this.m;
+    const v = m.get(k);
+    if (v !== undefined) {
+      m.delete(k);
+      m.set(k, v);
+    }
+    return v;
+  }
+
+  /**
+   * Sets `k` as the most recently used entry, evicting the least recently used beyond {@link LRU_ENTRIES}.
+   * `absent`: the caller just saw that `k` is not there (a missed {@link Lru.get}), so there is nothing to delete.
+   */
+  set(k: K, v: V, absent = false): void {
+    const m = this.m;
+    if (!absent) m.delete(k);
+    m.set(k, v);
+    if (m.size <= LRU_ENTRIES) return;
+    let r = (this.oldest ??= m.keys()).next();
+    if (r.done) r = (this.oldest = m.keys()).next();
+    m.delete(r.value as K);
+  }
 }
 
-/** Map set that evicts the least recently used entry beyond {@link LRU_ENTRIES}. */
-function lruSet<K, V>(m: Map<K, V>, k: K, v: V): void {
-  m.delete(k);
-  m.set(k, v);
-  if (m.size > LRU_ENTRIES) m.delete(m.keys().next().value as K);
+/**
+ * Lower-case hex of `ms * 1e6 + extra` (a Unix time in nanoseconds, as upstream names events `%x` of UnixNano) for
+ * 0 ≤ ms < 2^48 and 0 ≤ extra < 1e6, exact without BigInt: the value is split at 2^24 (six hex digits) into two
+ * parts that each stay below 2^53.
+ */
+export function nanosHex(ms: number, extra: number): string {
+  const msHi = Math.floor(ms / 0x1000000);
+  let lo = (ms - msHi * 0x1000000) * 1_000_000 + extra;
+  const carry = Math.floor(lo / 0x1000000);
+  lo -= carry * 0x1000000;
+  const hi = msHi * 1_000_000 + carry;
+  const loHex = lo.toString(16);
+  return hi === 0 ? loHex : hi.toString(16) + '000000'.slice(loHex.length) + loHex;
 }
 
 /** See the module comment. */
@@ -116,7 +156,7 @@ export class EventRecorder {
   private readonly window: number;
   private readonly maxQueue: number;
   private readonly maxInFlight: number;
-  private readonly seen = new Map<string, Seen>();
+  private readonly seen = new Lru<string, Seen>();
   private readonly queue: Pending[] = [];
   /** Writes in flight, by correlation key: a later write of the same key waits for it. */
   private readonly busy = new Map<string, Promise<void>>();
@@ -124,9 +164,9 @@ export class EventRecorder {
   private idle?: { promise: Promise<void>; resolve: () => void };
   private seq = 0;
   private closed = false;
-  private readonly spam = new Map<string, { tokens: number; last: number }>();
+  private readonly spam = new Lru<string, { tokens: number; last: number }>();
   /** Messages seen per (object, type, reason): the first as a plain string, a Set only once a second differs. */
-  private readonly similar = new Map<string, { first: string; messages?: Set<string>; lastSeen: number }>();
+  private readonly similar = new Lru<string, { first: string; messages?: Set<string>; lastSeen: number }>();
   private readonly source: { component: string; host?: string };
 
   constructor(
@@ -206,9 +246,9 @@ export class EventRecorder {
    * 1,000).
    */
   private allowBySpamFilter(key: string, at: number): boolean {
-    let b = lruGet(this.spam, key);
+    let b = this.spam.get(key);
     if (!b) {
-      lruSet(this.spam, key, { tokens: SPAM_BURST - 1, last: at });
+      this.spam.set(key, { tokens: SPAM_BURST - 1, last: at }, true);
       return true;
     }
     b.tokens = Math.min(SPAM_BURST, b.tokens + (at - b.last) / SPAM_REFILL_MS);
@@ -225,10 +265,10 @@ export class EventRecorder {
    */
   private aggregate(p: Pending): { message: string; combined: boolean } {
     const key = `${p.key}${SEP}${p.reason}`;
-    let rec = lruGet(this.similar, key);
+    let rec = this.similar.get(key);
     if (!rec || p.at - rec.lastSeen > this.window) {
       // The common case (first event of its kind about this object): nothing to combine with.
-      lruSet(this.similar, key, { first: p.message, lastSeen: p.at });
+      this.similar.set(key, { first: p.message, lastSeen: p.at }, !rec);
       return { message: p.message, combined: false };
     }
     rec.lastSeen = p.at;
@@ -245,12 +285,12 @@ export class EventRecorder {
     const { obj, type, reason, at } = p;
     const m = obj.metadata ?? {};
     // resourceVersion changes with every write of the object, so it is not part of the identity (upstream agrees).
-    const prev = lruGet(this.seen, key);
+    const prev = this.seen.get(key);
     const ts = rfc3339(at); // formats each second once
     if (prev && at - prev.lastSeen <= this.window) {
       const count = prev.count + 1;
       try {
-        await this.events.patch(prev.namespace, prev.name, 'strategic', { count, lastTimestamp: ts, message });
+        await this.events.patch(prev.namespace, prev.name, 'strategic', { count, lastTimestamp: ts, message }, { discardResult: true });
         prev.count = count;
         prev.lastSeen = at;
         return;
@@ -266,7 +306,7 @@ export class EventRecorder {
     const ev: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${m.name}.${(BigInt(at) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`, namespace },
+      metadata: { name: `${m.name}.${nanosHex(at, this.seq++ % 1_000_000)}`, namespace },
       involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
       reason,
       message,
@@ -279,8 +319,8 @@ export class EventRecorder {
       count: 1,
     };
     try {
-      await this.events.create(namespace, ev);
-      lruSet(this.seen, key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at });
+      await this.events.create(namespace, ev, { discardResult: true });
+      this.seen.set(key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at }, !prev);
     } catch (err) {
       this.log.warn({ err, event: ev.metadata.name, reason }, 'could not create event');
     }

@@ -69,6 +69,8 @@ test('requests go over one HTTP/2 session with the client certificate, token and
     assert.equal(s.sessions.length, 1);
     assert.ok(s.seen.every((r) => r.httpVersion === '2.0' && !!r.user), JSON.stringify(s.seen));
     assert.equal(s.seen[0]!.url, '/api/v1/namespaces/default/configmaps/a?x=y+z');
+    // discardResult: the answer is not decoded (nor turned into a string) over HTTP/2 either.
+    assert.equal(await rc.request({ method: 'POST', path: '/api/v1/namespaces/default/configmaps', body: { i: 4 }, discardResult: true }), undefined);
   } finally {
     rc.close();
     await s.close();

@@ -299,3 +299,19 @@ test('5xx with Retry-After is retried; connection errors surface as they are', a
   await assert.rejects(refused.request({ method: 'GET', path: '/api/v1/pods' }), { code: 'ECONNREFUSED' });
   refused.close();
 });
+
+test('discardResult: a successful answer resolves undefined without being decoded; errors still throw', async () => {
+  const rc = new RestClient({ server: srv.url }, { rateLimit: false });
+  try {
+    const made = await rc.request({ method: 'POST', path: cmPath, body: { metadata: { name: 'discarded' } }, discardResult: true });
+    assert.equal(made, undefined);
+    const got = await rc.request<{ metadata: { name: string } }>({ method: 'GET', path: `${cmPath}/discarded` });
+    assert.equal(got.metadata.name, 'discarded');
+    await assert.rejects(
+      rc.request({ method: 'POST', path: cmPath, body: { metadata: { name: 'discarded' } }, discardResult: true }),
+      (e) => isAlreadyExists(e),
+    );
+  } finally {
+    rc.close();
+  }
+});

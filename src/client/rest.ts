@@ -61,6 +61,11 @@ export interface RequestOptions {
   /** Overrides {@link RestClientOptions.timeoutMs} for this request. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The caller does not read a successful answer: {@link RestClient.request} resolves `undefined` without decoding
+   * it (a binding's Status, a created Event — JSON.parse of a body nobody reads). Error answers are decoded as ever.
+   */
+  discardResult?: boolean;
 }
 
 /** A streaming response (watch, logs): the raw body and a way to end it early. */
@@ -94,6 +99,8 @@ const SIMPLE_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~:@!$&'()*+,;=]+)+\/?$
 /** See the module comment. Create one per server and share it; call {@link RestClient.close} to free sockets. */
 export class RestClient {
   readonly config: ClientConfig;
+  /** The options it was made with: {@link RestClient.sibling} makes another client like it. */
+  readonly options: RestClientOptions;
   private readonly base: URL;
   /** HTTP/1.1 streaming requests (watch, logs) go through node:http(s): their bodies are handed out as IncomingMessage. */
   private readonly agent: http.Agent;
@@ -115,6 +122,7 @@ export class RestClient {
 
   constructor(config: ClientConfig, opts: RestClientOptions = {}) {
     this.config = config;
+    this.options = opts;
     this.base = new URL(config.server);
     this.hostname = this.base.hostname.startsWith('[') ? this.base.hostname.slice(1, -1) : this.base.hostname;
     this.port = this.base.port || undefined;
@@ -166,7 +174,7 @@ export class RestClient {
       }
       const res = await this.exchange(o);
       const text = res.text;
-      if (res.statusCode >= 200 && res.statusCode < 300) return decode(res.contentType, text) as T;
+      if (res.statusCode >= 200 && res.statusCode < 300) return (o.discardResult ? undefined : decode(res.contentType, text)) as T;
       const retryAfter = res.retryAfter;
       if (retryAfter !== undefined && attempt < this.maxRetries && (res.statusCode === 429 || res.statusCode >= 500)) {
         await sleep(this.clock, retryAfter * 1000, o.signal);
@@ -193,6 +201,15 @@ export class RestClient {
       throw toApiError(res.statusCode, text);
     }
     return res;
+  }
+
+  /**
+   * Another client with the same server, credentials and options but its own connections, in-flight slots and rate
+   * limiter — what kube-scheduler's separate event clientset is: a burst of event writes does not queue ahead of
+   * the bindings (their requests would otherwise share one FIFO of {@link RestClientOptions.maxSockets} slots).
+   */
+  sibling(): RestClient {
+    return new RestClient(this.config, this.options);
   }
 
   /**
@@ -387,7 +404,9 @@ export class RestClient {
         else (more ??= [first]).push(c);
       });
       s.on('end', () => {
-        const text = more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
+        // A discarded successful answer is not turned into a string (errors still are: they become ApiErrors).
+        const skip = o.discardResult === true && statusCode >= 200 && statusCode < 300;
+        const text = skip ? '' : more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : '';
         call.settle({ statusCode, contentType, retryAfter, text });
       });
       let streamErr: Error | undefined;

@@ -149,7 +149,6 @@ export class PodWorker {
   private readonly instances = new Map<string, Instance>();
   private volumes?: PodVolumes;
   private volumesAt = 0;
-  private lastStatus?: string;
   private terminating?: Promise<void>;
   private podIP = '';
   private sandboxId?: string;
@@ -888,12 +887,8 @@ export class PodWorker {
       containers: this.views(pod, byName, pod.spec?.containers ?? []),
       terminal,
     });
-    const text = JSON.stringify(status);
-    if (text === this.lastStatus && text === JSON.stringify(pod.status ?? {})) return;
-    if (text === JSON.stringify(pod.status ?? {})) {
-      this.lastStatus = text;
-      return;
-    }
+    // Written only on change: the pod's status as the API has it already says this.
+    if (JSON.stringify(status) === JSON.stringify(pod.status ?? {})) return;
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(pod.status ?? {})) if (!(k in body)) body[k] = null;
     trace(pod.metadata!.name!, `patch ${status.phase}`);
@@ -911,7 +906,6 @@ export class PodWorker {
       if (other) this.kick();
     }
     trace(pod.metadata!.name!, `patched ${status.phase}`);
-    this.lastStatus = text;
   }
 
   /** Takes the answer of our own write as the newest pod (the informer may lag behind it). */

@@ -64,6 +64,11 @@ export interface Diagnosis {
   postFilterMsg?: string;
 }
 
+/** An empty diagnosis: nodes not evaluated count as UnschedulableAndUnresolvable with no reason. */
+function newDiagnosis(): Diagnosis {
+  return { statuses: new Map(), absentNodesStatus: new Status(Code.UnschedulableAndUnresolvable), unschedulablePlugins: new Set() };
+}
+
 /**
  * Upstream `FitError.Error()`: "0/N nodes are available: <count reason, …sorted>." plus the PostFilter message. Each
  * reason of each rejected node counts once; nodes that were never evaluated count under the absent-nodes status.
@@ -418,9 +423,9 @@ export class Scheduler {
     if (all.length === 0) return { status: Status.error(new Error(NO_NODES_AVAILABLE)) };
     const { feasible, diagnosis, error, rejected, positions } = this.findNodesThatFitPod(state, pod, all);
     if (error) return { status: error };
-    const evaluated = feasible.length + (rejected ?? diagnosis.statuses.size);
+    const evaluated = feasible.length + (rejected ?? diagnosis?.statuses.size ?? 0);
     if (feasible.length === 0) {
-      return { status: new Status(Code.Unschedulable), diagnosis, evaluated };
+      return { status: new Status(Code.Unschedulable), diagnosis: diagnosis ?? newDiagnosis(), evaluated };
     }
     if (feasible.length === 1) return { node: feasible[0]!.name, evaluated, feasible: 1 };
     const at = positions ? { table: this.snapshot.table, positions } : undefined;
@@ -470,10 +475,13 @@ export class Scheduler {
   }
 
   /** Upstream `findNodesThatFitPod` + `findNodesThatPassFilters`. */
-  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis: Diagnosis; error?: Status; rejected?: number; positions?: number[] } {
-    const diagnosis: Diagnosis = { statuses: new Map(), absentNodesStatus: new Status(Code.UnschedulableAndUnresolvable), unschedulablePlugins: new Set() };
+  private findNodesThatFitPod(state: CycleState, pod: Pod, all: readonly NodeInfo[]): { feasible: NodeInfo[]; diagnosis?: Diagnosis; error?: Status; rejected?: number; positions?: number[] } {
+    // The diagnosis is built only when something is to be diagnosed (a rejection by PreFilter, narrowed nodes, no
+    // feasible node): a placed pod never reads it, and its map, set and status were a cycle's garbage otherwise.
+    let diagnosis: Diagnosis | undefined;
     const pre = this.framework.runPreFilter(state, pod, all);
     if (pre.status) {
+      diagnosis = newDiagnosis();
       if (!pre.status.isRejected()) return { feasible: [], diagnosis, error: pre.status };
       diagnosis.preFilterMsg = pre.status.message();
       diagnosis.absentNodesStatus = pre.status;
@@ -487,12 +495,13 @@ export class Scheduler {
         const ni = this.snapshot.get(n);
         if (ni) (nodes as NodeInfo[]).push(ni);
       }
+      diagnosis = newDiagnosis();
       diagnosis.absentNodesStatus = Status.unresolvable(`node(s) didn't satisfy plugin(s) [${pre.narrowedBy.join(' ')}]`);
       for (const p of pre.narrowedBy) diagnosis.unschedulablePlugins.add(p);
     }
     const n = nodes.length;
     const want = numFeasibleNodesToFind(this.framework.percentageOfNodesToScore, n);
-    if (n === 0) return { feasible: [], diagnosis };
+    if (n === 0) return { feasible: [], diagnosis: diagnosis ?? newDiagnosis() };
     // Sized once (growing by push copied it about six times); trimmed to the count at the end (see positionsBuf).
     const feasible = new Array<NodeInfo>(want < n ? want : n);
     let nf = 0;
@@ -577,13 +586,14 @@ export class Scheduler {
           feasible[nf++] = ni;
           continue;
         }
-        if (!s.isRejected()) return { feasible: [], diagnosis, error: s };
+        if (!s.isRejected()) return { feasible: [], diagnosis: diagnosis ?? newDiagnosis(), error: s };
         rejectedNodes.push(ni);
         rejectedStatuses.push(s);
         nr++;
       }
       rejected = nr;
       if (nf === 0) {
+        diagnosis ??= newDiagnosis();
         for (let k = 0; k < nr; k++) {
           const s = rejectedStatuses[k]!;
           diagnosis.statuses.set(rejectedNodes[k]!.name, s);

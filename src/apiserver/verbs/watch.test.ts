@@ -97,6 +97,28 @@ test('label-selector watch: moving out → DELETED, moving in → ADDED', async 
   await patch('a', 'yes');
 });
 
+test('label-selector watch from a resourceVersion: objects moving in and out repeatedly', async () => {
+  const rv = await api.backend.currentRevision();
+  const w = await api.watch(`${cms}?watch=true&labelSelector=sel%3Dyes&resourceVersion=${rv}`);
+  const patch = (n: string, body: unknown) => api.request('PATCH', cm(n), { body, headers: { 'Content-Type': 'application/merge-patch+json' } });
+  await api.request('POST', cms, { body: configMap('mv', { v: '1' }, { sel: 'no' }) });
+  await patch('mv', { metadata: { labels: { sel: 'yes' } } });
+  await patch('mv', { data: { v: '2' } });
+  await patch('mv', { metadata: { labels: { sel: 'no' } } });
+  await patch('mv', { data: { v: '3' } }); // outside: no event
+  await patch('mv', { metadata: { labels: { sel: 'yes' } } });
+  const last = await patch('mv', { data: { v: '4' } });
+  await api.request('DELETE', cm('mv'));
+  const evs = await w.waitFor(6);
+  assert.deepEqual(summary(evs), ['ADDED mv', 'MODIFIED mv', 'DELETED mv', 'ADDED mv', 'MODIFIED mv', 'DELETED mv']);
+  assert.deepEqual(evs.map((e: any) => e.object.data.v), ['1', '2', '2', '3', '4', '4']);
+  assert.equal(evs[4].object.metadata.resourceVersion, last.body.metadata.resourceVersion);
+  assert.equal(evs[4].object.kind, 'ConfigMap');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(w.events.length, 6);
+  w.close();
+});
+
 test('fieldSelector=metadata.name watch at rv=0 (kubectl get NAME -w)', async () => {
   const w = await api.watch(`${cms}?fieldSelector=metadata.name%3Da&resourceVersion=0&watch=true`);
   await w.waitFor(1);

@@ -75,6 +75,10 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
   let closed = false;
   let watcher: Watcher | undefined;
   let lastRev = afterRev;
+  // With a selector: the keys whose latest version (its revision here) this stream delivered as selected. Every
+  // event after afterRev reaches this stream in order (the hub guarantees no gaps), so an event's previous version
+  // written after afterRev was selected exactly when it is found here — only older ones are decoded and filtered.
+  const inView = new Map<string, number>();
   let firstTable = true;
   const timers: NodeJS.Timeout[] = [];
 
@@ -162,19 +166,38 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
         send(type, encodeObject(core.registry.decode(info, ev.kv)));
         continue;
       }
-      const d = core.registry.decodeEvent(info, ev, !!filter);
       if (!filter) {
+        const d = core.registry.decodeEvent(info, ev, false);
         send(d.type, encodeObject(d.obj));
         continue;
       }
-      const now = filter(d.obj);
-      const before = d.prev ? filter(d.prev) : false;
-      if (d.type === 'DELETED') {
-        if (now) send('DELETED', encodeObject(d.obj));
-      } else if (now && before) send('MODIFIED', encodeObject(d.obj));
-      else if (now && !before) send('ADDED', encodeObject(d.obj));
-      else if (!now && before) send('DELETED', encodeObject(d.obj));
+      const key = ev.kv.key;
+      const obj = core.registry.decode(info, ev.kv);
+      const now = filter(obj);
+      if (ev.type === 'DELETE') {
+        inView.delete(key);
+        if (now) sendFiltered('DELETED', ev, obj);
+        continue;
+      }
+      let before = false;
+      const prev = ev.prevKv;
+      if (prev) {
+        // The previous version needs no decode when this stream saw it: it matched if and only if it is in view.
+        if (inView.get(key) === prev.modRevision) before = true;
+        else if (prev.modRevision <= afterRev) before = filter(core.registry.decode(info, prev));
+      }
+      if (now) inView.set(key, ev.kv.modRevision);
+      else inView.delete(key);
+      if (now && before) sendFiltered('MODIFIED', ev, obj);
+      else if (now && !before) sendFiltered('ADDED', ev, obj);
+      else if (!now && before) sendFiltered('DELETED', ev, obj);
     }
+  }
+  /** A selected event: full objects go out as their stored text (resourceVersion spliced in) where possible. */
+  function sendFiltered(type: string, ev: WatchEvent, obj: KObject): void {
+    const raw = neg.shape === 'object' ? core.registry.rawObject(info, ev.kv) : undefined;
+    if (raw === undefined) send(type, encodeObject(obj));
+    else if (!closed) res.write(`{"type":"${type}","object":${raw}}\n`);
   }
 
   if (bookmarks) {

@@ -12,6 +12,7 @@ import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeJsonText, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
 import { generateNameSuffix } from '../registry.js';
+import { sameJson } from '../same-json.js';
 import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
 import { deletesOnUpdate, finalizeIfDeletable } from './delete.js';
 
@@ -193,7 +194,7 @@ export async function updateObject(ctx: RequestContext, info: ResourceInfo, next
   try {
     validateOrThrow(info, merged, current, subresource);
     merged.metadata.resourceVersion = current.metadata.resourceVersion;
-    if (JSON.stringify(merged) === JSON.stringify(current)) out = current; // no-op: no write, same resourceVersion
+    if (sameJson(merged, current)) out = current; // no-op (same JSON text): no write, same resourceVersion
     else if (dryRun) out = merged;
     else if (deletesOnUpdate(info, merged)) {
       // The last finalizer went: delete (at the revision we read) instead of writing.
@@ -298,12 +299,17 @@ export async function handlePatch(ctx: RequestContext): Promise<void> {
   writeObject(ctx.res, 200, out, neg, ctx.warnings);
 }
 
-/** Applies `mutate` to the live object and writes it, retrying on write conflicts (GuaranteedUpdate). */
+/**
+ * Applies `mutate` to the live object and writes it, retrying on write conflicts (GuaranteedUpdate). `mutate` must
+ * not modify its argument (it is the live object the update is checked against).
+ */
 async function patchLoop(ctx: RequestContext, info: ResourceInfo, dryRun: boolean, mutate: (cur: KObject) => KObject): Promise<KObject> {
   const { ri } = ctx;
   for (let attempt = 0; ; attempt++) {
     const current = await ctx.core.registry.get(info, ri.namespace, ri.name!);
-    const patched = mutate(structuredClone(current));
+    // Every patch kind works on its own deep copy (cloneJson in applyPatch), so `current` stays untouched without
+    // a copy here.
+    const patched = mutate(current);
     if (patched.kind !== undefined && patched.kind !== info.kind) throw errors.badRequest(`the patch changed the kind to "${patched.kind}"`);
     if (patched.apiVersion !== undefined && patched.apiVersion !== current.apiVersion) throw errors.badRequest(`the patch changed the apiVersion to "${patched.apiVersion}"`);
     patched.metadata ??= {};

@@ -79,3 +79,41 @@ test('pods with affinity are indexed for InterPodAffinity; a node deleted under 
   cache.removePod(anti);
   assert.deepEqual(cache.dump().nodes, { b: [] });
 });
+
+test('confirming an assumed pod on its node swaps the object in place; other changes go through remove + add', () => {
+  const cache = new SchedulerCache(new FakeClock());
+  const snap = new Snapshot();
+  cache.addNode(makeNode('n', { cpu: '4' }));
+  cache.addNode(makeNode('m', { cpu: '4' }));
+  const a = makePod('a', { requests: { cpu: '1' }, labels: { app: 'x' } });
+  const b = makePod('b', { requests: { cpu: '1' }, labels: { app: 'x' } });
+  const c = makePod('c', { requests: { cpu: '1' }, labels: { app: 'x' } });
+  for (const p of [a, b, c]) cache.assumePod({ ...p, spec: { ...p.spec!, nodeName: 'n' } }, 'n');
+  cache.updateSnapshot(snap);
+  const before = snap.get('n')!;
+
+  // a: confirmed as assumed (same node, same labels) — the node is not copied again, its sums stay.
+  const realA = { ...a, metadata: { ...a.metadata!, resourceVersion: '7' }, spec: { ...a.spec!, nodeName: 'n' } };
+  cache.addPod(realA);
+  assert.equal(cache.isAssumed(realA), false);
+  cache.updateSnapshot(snap);
+  assert.equal(snap.get('n'), before);
+  // b: confirmed with different labels — the node is updated (InterPodAffinity/spread read existing pods' labels).
+  cache.addPod({ ...b, metadata: { ...b.metadata!, labels: { app: 'y' } }, spec: { ...b.spec!, nodeName: 'n' } });
+  cache.updateSnapshot(snap);
+  const after = snap.get('n')!;
+  assert.notEqual(after, before);
+  assert.equal(after.requested.milliCPU, 3000);
+  assert.equal(after.pods.find((p) => p.key === 'default/a')!.pod, realA, 'the next copy carries the confirmed object');
+  assert.deepEqual(after.pods.find((p) => p.key === 'default/b')!.pod.metadata!.labels, { app: 'y' });
+  // c: bound elsewhere than assumed — it moves.
+  cache.addPod({ ...c, spec: { ...c.spec!, nodeName: 'm' } });
+  cache.updateSnapshot(snap);
+  assert.equal(snap.get('n')!.requested.milliCPU, 2000);
+  assert.equal(snap.get('m')!.requested.milliCPU, 1000);
+  assert.deepEqual(cache.dump(), { nodes: { n: ['default/a', 'default/b'], m: ['default/c'] }, assumed: [] });
+  // A confirmed pod is no longer assumed: it never expires, and a later removal frees its node.
+  cache.removePod(realA);
+  cache.updateSnapshot(snap);
+  assert.equal(snap.get('n')!.requested.milliCPU, 1000);
+});

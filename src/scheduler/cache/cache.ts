@@ -25,6 +25,20 @@ import { NodeInfo, NodeTable, PodInfo } from '../framework/node-info.js';
  */
 export const ASSUMED_POD_TTL_MS = 30_000;
 
+/** Same label set (both absent or empty counts as the same). */
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  let n = 0;
+  if (a) {
+    for (const k in a) {
+      if (b?.[k] !== a[k]) return false;
+      n++;
+    }
+  }
+  if (b) for (const _ in b) if (--n < 0) return false;
+  return true;
+}
+
 interface PodState {
   pi: PodInfo;
   nodeName: string;
@@ -280,12 +294,34 @@ export class SchedulerCache {
     const st = this.pods.get(uid);
     if (st && this.assumed.has(uid)) {
       this.assumed.delete(uid);
+      // The common case — our own binding confirmed on the node we assumed, the pod otherwise as it was scheduled:
+      // the node's sums and pod lists stay as they are, only the object behind the PodInfo becomes the real one.
+      if (st.nodeName === nodeName && this.confirmInPlace(st, pod)) return;
       // Replace the assumed copy by the real object (it may even have landed elsewhere).
       this.unplace(uid);
     } else if (st) {
       this.unplace(uid);
     }
     this.place(new PodInfo(pod), nodeName);
+  }
+
+  /**
+   * Swaps the confirmed `pod` in for the assumed copy when everything the plugins read from an existing pod is the
+   * same (the PodInfo fields come from the spec, which is immutable while a pod is pending, except the labels and a
+   * deletion). The NodeInfo is not marked changed: what the snapshot holds — the assumed copy — is equivalent for
+   * scheduling, and upstream's extra NodeInfo copy per bound pod (remove + add, a new generation) is saved. The cache's
+   * NodeInfo holds the new PodInfo, so the next copy of that node carries the real object.
+   */
+  private confirmInPlace(st: PodState, pod: Pod): boolean {
+    const old = st.pi.pod;
+    if (pod.metadata?.deletionTimestamp || !sameLabels(old.metadata?.labels, pod.metadata?.labels)) return false;
+    const ni = this.nodes.get(st.nodeName);
+    if (!ni) return false;
+    const pi = new PodInfo(pod, st.pi);
+    if (!ni.replacePod(st.pi, pi)) return false;
+    st.pi = pi;
+    st.deadline = undefined;
+    return true;
   }
 
   /** An assigned pod changed. */

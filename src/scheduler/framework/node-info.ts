@@ -320,6 +320,25 @@ export class NodeInfo {
     this.syncSums();
   }
 
+  /**
+   * Puts `next` where `prev` is (the same pod with the same requests and affinity flags: sums and lists stay valid);
+   * false when `prev` is not on this node. Does not bump the generation: see `SchedulerCache.confirmInPlace`.
+   */
+  replacePod(prev: PodInfo, next: PodInfo): boolean {
+    const i = this.pods.lastIndexOf(prev);
+    if (i < 0) return false;
+    this.pods[i] = next;
+    if (prev.hasAffinity) {
+      const j = this.podsWithAffinity.indexOf(prev);
+      if (j >= 0) this.podsWithAffinity[j] = next;
+    }
+    if (prev.hasRequiredAntiAffinity) {
+      const j = this.podsWithRequiredAntiAffinity.indexOf(prev);
+      if (j >= 0) this.podsWithRequiredAntiAffinity[j] = next;
+    }
+    return true;
+  }
+
   /** Removes the pod with this uid; false when it was not there. */
   removePod(uid: string): boolean {
     const i = this.pods.findIndex((p) => p.uid === uid);

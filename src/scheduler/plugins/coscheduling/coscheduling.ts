@@ -105,6 +105,12 @@ export class Coscheduling implements QueueSortPlugin, PreFilterPlugin, PostFilte
     const pa = a.podInfo.priority;
     const pb = b.podInfo.priority;
     if (pa !== pb) return pa > pb;
+    if (podGroupName(a.pod) === undefined && podGroupName(b.pod) === undefined) {
+      // Two ordinary pods (the common case, and every compare of a queue heap of them): what the steps below come to
+      // without a group — queue time, then the pod key — with two label lookups instead of up to eight.
+      if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp;
+      return a.podInfo.key < b.podInfo.key;
+    }
     const ta = this.sortTime(a);
     const tb = this.sortTime(b);
     if (ta !== tb) return ta < tb;
