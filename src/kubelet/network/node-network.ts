@@ -308,7 +308,9 @@ export async function ensureBridge(bridgeName: string, gatewayCidr: string): Pro
   if (!exists) await run('ip', ['link', 'add', bridgeName, 'type', 'bridge']).catch((e) => { if (!/exists/i.test(String(e))) throw e; });
   const addrs = await run('ip', ['-o', '-4', 'addr', 'show', 'dev', bridgeName]);
   if (!addrs.includes(` ${gatewayCidr} `)) {
-    await run('ip', ['addr', 'add', gatewayCidr, 'dev', bridgeName]).catch((e) => { if (!/exists/i.test(String(e))) throw e; });
+    // A concurrent first CNI ADD (isGateway) may have assigned it meanwhile: "File exists" or, with newer iproute2,
+    // "Address already assigned".
+    await run('ip', ['addr', 'add', gatewayCidr, 'dev', bridgeName]).catch((e) => { if (!/exists|already assigned/i.test(String(e))) throw e; });
   }
   await run('ip', ['link', 'set', bridgeName, 'up']);
 }

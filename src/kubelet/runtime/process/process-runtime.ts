@@ -44,6 +44,7 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -56,8 +57,9 @@ import {
   statSync,
   symlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { readlinkSync, watch, type FSWatcher } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants, hostname as osHostname, networkInterfaces } from 'node:os';
@@ -314,10 +316,7 @@ function readJson<T>(path: string): T | undefined {
 const persisting = new Map<string, Promise<void>>();
 function persistJson(path: string, value: unknown): Promise<void> {
   const prev = persisting.get(path) ?? Promise.resolve();
-  const next = prev.then(async () => {
-    await writeFile(`${path}.tmp`, JSON.stringify(value, null, 1));
-    await rename(`${path}.tmp`, path);
-  });
+  const next = prev.then(() => writeJson(path, value));
   const tail = next.catch(() => {});
   persisting.set(path, tail);
   void tail.then(() => {
@@ -337,6 +336,41 @@ function readTextOr(path: string, fallback: string): string {
 function writeJsonAtomic(path: string, value: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 1));
   renameSync(`${path}.tmp`, path);
+}
+
+/** One page: a write(2) at offset 0 of at most this much is all-or-nothing for a killed writer. */
+const IN_PLACE_MAX = 4096;
+
+/**
+ * Writes a small JSON state file without a temporary file: an existing one is overwritten by one write(2) at offset
+ * 0, padded with spaces to its old length (JSON allows trailing whitespace), a missing one is created with its
+ * content. tmp+rename allocated (and freed) an inode per update, the costliest part of these writes in a burst (ext4
+ * scans past recently freed inodes). An agent killed (-9) mid-way leaves the old or the new content — a write(2)
+ * within one page completes before the signal is acted on — or, for a new file, an empty one, which load() skips
+ * like a missing one. Values over a page go through tmp+rename.
+ */
+export function writeJson(path: string, value: unknown): void {
+  const data = Buffer.from(JSON.stringify(value, null, 1));
+  if (data.length > IN_PLACE_MAX) return writeJsonAtomic(path, value);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    try {
+      fd = openSync(path, 'wx');
+    } catch {
+      return writeJsonAtomic(path, value); // created meanwhile, or an odd error: the safe way
+    }
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > IN_PLACE_MAX) return writeJsonAtomic(path, value);
+    const buf = size > data.length ? Buffer.concat([data, Buffer.alloc(size - data.length, 0x20)]) : data;
+    if (writeSync(fd, buf, 0, buf.length, 0) !== buf.length) throw new Error(`short write to ${path}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function matchLabels(labels: Record<string, string> | undefined, sel: Record<string, string> | undefined): boolean {
@@ -409,6 +443,12 @@ export class ProcessRuntime implements RuntimeService {
   private readonly shimPrefork: boolean = false;
   /** Unclaimed warm shims, by pooled sandbox id (which becomes the sandbox's id). */
   private readonly warmShims = new Map<string, WarmShim>();
+  /**
+   * A container cgroup made ahead with the pod's (non-pooled sandboxes), by sandbox: the first container created
+   * without a warm shim takes it and only writes its limits, instead of waiting for its own cgroup's directories
+   * (a threadpool hop behind a burst's queue). Resolves undefined when it could not be made.
+   */
+  private readonly spareCgroups = new Map<string, Promise<string | undefined>>();
   /** Warm shims claimed by a created container, until it starts. */
   private readonly warmFor = new Map<string, WarmShim>();
   /**
@@ -751,9 +791,18 @@ export class ProcessRuntime implements RuntimeService {
       const path = config.linux?.cgroupParent
         ? config.linux.cgroupParent.replace(/^\/+/, '')
         : `${this.cgroupRoot}/pod${config.metadata.uid.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-      steps.push(this.cgroups.create(path).then(() => {
+      const cgroups = this.cgroups;
+      steps.push(cgroups.create(path).then(() => {
         trace(config.metadata.name, 'rt-podcgroup');
         rec.cgroupPath = path;
+        const spare = cgroups.create(`${path}/ctr-${randomBytes(6).toString('hex')}`).then(
+          (h) => h.path,
+          (err: unknown) => {
+            this.log.warn({ cgroup: path, err: String(err) }, 'cannot make a container cgroup ahead');
+            return undefined;
+          },
+        );
+        this.spareCgroups.set(id, spare);
       }));
     }
     if (!pooled && (network === 'POD' || ipc === 'POD') && filesErr === undefined) {
@@ -777,6 +826,8 @@ export class ProcessRuntime implements RuntimeService {
     } catch (err) {
       if (pooled) await this.releasePooled(pooled).catch((e: unknown) => this.log.error({ sandbox: id, err: String(e) }, 'cannot release a pooled sandbox'));
       if (rec.pausePid) killGroup(rec.pausePid, 'SIGKILL');
+      await this.spareCgroups.get(id);
+      this.spareCgroups.delete(id);
       if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -819,7 +870,7 @@ export class ProcessRuntime implements RuntimeService {
   /** persist() without an event-loop hop (start path): synchronously, unless an async write of `path` is queued. */
   private persistNow(path: string, value: unknown): void {
     if (persisting.has(path)) void persistJson(path, value).catch((err: unknown) => this.log.error({ path, err: String(err) }, 'cannot persist runtime state'));
-    else writeJsonAtomic(path, value);
+    else writeJson(path, value);
   }
 
   /** Waits for the sandbox's network setup (or `setup`), if one is in flight; resolves its error (or undefined). */
@@ -892,6 +943,8 @@ export class ProcessRuntime implements RuntimeService {
     if (!s) return;
     await this.stopPodSandbox(sandboxId);
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.removeContainer(c.id);
+    await this.spareCgroups.get(sandboxId); // an unused one goes with the pod's cgroup (made before it is removed)
+    this.spareCgroups.delete(sandboxId);
     if (s.cgroupPath && this.cgroups) await this.cgroups.remove(s.cgroupPath);
     rmSync(this.sandboxDir(sandboxId), { recursive: true, force: true });
     this.sandboxes.delete(sandboxId);
@@ -1005,8 +1058,12 @@ export class ProcessRuntime implements RuntimeService {
     }
     try {
       if (this.cgroups && s.cgroupPath) {
-        rec.cgroup = warm?.cgroupPath
-          ? this.cgroups.configureSync(warm.cgroupPath, config.linux?.resources) // made with the pool: limits only
+        const spare = warm?.cgroupPath ? undefined : this.spareCgroups.get(sandboxId);
+        if (spare) this.spareCgroups.delete(sandboxId);
+        const sparePath = await spare;
+        const ahead = warm?.cgroupPath ?? (sparePath && dirname(sparePath) === s.cgroupPath ? sparePath : undefined);
+        rec.cgroup = ahead
+          ? this.cgroups.configureSync(ahead, config.linux?.resources) // made ahead (pool, sandbox): limits only
           : await this.cgroups.create(`${s.cgroupPath}/${id}`, config.linux?.resources);
         trace(s.config.metadata.name, 'rt-cgroup');
       }
