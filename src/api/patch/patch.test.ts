@@ -399,3 +399,16 @@ describe('patch properties', () => {
     );
   });
 });
+
+describe('parseJsonBody depth limit', () => {
+  it('refuses nesting deeper than Go allows and accepts the limit itself, for Buffer and string bodies', async () => {
+    const { parseJsonBody } = await import('./json-syntax.js');
+    const nest = (d: number) => '['.repeat(d) + ']'.repeat(d);
+    for (const wrap of [(s: string) => s, (s: string) => Buffer.from(s)]) {
+      assert.throws(() => parseJsonBody(wrap(nest(10001)), 'p: '), (e: unknown) => e instanceof ApiError && e.code === 400 && e.message === 'p: exceeded max depth');
+      assert.ok(Array.isArray(parseJsonBody(wrap(nest(10000)))));
+      assert.deepEqual(parseJsonBody(wrap('{"a":[1,{"b":"[[["}]}')), { a: [1, { b: '[[[' }] });
+      assert.throws(() => parseJsonBody(wrap('{"a":'), 'p: '), (e: unknown) => e instanceof ApiError && e.message === 'p: unexpected end of JSON input');
+    }
+  });
+});
