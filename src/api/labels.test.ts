@@ -10,6 +10,7 @@ import {
   labelSelectorToString,
   matches,
   matchesNothing,
+  sameLabelSet,
   parseLabelSelector,
   requiresExactMatch,
   selectorFromLabelSelectorObject,
@@ -252,4 +253,25 @@ describe('formatting helpers', () => {
     assert.equal(requiresExactMatch(parseLabelSelector('x!=y'), 'x'), undefined);
     assert.equal(isEmpty(selectorFromSet({})), true);
   });
+});
+
+describe('sameLabelSet', () => {
+  const cases: Array<[Record<string, string> | undefined | null, Record<string, string> | undefined | null, boolean]> = [
+    [undefined, undefined, true],
+    [undefined, {}, true],
+    [null, {}, true],
+    [{ a: '1' }, { a: '1' }, true],
+    [{ a: '1', b: '2' }, { b: '2', a: '1' }, true],
+    [{ a: '1' }, { a: '2' }, false],
+    [{ a: '1' }, { a: '1', b: '2' }, false],
+    [{ a: '1', b: '2' }, { a: '1' }, false],
+    [{ a: '' }, {}, false],
+    [undefined, { a: '1' }, false],
+  ];
+  for (const [a, b, want] of cases) {
+    it(`${JSON.stringify(a)} vs ${JSON.stringify(b)}`, () => {
+      assert.equal(sameLabelSet(a, b), want);
+      assert.equal(sameLabelSet(b, a), want);
+    });
+  }
 });

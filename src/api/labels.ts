@@ -582,6 +582,23 @@ export function selectorFromLabelSelectorObject(obj: LabelSelectorObject | null 
   return { requirements: sortByKey(reqs) };
 }
 
+/**
+ * The same label set: the same keys with the same values, absent and empty alike (`labels.Equals`). For the hot
+ * "did the labels change?" checks of caches and indexes: no allocation, stops at the first difference.
+ */
+export function sameLabelSet(a: Record<string, string> | null | undefined, b: Record<string, string> | null | undefined): boolean {
+  if (a === b) return true;
+  let n = 0;
+  if (a) {
+    for (const k in a) {
+      if (b?.[k] !== a[k]) return false;
+      n++;
+    }
+  }
+  if (b) for (const _ in b) if (--n < 0) return false;
+  return true;
+}
+
 /** Selector that matches exactly the given label set (upstream `SelectorFromSet`); empty/absent matches all. */
 export function selectorFromSet(set: Record<string, string> | null | undefined): LabelSelector {
   if (!set) return EVERYTHING;

@@ -11,6 +11,7 @@ import { ResourceInfo, apiVersionOf } from '../api/resources.js';
 import { ApiError, KObject, errors } from '../api/errors.js';
 import { convert, storageVersion } from '../api/conversion.js';
 import { rfc3339 } from '../api/time.js';
+import { sameJson } from '../util/same-json.js';
 
 /** Continue token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key after which to resume>"} as upstream. */
 export interface ContinueToken {
@@ -300,7 +301,7 @@ export class Registry {
       const current = await this.get(info, namespace, name);
       const rev = Number(current.metadata.resourceVersion);
       const next = await mutate(structuredClone(current));
-      if (next === current || JSON.stringify(next) === JSON.stringify(current)) return { obj: current, changed: false };
+      if (next === current || sameJson(next, current)) return { obj: current, changed: false };
       try {
         return { obj: await this.update(info, next, rev), changed: true };
       } catch (e) {

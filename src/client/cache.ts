@@ -5,7 +5,7 @@
  * they are shared and must be treated as read-only (copy before changing).
  */
 
-import { matches, parseLabelSelector, type LabelSelector } from '../api/labels.js';
+import { matches, parseLabelSelector, sameLabelSet, type LabelSelector } from '../api/labels.js';
 
 /** Anything with Kubernetes object metadata. */
 export interface MetaObject {
@@ -55,20 +55,6 @@ function labelValues(o: MetaObject): string[] {
   const out: string[] = [];
   if (labels) for (const k in labels) out.push(`${k}=${labels[k]}`);
   return out;
-}
-
-/** Same label set (absent and empty are the same). */
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  if (a === b) return true;
-  let n = 0;
-  if (a) {
-    for (const k in a) {
-      if (b?.[k] !== a[k]) return false;
-      n++;
-    }
-  }
-  if (b) for (const _ in b) if (--n < 0) return false;
-  return true;
 }
 
 /** Same values in the same order (the common case of an update: labels and namespace unchanged). */
@@ -149,7 +135,7 @@ export class Indexer<T extends MetaObject> {
       // The built-in indexes of an updated object whose namespace and labels are unchanged (nearly every update):
       // the stored values still hold, without building them again per watch event.
       if (fn === namespaceValues ? prevObj?.metadata?.namespace === obj.metadata?.namespace
-        : fn === labelValues && prevObj !== undefined && sameLabels(prevObj.metadata?.labels, obj.metadata?.labels)) continue;
+        : fn === labelValues && prevObj !== undefined && sameLabelSet(prevObj.metadata?.labels, obj.metadata?.labels)) continue;
       const vs = fn(obj);
       const old = prev[i]!;
       prev[i] = vs;

@@ -118,13 +118,10 @@ class Lru<K, V> {
     return v;
   }
 
-  /**
-   * Sets `k` as the most recently used entry, evicting the least recently used beyond {@link LRU_ENTRIES}.
-   * `absent`: the caller just saw that `k` is not there (a missed {@link Lru.get}), so there is nothing to delete.
-   */
-  set(k: K, v: V, absent = false): void {
+  /** Sets `k` as the most recently used entry, evicting the least recently used beyond {@link LRU_ENTRIES}. */
+  set(k: K, v: V): void {
     const m = this.m;
-    if (!absent) m.delete(k);
+    m.delete(k);
     m.set(k, v);
     if (m.size <= LRU_ENTRIES) return;
     let r = (this.oldest ??= m.keys()).next();
@@ -248,7 +245,7 @@ export class EventRecorder {
   private allowBySpamFilter(key: string, at: number): boolean {
     let b = this.spam.get(key);
     if (!b) {
-      this.spam.set(key, { tokens: SPAM_BURST - 1, last: at }, true);
+      this.spam.set(key, { tokens: SPAM_BURST - 1, last: at });
       return true;
     }
     b.tokens = Math.min(SPAM_BURST, b.tokens + (at - b.last) / SPAM_REFILL_MS);
@@ -268,7 +265,7 @@ export class EventRecorder {
     let rec = this.similar.get(key);
     if (!rec || p.at - rec.lastSeen > this.window) {
       // The common case (first event of its kind about this object): nothing to combine with.
-      this.similar.set(key, { first: p.message, lastSeen: p.at }, !rec);
+      this.similar.set(key, { first: p.message, lastSeen: p.at });
       return { message: p.message, combined: false };
     }
     rec.lastSeen = p.at;
@@ -320,7 +317,7 @@ export class EventRecorder {
     };
     try {
       await this.events.create(namespace, ev, { discardResult: true });
-      this.seen.set(key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at }, !prev);
+      this.seen.set(key, { name: ev.metadata.name!, namespace, count: 1, lastSeen: at });
     } catch (err) {
       this.log.warn({ err, event: ev.metadata.name, reason }, 'could not create event');
     }

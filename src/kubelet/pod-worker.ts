@@ -24,6 +24,7 @@ import { PodVolumes, VolumeSetupError } from './volumes.js';
 import { trace } from './runtime/process/trace.js';
 import { ADMISSION_ERROR_REASON, DeviceAdmissionError, type GpuManager } from './devices/gpu-manager.js';
 import { DEFAULT_CLUSTER_DOMAIN, podDnsConfig, type ClusterDnsSettings } from './network/dns-config.js';
+import { sameJson } from '../util/same-json.js';
 
 /** Labels the kubelet puts on sandboxes and containers (the names dockershim/CRI kubelets use). */
 export const LABEL_POD_UID = 'io.kubernetes.pod.uid';
@@ -888,7 +889,7 @@ export class PodWorker {
       terminal,
     });
     // Written only on change: the pod's status as the API has it already says this.
-    if (JSON.stringify(status) === JSON.stringify(pod.status ?? {})) return;
+    if (sameJson(status, pod.status ?? {})) return;
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(pod.status ?? {})) if (!(k in body)) body[k] = null;
     trace(pod.metadata!.name!, `patch ${status.phase}`);

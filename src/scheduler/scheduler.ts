@@ -29,6 +29,7 @@ import { Framework, type Registry } from './framework/runtime.js';
 import { Nominator } from './plugins/default-preemption/nominator.js';
 import { defaultProfile, inTreeRegistry } from './plugins/registry.js';
 import { SchedulingQueue } from './queue/scheduling-queue.js';
+import { sameJson } from '../util/same-json.js';
 
 /** Upstream `minFeasibleNodesToFind`. */
 export const MIN_FEASIBLE_NODES_TO_FIND = 100;
@@ -127,7 +128,7 @@ export interface ScheduleResult {
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 const uidOf = (p: Pod) => p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`;
 const keyOf = (p: Pod) => `${p.metadata?.namespace}/${p.metadata?.name}`;
-const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+const sameJSON = (a: unknown, b: unknown) => sameJson(a ?? null, b ?? null);
 
 /** Which parts of a node changed, as ActionType bits (upstream `nodeSchedulingPropertiesChange`). */
 export function nodeUpdateActions(oldNode: Node, newNode: Node): number {

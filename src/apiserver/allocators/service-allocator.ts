@@ -11,6 +11,7 @@ import type { StorageHooks, WriteTxn } from '../core.js';
 import {
   AllocationOwner, AlreadyAllocatedError, NotInRangeError, RangeAllocator, RangeFullError, nodePortRange, serviceIPRange,
 } from './range-allocator.js';
+import { sameJson } from '../../util/same-json.js';
 
 /** Where allocation records live: under upstream's `/registry/ranges/` (which holds its bitmaps), one key each. */
 export const SERVICE_IP_PREFIX = '/registry/ranges/serviceips/';
@@ -300,8 +301,6 @@ function normalizeClusterIPs(svc: KObject): void {
   else if (ip === '' && ips.length > 0 && typeof ips[0] === 'string') spec.clusterIP = ips[0];
 }
 
-const sameJSON = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /**
  * Upstream `dropTypeDependentFields`: when the type changes, fields only the old type may have are cleared — but
  * only if the client sent them unchanged (a client that changed them meant it, and validation answers).
@@ -311,13 +310,13 @@ export function dropTypeDependentFields(next: KObject, current: KObject): void {
   const os = specOf(current);
   if (ns.type === os.type) return;
   if (ns.type === 'ExternalName') {
-    if (sameJSON(ns.clusterIP, os.clusterIP) && sameJSON(ns.clusterIPs, os.clusterIPs)) {
+    if (sameJson(ns.clusterIP, os.clusterIP) && sameJson(ns.clusterIPs, os.clusterIPs)) {
       delete ns.clusterIP;
       delete ns.clusterIPs;
     }
-    if (sameJSON(ns.ipFamilies, os.ipFamilies)) delete ns.ipFamilies;
-    if (sameJSON(ns.ipFamilyPolicy, os.ipFamilyPolicy)) delete ns.ipFamilyPolicy;
-    if (sameJSON(ns.internalTrafficPolicy, os.internalTrafficPolicy)) delete ns.internalTrafficPolicy;
+    if (sameJson(ns.ipFamilies, os.ipFamilies)) delete ns.ipFamilies;
+    if (sameJson(ns.ipFamilyPolicy, os.ipFamilyPolicy)) delete ns.ipFamilyPolicy;
+    if (sameJson(ns.internalTrafficPolicy, os.internalTrafficPolicy)) delete ns.internalTrafficPolicy;
   }
   if (needsNodePort(current) && !needsNodePort(next)) {
     const oldPorts = ports(os);

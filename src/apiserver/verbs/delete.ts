@@ -15,6 +15,7 @@ import { mediaType, negotiate, parseJsonOrYaml } from '../negotiation.js';
 import { nowRFC3339 } from '../registry.js';
 import { isDryRun } from './write.js';
 import { selectorFilter } from './read.js';
+import { sameJson } from '../../util/same-json.js';
 
 interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -114,7 +115,7 @@ export async function deleteObject(ctx: RequestContext, info: ResourceInfo, name
     }
     if (info.kind === 'Namespace' && info.group === '') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
     if (dryRun) return { obj: next, deleted: false };
-    if (JSON.stringify(next) === JSON.stringify(cur)) return { obj: cur, deleted: false };
+    if (sameJson(next, cur)) return { obj: cur, deleted: false };
     try {
       const stored = await reg.update(info, next, Number(cur.metadata.resourceVersion));
       return { obj: stored, deleted: false };

@@ -155,15 +155,8 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
       // cluster-wide list already ends in '/', so nothing else slips in.
       lastRev = ev.kv.modRevision;
       if (!filter && neg.shape === 'object') {
-        // The common informer watch: no selector, full objects. The stored text goes out as is (resourceVersion
-        // spliced in) — no JSON parse and stringify per event; the previous value is never decoded.
-        const raw = core.registry.rawObject(info, ev.kv);
-        const type = ev.type === 'DELETE' ? 'DELETED' : ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
-        if (raw !== undefined) {
-          if (!closed) res.write(`{"type":"${type}","object":${raw}}\n`);
-          continue;
-        }
-        send(type, encodeObject(core.registry.decode(info, ev.kv)));
+        // The common informer watch: no selector, full objects; the previous value is never decoded.
+        sendStored(ev.type === 'DELETE' ? 'DELETED' : ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED', ev);
         continue;
       }
       if (!filter) {
@@ -176,7 +169,7 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
       const now = filter(obj);
       if (ev.type === 'DELETE') {
         inView.delete(key);
-        if (now) sendFiltered('DELETED', ev, obj);
+        if (now) sendStored('DELETED', ev, obj);
         continue;
       }
       let before = false;
@@ -188,15 +181,18 @@ export async function handleWatch(ctx: RequestContext): Promise<void> {
       }
       if (now) inView.set(key, ev.kv.modRevision);
       else inView.delete(key);
-      if (now && before) sendFiltered('MODIFIED', ev, obj);
-      else if (now && !before) sendFiltered('ADDED', ev, obj);
-      else if (!now && before) sendFiltered('DELETED', ev, obj);
+      if (now && before) sendStored('MODIFIED', ev, obj);
+      else if (now && !before) sendStored('ADDED', ev, obj);
+      else if (!now && before) sendStored('DELETED', ev, obj);
     }
   }
-  /** A selected event: full objects go out as their stored text (resourceVersion spliced in) where possible. */
-  function sendFiltered(type: string, ev: WatchEvent, obj: KObject): void {
+  /**
+   * Full objects go out as their stored text (resourceVersion spliced in) where possible: no JSON parse and
+   * stringify per event. `obj`: the event's object when the caller already decoded it.
+   */
+  function sendStored(type: string, ev: WatchEvent, obj?: KObject): void {
     const raw = neg.shape === 'object' ? core.registry.rawObject(info, ev.kv) : undefined;
-    if (raw === undefined) send(type, encodeObject(obj));
+    if (raw === undefined) send(type, encodeObject(obj ?? core.registry.decode(info, ev.kv)));
     else if (!closed) res.write(`{"type":"${type}","object":${raw}}\n`);
   }
 

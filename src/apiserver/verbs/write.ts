@@ -12,9 +12,9 @@ import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeJsonText, writeObject } from '../context.js';
 import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
 import { generateNameSuffix } from '../registry.js';
-import { sameJson } from '../same-json.js';
 import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
 import { deletesOnUpdate, finalizeIfDeletable } from './delete.js';
+import { sameJson } from '../../util/same-json.js';
 
 const BODY_TYPES = new Set(['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf', '']);
 

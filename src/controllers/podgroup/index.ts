@@ -8,6 +8,7 @@ import { controllerFor } from '../../client/controller.js';
 import { POD_GROUP_LABEL, podGroupStatus, type PodGroup } from '../../scheduler/plugins/coscheduling/coscheduling.js';
 import type { ControllerDefinition } from '../types.js';
 import { rfc3339 } from '../../api/time.js';
+import { sameJson } from '../../util/same-json.js';
 
 export const definition: ControllerDefinition = {
   name: 'podgroup',
@@ -29,7 +30,7 @@ export const definition: ControllerDefinition = {
           if (!pg.status?.scheduleStartTime && status.phase !== 'Pending') {
             (status as Record<string, unknown>).scheduleStartTime = rfc3339(ctx.clock.now());
           }
-          if (JSON.stringify(status) === JSON.stringify(pg.status ?? {})) return;
+          if (sameJson(status, pg.status ?? {})) return;
           await client.updateStatus(namespace, { ...pg, status });
         },
       });

@@ -11,6 +11,7 @@ import { controllerFor } from '../../client/controller.js';
 import type { MetaObject } from '../../client/cache.js';
 import { isNotFound } from '../../client/rest.js';
 import type { ControllerContext, Runnable } from '../types.js';
+import { sameJson } from '../../util/same-json.js';
 
 /** The controller's name (`--controllers=service-lb`). */
 export const NAME = 'service-lb';
@@ -56,7 +57,7 @@ export function newServiceLBController(ctx: ControllerContext): Runnable {
         else if (svc.spec?.type !== 'LoadBalancer') want = [];
         else return; // another implementation's class: not ours to touch
         const have = svc.status?.loadBalancer?.ingress ?? [];
-        if (JSON.stringify(have) === JSON.stringify(want)) return;
+        if (sameJson(have, want)) return;
         const next: Service = { ...structuredClone(svc), status: { ...(svc.status ?? {}), loadBalancer: want.length ? { ingress: want } : {} } };
         try {
           await client.updateStatus(req.namespace, next);

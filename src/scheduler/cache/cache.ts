@@ -14,6 +14,7 @@
  */
 
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { sameLabelSet } from '../../api/labels.js';
 import type { Clock } from '../../client/clock.js';
 import type { SnapshotLister } from '../framework/interface.js';
 import { NodeInfo, NodeTable, PodInfo } from '../framework/node-info.js';
@@ -24,20 +25,6 @@ import { NodeInfo, NodeTable, PodInfo } from '../framework/node-info.js';
  * event does not block a node's capacity for long.
  */
 export const ASSUMED_POD_TTL_MS = 30_000;
-
-/** Same label set (both absent or empty counts as the same). */
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  if (a === b) return true;
-  let n = 0;
-  if (a) {
-    for (const k in a) {
-      if (b?.[k] !== a[k]) return false;
-      n++;
-    }
-  }
-  if (b) for (const _ in b) if (--n < 0) return false;
-  return true;
-}
 
 interface PodState {
   pi: PodInfo;
@@ -314,7 +301,7 @@ export class SchedulerCache {
    */
   private confirmInPlace(st: PodState, pod: Pod): boolean {
     const old = st.pi.pod;
-    if (pod.metadata?.deletionTimestamp || !sameLabels(old.metadata?.labels, pod.metadata?.labels)) return false;
+    if (pod.metadata?.deletionTimestamp || !sameLabelSet(old.metadata?.labels, pod.metadata?.labels)) return false;
     const ni = this.nodes.get(st.nodeName);
     if (!ni) return false;
     const pi = new PodInfo(pod, st.pi);

@@ -1,9 +1,10 @@
 /**
  * `sameJson(a, b)` answers exactly what `JSON.stringify(a) === JSON.stringify(b)` answers, without building either
- * text: the update path's no-op check (an unchanged object is not written and keeps its resourceVersion) runs on
- * every PUT and PATCH, and two serializations of a whole pod cost more than the walk, which also stops at the first
- * difference. Key order matters, as it does for the texts. Values the walk does not model (objects with `toJSON`,
- * or other than plain objects and arrays; bigints) fall back to comparing the texts.
+ * text. It is the "nothing changed, skip the write" check: the apiserver's no-op update/patch/delete (an unchanged
+ * object is not written and keeps its resourceVersion), the kubelet's and controllers' status writes, the
+ * scheduler's event filters. Two serializations of a whole pod cost more than the walk, which also stops at the
+ * first difference. Key order matters, as it does for the texts. Values the walk does not model (objects with
+ * `toJSON`, or other than plain objects and arrays; bigints) fall back to comparing the texts.
  */
 
 /** Undefined, functions and symbols: left out of objects, `null` in arrays. */
