@@ -237,11 +237,18 @@ export class PodWorker {
       while (this.pending && !this.done) {
         this.pending = false;
         this.syncStartedAt = performance.now();
+        // A pod that has not started yet has priority over the runtime's background work (pool refills, other pods'
+        // cleanup) for the length of this sync (see RuntimeService.holdBackground).
+        const pod = this.pod;
+        const starting = !this.gone && !!pod && !pod.metadata?.deletionTimestamp && (pod.status?.phase ?? 'Pending') === 'Pending';
+        const release = starting ? this.d.runtime.holdBackground?.() : undefined;
         try {
           await this.sync();
         } catch (e) {
           this.d.log.warn({ pod: this.name(), err: String(e) }, 'pod sync failed; retrying');
           this.kick(1000);
+        } finally {
+          release?.();
         }
         // Relists during the sync: another sync only if the state this one ended on was listed before them.
         if (this.relistedDuringSync > this.observedAt) this.pending = true;
@@ -821,10 +828,20 @@ export class PodWorker {
   /** Removes sandboxes, containers, volumes and back-off state; the worker ends. */
   private async cleanup(): Promise<void> {
     for (const id of [...this.instances.keys()]) this.stopProbes(id);
-    const sbs = await this.d.runtime.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
-    for (const s of sbs) await this.d.runtime.removePodSandbox(s.id);
-    for (const c of await this.d.runtime.listContainers({ labelSelector: { [LABEL_POD_UID]: this.uid } })) await this.d.runtime.removeContainer(c.id);
-    await (this.volumes ?? new PodVolumes(this.podDir(), this.d.client, this.d.root)).teardown();
+    // Everything here runs after the pod left the API (or stopped): low-priority work that yields to pods being
+    // started (RuntimeService.inBackground). A crash meanwhile leaves it to the orphan cleanup of the next start.
+    const remove = async () => {
+      const sbs = await this.d.runtime.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
+      for (const s of sbs) {
+        await this.d.runtime.backgroundIdle?.();
+        await this.d.runtime.removePodSandbox(s.id);
+      }
+      for (const c of await this.d.runtime.listContainers({ labelSelector: { [LABEL_POD_UID]: this.uid } })) await this.d.runtime.removeContainer(c.id);
+      await this.d.runtime.backgroundIdle?.();
+      await (this.volumes ?? new PodVolumes(this.podDir(), this.d.client, this.d.root)).teardown();
+    };
+    if (this.d.runtime.inBackground) await this.d.runtime.inBackground(`cleanup of pod ${this.uid}`, remove);
+    else await remove();
     this.d.gpus?.release(this.uid);
     this.d.backoff.forget(`${this.uid}/`);
     this.d.imageBackoff.forget(`${this.uid}/`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeVolumeFiles, type VolumeFiles } from './volume-writer.js';
+import { writeVolumeFiles, writeVolumeFilesSync, type VolumeFiles } from './volume-writer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'skiff-volume-writer-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -12,7 +12,8 @@ const files = (d: string) => readdirSync(d, { recursive: true, withFileTypes: tr
 const modeOf = (p: string) => statSync(p).mode & 0o777;
 const vf = (o: Record<string, [string, number?]>): VolumeFiles => new Map(Object.entries(o).map(([k, [s, mode]]) => [k, { data: Buffer.from(s), mode }]));
 
-for (const [name, write] of [['worker thread', writeVolumeFiles]] as const) {
+const onLoop = async (dir: string, f: VolumeFiles, mode: number) => writeVolumeFilesSync(dir, f, mode);
+for (const [name, write] of [['writer (thread, or the loop when quiet)', writeVolumeFiles], ['event loop', onLoop]] as const) {
   test(`volume files via the ${name}: nested paths, exact modes, refresh removes stale files, errors reject`, async () => {
     const dir = join(root, name.replace(/\W/g, '-'), 'volumes', 'kubernetes.io~configmap', 'cfg');
     await write(dir, vf({ a: ['1'], 'sub/b': ['2', 0o600], x: ['x', 0o777] }), 0o644);

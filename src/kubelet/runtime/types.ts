@@ -317,6 +317,15 @@ export interface RuntimeService {
    * caller need not wait for its next relist. Best effort; returns the unsubscribe function.
    */
   onContainerExit?(listener: (containerId: string) => void): () => void;
+  /**
+   * Optional: a pod start is in progress; the runtime's low-priority background work (sandbox-pool refills, work
+   * given to {@link inBackground}) waits until the returned function is called (the runtime bounds the wait).
+   */
+  holdBackground?(): () => void;
+  /** Optional: runs `fn` as the runtime's low-priority background work (see holdBackground); resolves with it. */
+  inBackground?(what: string, fn: () => Promise<unknown>): Promise<void>;
+  /** Optional: a yield point between the steps of {@link inBackground} work (waits while a start holds it). */
+  backgroundIdle?(): Promise<void>;
   /** Stops every container of the sandbox (forcibly) and its infra process; idempotent. */
   stopPodSandbox(sandboxId: string): Promise<void>;
   /** Removes the sandbox and all its containers (stopping them if needed); removing an unknown id succeeds. */

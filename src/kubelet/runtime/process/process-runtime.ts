@@ -96,6 +96,7 @@ import { readProcessTreeUsage } from './stats.js';
 import { trace, traceFile } from './trace.js';
 import { defaultLogger, type Logger } from '../../../client/log.js';
 import { Launcher, spawnDirect, type ExecResult, type LaunchSpec, type Launched } from './launcher.js';
+import { BackgroundQueue } from './background.js';
 
 /**
  * Whether `path` is a mount point in some other process's mount namespace (field 5 of /proc/PID/mountinfo). One
@@ -286,8 +287,6 @@ interface ExitInfo {
 }
 
 const nowNs = (): number => Date.now() * 1e6;
-/** Quiet time after a pooled sandbox was taken before the pool is refilled. */
-const POOL_REFILL_DELAY_MS = 100;
 
 /** `p`, or a rejection with `message` after `ms`. */
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -462,7 +461,14 @@ export class ProcessRuntime implements RuntimeService {
   private readonly exitWatches = new Map<string, FSWatcher>();
   private poolFill?: Promise<void>;
   private poolRetryAt = 0;
-  private poolTimer?: NodeJS.Timeout;
+  /**
+   * Low-priority work (pool refills; the kubelet's pod cleanup through {@link inBackground}): run while no pod is
+   * being started. A start holds it from runPodSandbox until the sandbox's first container started (the kubelet
+   * holds it for a pod's whole start path too, see {@link holdBackground}).
+   */
+  private readonly background: BackgroundQueue;
+  /** runPodSandbox's hold on the background queue, by sandbox, until its first container start ended. */
+  private readonly startHolds = new Map<string, () => void>();
   private closed = false;
   /** purge() in progress: no pool refills meanwhile (they would race the removal of the cgroup root). */
   private purging = false;
@@ -476,6 +482,7 @@ export class ProcessRuntime implements RuntimeService {
     this.network = opts.network;
     this.log = opts.log ?? defaultLogger('process-runtime');
     this.poolSize = Math.max(0, Math.floor(opts.sandboxPool ?? 0));
+    this.background = new BackgroundQueue({ log: this.log });
     const hostPath = process.env.PATH || DEFAULT_PATH;
     const tool = (n: string) => lookPath(n, `${hostPath}:${DEFAULT_PATH}`);
     this.tools = {
@@ -583,18 +590,29 @@ export class ProcessRuntime implements RuntimeService {
     return this.poolSize > 0 && !this.closed && !this.purging && this.shimSetsHostname && !!this.launcher && this.capabilities.namespaces && !!this.network && (this.network.ready?.() ?? true);
   }
 
-  /** Fills the sandbox pool in the background (one at a time); call once the pod network is ready. */
+  /**
+   * Fills the sandbox pool in the background (one at a time, each one a low-priority task that waits while pods
+   * start); call once the pod network is ready. Also called whenever a pooled sandbox was taken.
+   */
   warmSandboxPool(): void {
     if (this.poolFill || !this.poolUsable() || this.pool.length >= this.poolSize || Date.now() < this.poolRetryAt) return;
     this.poolFill = (async () => {
       try {
-        while (this.poolUsable() && this.pool.length < this.poolSize) {
-          const e = await this.createPooled();
-          if (this.closed || this.purging) {
-            await this.releasePooled(e);
-            break;
-          }
-          this.pool.push(e);
+        let more = true;
+        while (more) {
+          await this.background.run('sandbox pool refill', async () => {
+            if (!this.poolUsable() || this.pool.length >= this.poolSize) {
+              more = false;
+              return;
+            }
+            const e = await this.createPooled();
+            if (this.closed || this.purging) {
+              more = false;
+              await this.releasePooled(e);
+              return;
+            }
+            this.pool.push(e);
+          });
         }
       } catch (err) {
         this.poolRetryAt = Date.now() + 5000;
@@ -614,12 +632,14 @@ export class ProcessRuntime implements RuntimeService {
     writeJsonAtomic(this.poolPath(id), e); // before the ADD: a crash leaves an orphan the next runtime releases
     try {
       if (e.cgroupPath) await this.cgroups!.create(e.cgroupPath);
+      await this.background.idle(); // a start that began meanwhile goes first (the ADD execs two CNI plugins)
       e.ip = (await this.network!.setup(id, `/proc/${pid}/ns/net`, { name: '', namespace: '', uid: '' })).ip;
     } catch (err) {
       await this.releasePooled(e).catch(() => {});
       throw err;
     }
     writeJsonAtomic(this.poolPath(id), e);
+    await this.background.idle();
     if (this.shimPrefork) {
       try {
         await this.startWarmShim(e);
@@ -694,20 +714,19 @@ export class ProcessRuntime implements RuntimeService {
       const dead = e;
       void this.releasePooled(dead).catch((err: unknown) => this.log.error({ sandbox: dead.id, err: String(err) }, 'cannot release a dead pooled sandbox'));
     }
-    // Refilled once starts are quiet for a moment: a refill (infra process, CNI plugins) competes for the CPU and
-    // the launcher with the start that just took a sandbox.
-    if (this.poolTimer) clearTimeout(this.poolTimer);
-    this.poolTimer = setTimeout(() => {
-      this.poolTimer = undefined;
-      this.warmSandboxPool();
-    }, POOL_REFILL_DELAY_MS);
-    this.poolTimer.unref();
+    // Refilled as background work: it runs once no pod is starting (a refill's infra process and CNI plugins would
+    // compete for the CPU and the launcher with the start that just took a sandbox), before the pool runs dry.
+    this.warmSandboxPool();
     return e;
   }
 
   /** Releases every pooled sandbox (close, purge); waits for a fill in flight first. */
   private async releasePool(): Promise<void> {
-    await this.poolFill;
+    while (this.poolFill) {
+      // A refill step queued behind a start's hold runs now (it sees the runtime closing and ends the fill).
+      await this.background.flush();
+      await Promise.race([this.poolFill, sleep(5)]);
+    }
     const all = this.pool.splice(0);
     const res = await Promise.allSettled(all.map((e) => this.releasePooled(e)));
     for (const r of res) if (r.status === 'rejected') this.log.error({ err: String(r.reason) }, 'cannot release a pooled sandbox');
@@ -715,6 +734,29 @@ export class ProcessRuntime implements RuntimeService {
 
   async version() {
     return { runtimeName: 'skiff-process', runtimeVersion: '0.1.0', runtimeApiVersion: 'v1' };
+  }
+
+  /** A pod start is in progress: background work (pool refills, cleanups) waits until released (bounded). */
+  holdBackground(): () => void {
+    return this.background.hold();
+  }
+
+  /** Runs `fn` as low-priority background work (one task at a time, while no pod starts); resolves with it. */
+  inBackground(what: string, fn: () => Promise<unknown>): Promise<void> {
+    return this.background.run(what, fn);
+  }
+
+  /** Inside {@link inBackground} work, between its steps: waits while a pod start holds the queue (bounded). */
+  backgroundIdle(): Promise<void> {
+    return this.background.idle();
+  }
+
+  /** Ends runPodSandbox's hold on the background queue for `sandboxId` (its first container start ended, or it stopped). */
+  private releaseStartHold(sandboxId: string): void {
+    const release = this.startHolds.get(sandboxId);
+    if (!release) return;
+    this.startHolds.delete(sandboxId);
+    release();
   }
 
   // ---------------------------------------------------------------- sandboxes
@@ -743,6 +785,7 @@ export class ProcessRuntime implements RuntimeService {
     const ipc: NamespaceMode = can && (nsOpts.ipc ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
     // A pre-created sandbox (infra process + attached network) when the pod fits one: its id becomes the sandbox's.
     const hostPorts = (config.portMappings ?? []).some((p) => p.hostPort && p.hostPort > 0);
+    const hold = this.background.hold();
     const pooled = network === 'POD' && ipc === 'POD' && !hostPorts && this.poolSize > 0 ? this.takePooled() : undefined;
     const id = pooled?.id ?? randomBytes(32).toString('hex');
     const dir = this.sandboxDir(id);
@@ -830,8 +873,10 @@ export class ProcessRuntime implements RuntimeService {
       this.spareCgroups.delete(id);
       if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      hold();
       throw err;
     }
+    this.startHolds.set(id, hold);
     this.sandboxes.set(id, rec);
     this.persistNow(join(dir, 'sandbox.json'), rec);
     trace(config.metadata.name, 'rt-sb-persisted');
@@ -917,25 +962,31 @@ export class ProcessRuntime implements RuntimeService {
   async stopPodSandbox(sandboxId: string): Promise<void> {
     const s = this.sandboxes.get(sandboxId);
     if (!s) return; // CRI: stopping an absent sandbox is not an error
+    this.releaseStartHold(sandboxId);
     this.releaseWarm(this.warmShims.get(sandboxId));
     this.warmShims.delete(sandboxId);
     this.warmSlots.delete(sandboxId);
     await this.networkSettled(sandboxId);
     for (const c of [...this.containers.values()].filter((c) => c.sandboxId === sandboxId)) await this.stopContainer(c.id, 0);
+    let changed = false;
     if (s.network === 'POD' && this.network && (s.ip || !s.stopped)) {
       // CNI DEL while the namespace still exists (as containerd); with a dead infra the plugins get no netns and
       // only release the address. A failure fails the stop (the kubelet retries), as upstream.
       const alive = !!s.pausePid && isAlive(s.pausePid, s.pauseStart);
       await this.network.teardown(sandboxId, alive ? `/proc/${s.pausePid}/ns/net` : '');
       delete s.ip;
-      await this.persist(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+      changed = true;
     }
     if (s.pausePid && isAlive(s.pausePid, s.pauseStart)) {
       killGroup(s.pausePid, 'SIGKILL');
       for (let i = 0; i < 200 && isAlive(s.pausePid, s.pauseStart); i++) await sleep(5);
     }
-    s.stopped = true;
-    await this.persist(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+    // One write for the whole stop: a crash before it leaves the sandbox not stopped (with its IP), and the next stop
+    // repeats the CNI DEL, which is idempotent. A repeated stop (removePodSandbox after stopPodSandbox) writes nothing.
+    if (changed || !s.stopped) {
+      s.stopped = true;
+      await this.persist(join(this.sandboxDir(sandboxId), 'sandbox.json'), s);
+    }
   }
 
   async removePodSandbox(sandboxId: string): Promise<void> {
@@ -1234,6 +1285,15 @@ export class ProcessRuntime implements RuntimeService {
   }
 
   async startContainer(containerId: string): Promise<void> {
+    const sandboxId = this.containers.get(containerId)?.sandboxId;
+    try {
+      await this.startContainerNow(containerId);
+    } finally {
+      if (sandboxId) this.releaseStartHold(sandboxId);
+    }
+  }
+
+  private async startContainerNow(containerId: string): Promise<void> {
     const rec = this.getContainer(containerId);
     const st = this.state(containerId);
     if (st.state !== 'CONTAINER_CREATED') throw new InvalidStateError(`container ${containerId} is ${st.state}, not CREATED`);
@@ -1743,8 +1803,6 @@ export class ProcessRuntime implements RuntimeService {
   async purge(): Promise<void> {
     this.purging = true;
     try {
-      if (this.poolTimer) clearTimeout(this.poolTimer);
-      this.poolTimer = undefined;
       await this.releasePool();
       for (const s of [...this.sandboxes.keys()]) await this.removePodSandbox(s);
       for (const c of [...this.containers.keys()]) await this.removeContainer(c);
@@ -1842,8 +1900,12 @@ export class ProcessRuntime implements RuntimeService {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.poolTimer) clearTimeout(this.poolTimer);
+    // Queued background work (the cleanup of pods already deleted) runs now instead of being lost with the process;
+    // refill steps see the runtime closed and end.
+    await this.background.flush();
     await this.releasePool();
+    for (const release of this.startHolds.values()) release();
+    this.startHolds.clear();
     for (const w of [...this.warmShims.values(), ...this.warmFor.values()]) this.releaseWarm(w);
     this.warmShims.clear();
     this.warmFor.clear();
