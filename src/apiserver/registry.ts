@@ -150,12 +150,12 @@ export class Registry {
 
   private readonly rawHeads = new WeakMap<ResourceInfo, string>();
 
-  /** The stored value behind an object `create` returned (so the response need not serialize it again). */
+  /** The stored value behind an object `create` or `update` returned (so the response need not serialize it again). */
   private readonly written = new WeakMap<KObject, KeyValue>();
 
   /**
-   * The JSON text of an object `create` just returned, from the text it stored (see `rawObject`); undefined for
-   * any other object. Callers must not have modified the object since.
+   * The JSON text of an object `create` or `update` just returned, from the text it stored (see `rawObject`);
+   * undefined for any other object. Callers must not have modified the object since.
    */
   writtenJson(info: ResourceInfo, obj: KObject): string | undefined {
     const kv = this.written.get(obj);
@@ -271,7 +271,9 @@ export class Registry {
     const name = obj.metadata.name!;
     try {
       const kv = await this.backend.update(this.key(info, obj.metadata.namespace, name), this.encode(info, obj), expectedRevision);
-      return this.stamp(info, obj, kv.modRevision);
+      const out = this.stamp(info, obj, kv.modRevision);
+      this.written.set(out, kv);
+      return out;
     } catch (e) {
       throw mapStoreError(e, info, name);
     }

@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { ensurePki, Pki } from '../apiserver/auth/pki.js';
 import { createAuthenticator, serviceAccountUser } from '../apiserver/auth/authn.js';
-import { issueServiceAccountTokenAsync, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
+import { issueServiceAccountTokenAuto, verifyServiceAccountToken } from '../apiserver/auth/tokens.js';
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.js';
 import { ApiServerCore } from '../apiserver/core.js';
 import { handleUpgradeRequest } from '../apiserver/proxy/index.js';
@@ -152,7 +152,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       }
       return u ?? undefined;
     },
-    issueToken: (t) => issueServiceAccountTokenAsync(pki, { ...t, boundObject: t.boundObject as never }),
+    issueToken: (t) => issueServiceAccountTokenAuto(pki, { ...t, boundObject: t.boundObject as never }),
     reviewToken: (token, audiences) => {
       const c = verifyServiceAccountToken(pki, token, audiences);
       return c ? serviceAccountUser(c) : undefined;

@@ -90,8 +90,28 @@ export function wildcardDNS1123SubdomainErrors(v: string): string[] {
   return out;
 }
 
+/**
+ * Strings already found valid, per check: label keys and values, resource names and the like repeat across objects
+ * (every pod of a workload, every node's well-known labels), so each is split and matched once. Only valid strings
+ * are kept (an invalid one is checked again for its messages); a set that grows past its bound starts over.
+ */
+const KNOWN_VALID_MAX = 8192;
+const validQualifiedNames = new Set<string>();
+const validLabelValues = new Set<string>();
+function rememberValid(set: Set<string>, v: string): void {
+  if (set.size >= KNOWN_VALID_MAX) set.clear();
+  set.add(v);
+}
+
 /** `IsQualifiedName` messages: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
 export function qualifiedNameErrors(v: string): string[] {
+  if (validQualifiedNames.has(v)) return [];
+  const out = qualifiedNameCheck(v);
+  if (out.length === 0) rememberValid(validQualifiedNames, v);
+  return out;
+}
+
+function qualifiedNameCheck(v: string): string[] {
   const out: string[] = [];
   const parts = v.split('/');
   let name: string;
@@ -114,9 +134,11 @@ export const isQualifiedName = (v: unknown): boolean => typeof v === 'string' &&
 
 /** `IsValidLabelValue` messages. */
 export function labelValueErrors(v: string): string[] {
+  if (validLabelValues.has(v)) return [];
   const out: string[] = [];
   if (v.length > LABEL_VALUE_MAX_LENGTH) out.push(maxLenError(LABEL_VALUE_MAX_LENGTH));
   if (!LABEL_VALUE_RE.test(v)) out.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  if (out.length === 0) rememberValid(validLabelValues, v);
   return out;
 }
 export const isValidLabelValue = (v: unknown): boolean => typeof v === 'string' && labelValueErrors(v).length === 0;

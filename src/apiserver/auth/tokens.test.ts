@@ -5,6 +5,8 @@ import {
   SERVICE_ACCOUNT_ISSUER,
   issueServiceAccountToken,
   issueServiceAccountTokenAsync,
+  issueServiceAccountTokenAuto,
+  TOKEN_BURST_GAP_MS,
   serviceAccountKeyId,
   verifyServiceAccountToken,
 } from './tokens.js';
@@ -134,5 +136,16 @@ describe('service-account tokens', () => {
     const many = await Promise.all(Array.from({ length: 8 }, () => issueServiceAccountTokenAsync(keys, sa)));
     assert.equal(new Set(many.map((t) => decode(t.token.split('.')[1]).jti)).size, 8);
     for (const t of many) assert.ok(verifyServiceAccountToken(keys, t.token));
+  });
+
+  it('auto variant: one token alone is signed synchronously, a burst on the thread pool; all valid', async () => {
+    await new Promise((r) => setTimeout(r, TOKEN_BURST_GAP_MS + 5));
+    const first = issueServiceAccountTokenAuto(keys, sa);
+    assert.ok(!(first instanceof Promise), 'an isolated token is issued synchronously');
+    const second = issueServiceAccountTokenAuto(keys, sa);
+    assert.ok(second instanceof Promise, 'a token right after another goes to the thread pool');
+    for (const t of [first, await second]) assert.ok(verifyServiceAccountToken(keys, (t as { token: string }).token));
+    await new Promise((r) => setTimeout(r, TOKEN_BURST_GAP_MS + 5));
+    assert.throws(() => issueServiceAccountTokenAuto(keys, { ...sa, expirationSeconds: 599 }), RangeError);
   });
 });

@@ -206,3 +206,45 @@ test('PUT with the UID of a deleted-and-recreated object is a conflict', async (
   const ok = await api.request('PUT', paths.cm('reborn'), { body: { ...second.body, data: { k: 'newer' } } });
   assert.equal(ok.status, 200, ok.text);
 });
+
+test('PUT and PATCH answer the stored object; sending back any answer unchanged is a no-op', async () => {
+  const c = await api.request('POST', paths.cms(), { body: configMap('echo', { k: 'v1' }) });
+  assert.equal(c.status, 201, c.text);
+  // The create answer (resourceVersion spliced first into metadata) sent back unchanged: no write.
+  const same = await api.request('PUT', paths.cm('echo'), { body: c.body });
+  assert.equal(same.status, 200, same.text);
+  assert.equal(same.body.metadata.resourceVersion, c.body.metadata.resourceVersion);
+  const p = await api.request('PATCH', paths.cm('echo'), { body: { data: { k: 'v2' } }, headers: MERGE });
+  assert.equal(p.status, 200, p.text);
+  assert.notEqual(p.body.metadata.resourceVersion, c.body.metadata.resourceVersion);
+  const got = await api.request('GET', paths.cm('echo'));
+  // Same object as a GET answers (key order aside).
+  assert.deepEqual(p.body, got.body);
+  const u = await api.request('PUT', paths.cm('echo'), { body: { ...p.body, data: { k: 'v3' } } });
+  assert.equal(u.status, 200, u.text);
+  assert.deepEqual(u.body, (await api.request('GET', paths.cm('echo'))).body);
+  // The update answer sent back unchanged: no write either.
+  const again = await api.request('PUT', paths.cm('echo'), { body: u.body });
+  assert.equal(again.body.metadata.resourceVersion, u.body.metadata.resourceVersion);
+});
+
+test('merge patch field checks: mistyped, unknown and deleted fields, Ignore and a bad fieldValidation', async () => {
+  await api.request('POST', paths.cms(), { body: configMap('pchk', { a: '1' }) });
+  const typed = await api.request('PATCH', paths.cm('pchk'), { body: { data: { a: 1 } }, headers: MERGE });
+  assert.equal(typed.status, 400, typed.text);
+  assert.equal(typed.body.reason, 'BadRequest');
+  assert.equal(typed.body.message, 'json: cannot unmarshal number into Go struct field ConfigMap.data of type string');
+  const ignore = await api.request('PATCH', `${paths.cm('pchk')}?fieldValidation=Ignore`, { body: { zap: 1, data: { b: '2' } }, headers: MERGE });
+  assert.equal(ignore.status, 200, ignore.text);
+  assert.equal(ignore.headers.warning, undefined);
+  assert.equal(ignore.body.zap, undefined);
+  const bad = await api.request('PATCH', `${paths.cm('pchk')}?fieldValidation=Nope`, { body: { data: { c: '3' } }, headers: MERGE });
+  assert.equal(bad.status, 400, bad.text);
+  const clean = await api.request('PATCH', `${paths.cm('pchk')}?fieldValidation=Strict`, { body: { metadata: { labels: { x: 'y', gone: null } }, data: { c: '3' } }, headers: MERGE });
+  assert.equal(clean.status, 200, clean.text);
+  assert.equal(clean.headers.warning, undefined);
+  assert.deepEqual(clean.body.data, { a: '1', b: '2', c: '3' });
+  const nested = await api.request('PATCH', paths.cm('pchk'), { body: { metadata: { bogus: { deep: 1 } } }, headers: MERGE });
+  assert.equal(nested.status, 200, nested.text);
+  assert.equal(String(nested.headers.warning), `299 - "unknown field \\"metadata.bogus\\""`);
+});

@@ -10,7 +10,7 @@ import { checkFieldTypes, findUnknownFields, strictDecodingMessage, strictDecodi
 import { allSchemas, definitionForKind, resolveSchema, type Schema } from '../../api/openapi/schemas.js';
 import { applyPatch, patchTypeName } from '../../api/patch/index.js';
 import { readBody, RequestContext, writeJsonText, writeObject } from '../context.js';
-import { mediaType, parseJsonOrYaml, negotiate, checkDepth } from '../negotiation.js';
+import { mediaType, parseJsonOrYaml, negotiate, checkDepth, type Negotiated } from '../negotiation.js';
 import { generateNameSuffix } from '../registry.js';
 import { prepareForCreate, prepareForUpdate, validateOrThrow } from '../strategy.js';
 import { deletesOnUpdate, finalizeIfDeletable } from './delete.js';
@@ -146,7 +146,9 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
   await ctx.core.admitCreate?.(ctx, obj);
   validateOrThrow(info, obj);
   // Storage hooks (service IP/port allocation) run after validation and are undone when the write fails.
-  const txn = await ctx.core.hooksFor(info)?.beginCreate?.(obj, dryRun);
+  // No hooks (most kinds): no await at all, each would cost a microtask turn per create.
+  const hooks = ctx.core.hooksFor(info);
+  const txn = hooks?.beginCreate ? await hooks.beginCreate(obj, dryRun) : undefined;
   if (dryRun) {
     await txn?.revert();
     return obj;
@@ -156,7 +158,7 @@ export async function createObject(ctx: RequestContext, obj: KObject, dryRun: bo
     try {
       // `obj` is this request's own decoded object: stamped in place rather than copied.
       const created = await ctx.core.registry.create(info, obj, true);
-      await txn?.commit();
+      if (txn) await txn.commit();
       return created;
     } catch (e) {
       if (!generated || attempt >= 7 || !(e instanceof ApiError) || e.reason !== 'AlreadyExists') {
@@ -174,10 +176,14 @@ export async function handleCreate(ctx: RequestContext): Promise<void> {
   const obj = await decodeObjectBody(ctx);
   checkUnknownFields(ctx, obj);
   const out = await createObject(ctx, obj, isDryRun(ctx));
-  // JSON clients get the text just stored (resourceVersion spliced in) instead of a second serialization.
+  writeWritten(ctx, 201, out, neg);
+}
+
+/** JSON clients get the text just stored (resourceVersion spliced in) instead of a second serialization. */
+function writeWritten(ctx: RequestContext, code: number, out: KObject, neg: Negotiated): void {
   const raw = neg.format === 'json' && neg.shape === 'object' ? ctx.core.registry.writtenJson(ctx.info, out) : undefined;
-  if (raw !== undefined) writeJsonText(ctx.res, 201, raw, ctx.warnings);
-  else writeObject(ctx.res, 201, out, neg, ctx.warnings);
+  if (raw !== undefined) writeJsonText(ctx.res, code, raw, ctx.warnings);
+  else writeObject(ctx.res, code, out, neg, ctx.warnings);
 }
 
 /** Writes `next` over `current` (already merged by the caller) with the update strategy and validation. */
@@ -193,6 +199,9 @@ export async function updateObject(ctx: RequestContext, info: ResourceInfo, next
   let out: KObject;
   try {
     validateOrThrow(info, merged, current, subresource);
+    // Re-added last, where a decoded object has it: a client sending back an object as a watch or a write answered
+    // it (resourceVersion first, spliced into the stored text) is still recognised as unchanged.
+    delete merged.metadata.resourceVersion;
     merged.metadata.resourceVersion = current.metadata.resourceVersion;
     if (sameJson(merged, current)) out = current; // no-op (same JSON text): no write, same resourceVersion
     else if (dryRun) out = merged;
@@ -245,7 +254,7 @@ export async function handleUpdate(ctx: RequestContext): Promise<void> {
     throw errors.conflict(info.resource, info.group, ri.name, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid}`);
   }
   const out = await updateObject(ctx, info, obj, current, dryRun, ri.subresource);
-  writeObject(ctx.res, 200, out, neg, ctx.warnings);
+  writeWritten(ctx, 200, out, neg);
 }
 
 /** Resources whose upstream update strategy has AllowCreateOnUpdate() == true (`group/resource`). */
@@ -296,7 +305,7 @@ export async function handlePatch(ctx: RequestContext): Promise<void> {
     checkDepth(patched);
     return patched;
   });
-  writeObject(ctx.res, 200, out, neg, ctx.warnings);
+  writeWritten(ctx, 200, out, neg);
 }
 
 /**
