@@ -194,3 +194,28 @@ test('the LRU caches evict the least recently used entry, also after hits reorde
   assert.ok(li.spam.get('m-904') !== undefined);
   await lru.close();
 });
+
+test('writeAfterTurn: writes start at the end of the turn, together, and flush still waits for them', async () => {
+  const srv = await FakeApiServer.start();
+  const client = new DynamicClient({ server: srv.url }, { rateLimit: false });
+  const clock = new FakeClock(Date.UTC(2025, 0, 1, 12, 0, 0));
+  const started: string[] = [];
+  const events = client.resource<CoreEvent>('v1', 'Event');
+  const create = events.create.bind(events);
+  events.create = (ns, body, opts) => {
+    started.push(body.involvedObject.name!);
+    return create(ns, body, opts);
+  };
+  const rec = new EventRecorder(events, { component: 'default-scheduler', clock, maxInFlight: 4, writeAfterTurn: true });
+  cleanups.push(() => srv.close(), () => client.close(), () => rec.close());
+  const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `u-${name}` } });
+  rec.event(pod('a'), 'Normal', 'Scheduled', 'Successfully assigned default/a to n1');
+  rec.event(pod('b'), 'Normal', 'Scheduled', 'Successfully assigned default/b to n1');
+  await Promise.resolve();
+  assert.deepEqual(started, [], 'nothing written within the recording turn');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, ['a', 'b']);
+  rec.event(pod('c'), 'Normal', 'Scheduled', 'Successfully assigned default/c to n1');
+  await rec.flush();
+  assert.deepEqual((srv.all('v1', 'events') as unknown as CoreEvent[]).map((e) => e.involvedObject.name).sort(), ['a', 'b', 'c']);
+});

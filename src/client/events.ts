@@ -63,6 +63,13 @@ export interface EventRecorderOptions {
    * scheduler's raise it so the write rate is not capped at one per round trip.
    */
   maxInFlight?: number;
+  /**
+   * Start writes at the end of the event-loop turn (in setImmediate) rather than inside the recording call: events
+   * are background work, and the recording code is often on someone's critical path (the scheduler records
+   * `Scheduled` while the binding answer is handled, in the same turn as the kubelet's watch reading the bound pod
+   * in `skiff server`). Several events recorded in one turn are started together. Default false.
+   */
+  writeAfterTurn?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -82,7 +89,11 @@ interface Seen {
 }
 
 interface Pending {
-  obj: EventSubject;
+  /**
+   * The event's `involvedObject`, copied from the subject when recorded: a queued event holds these few strings, not
+   * the subject's whole metadata (the scheduler's queue holds thousands of events while bindings go first).
+   */
+  ref: CoreEvent['involvedObject'];
   type: EventType;
   reason: string;
   message: string;
@@ -159,6 +170,8 @@ export class EventRecorder {
   private readonly busy = new Map<string, Promise<void>>();
   private inFlight = 0;
   private idle?: { promise: Promise<void>; resolve: () => void };
+  /** A pump is scheduled for the end of this turn ({@link EventRecorderOptions.writeAfterTurn}). */
+  private pumpScheduled = false;
   private seq = 0;
   private closed = false;
   private readonly spam = new Lru<string, { tokens: number; last: number }>();
@@ -194,8 +207,16 @@ export class EventRecorder {
     // Component and host are fixed per recorder, so the subject, type (and later reason, message) identify an event.
     const key = `${obj.kind}${SEP}${m.namespace}${SEP}${m.name}${SEP}${m.uid}${SEP}${obj.apiVersion}${SEP}${type}`;
     if (!this.allowBySpamFilter(key, at)) return;
-    this.queue.push({ obj, type, reason, message, at, key });
-    this.pump();
+    const ref = { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+    this.queue.push({ ref, type, reason, message, at, key });
+    if (!this.opts.writeAfterTurn) this.pump();
+    else if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Resolves when every queued event has been written (or failed and been logged). */
@@ -279,8 +300,7 @@ export class EventRecorder {
   }
 
   private async write(p: Pending, message: string, key: string): Promise<void> {
-    const { obj, type, reason, at } = p;
-    const m = obj.metadata ?? {};
+    const { ref, type, reason, at } = p;
     // resourceVersion changes with every write of the object, so it is not part of the identity (upstream agrees).
     const prev = this.seen.get(key);
     const ts = rfc3339(at); // formats each second once
@@ -299,12 +319,12 @@ export class EventRecorder {
         // The event expired (events have a TTL) or was deleted: create a fresh one, as upstream does.
       }
     }
-    const namespace = m.namespace || 'default';
+    const namespace = ref.namespace || 'default';
     const ev: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${m.name}.${nanosHex(at, this.seq++ % 1_000_000)}`, namespace },
-      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
+      metadata: { name: `${ref.name}.${nanosHex(at, this.seq++ % 1_000_000)}`, namespace },
+      involvedObject: ref,
       reason,
       message,
       type,

@@ -3,12 +3,22 @@
  * the scheduling queue needs because pods are updated and deleted while they wait.
  */
 
-/** See the module comment. `less(a, b)` true means `a` pops first. */
+/** An item with its key and its current position in the heap array. */
+interface Entry<T> {
+  item: T;
+  key: string;
+  i: number;
+}
+
+/**
+ * See the module comment. `less(a, b)` true means `a` pops first. Each item sits in an entry that knows its key
+ * (a swap need not recompute keys: each a walk into the pod object) and its position: a sift moves entries and
+ * writes their positions, where a key → position map took a hash-table write per level — most of a pop from the
+ * thousands-deep activeQ of a burst.
+ */
 export class Heap<T> {
-  private readonly items: T[] = [];
-  /** The key of each item, kept alongside: a swap need not recompute two keys (each a walk into the pod object). */
-  private readonly keys: string[] = [];
-  private readonly pos = new Map<string, number>();
+  private readonly entries: Entry<T>[] = [];
+  private readonly byKey = new Map<string, Entry<T>>();
 
   constructor(
     private readonly keyOf: (item: T) => string,
@@ -16,121 +26,113 @@ export class Heap<T> {
   ) {}
 
   get size(): number {
-    return this.items.length;
+    return this.entries.length;
   }
 
   has(key: string): boolean {
-    return this.pos.has(key);
+    return this.byKey.has(key);
   }
 
   get(key: string): T | undefined {
-    const i = this.pos.get(key);
-    return i === undefined ? undefined : this.items[i];
+    return this.byKey.get(key)?.item;
   }
 
-  /** Adds the item, or replaces the one with the same key and restores order. */
+  /** Adds the item, or replaces the one with its key and restores the order. */
   addOrUpdate(item: T): void {
     const key = this.keyOf(item);
-    const i = this.pos.get(key);
-    if (i !== undefined) {
-      this.items[i] = item;
-      this.fix(i);
+    const e = this.byKey.get(key);
+    if (e !== undefined) {
+      e.item = item;
+      this.fix(e.i);
       return;
     }
-    this.items.push(item);
-    this.keys.push(key);
-    this.pos.set(key, this.items.length - 1);
-    this.up(this.items.length - 1);
+    const n: Entry<T> = { item, key, i: this.entries.length };
+    this.entries.push(n);
+    this.byKey.set(key, n);
+    this.up(n.i);
   }
 
+  /** The item that pops next, left in place. */
   peek(): T | undefined {
-    return this.items[0];
+    return this.entries[0]?.item;
   }
 
+  /** Removes and returns the item that comes first. */
   pop(): T | undefined {
-    if (this.items.length === 0) return undefined;
+    if (this.entries.length === 0) return undefined;
     return this.removeAt(0);
   }
 
+  /** Removes the item with this key; returns it if it was there. */
   delete(key: string): T | undefined {
-    const i = this.pos.get(key);
-    return i === undefined ? undefined : this.removeAt(i);
+    const e = this.byKey.get(key);
+    return e === undefined ? undefined : this.removeAt(e.i);
   }
 
-  /** The items in no particular order. */
+  /** The items in heap order (not sorted). */
   list(): T[] {
-    return this.items.slice();
+    return this.entries.map((e) => e.item);
   }
 
   private removeAt(i: number): T {
-    const item = this.items[i]!;
-    const last = this.items.pop()!;
-    const lastKey = this.keys.pop()!;
-    this.pos.delete(this.keys[i] ?? lastKey);
-    if (i < this.items.length) {
-      this.items[i] = last;
-      this.keys[i] = lastKey;
-      this.pos.set(lastKey, i);
+    const entries = this.entries;
+    const e = entries[i]!;
+    const last = entries.pop()!;
+    this.byKey.delete(e.key);
+    if (i < entries.length) {
+      entries[i] = last;
+      last.i = i;
       this.fix(i);
     }
-    return item;
+    return e.item;
   }
 
   private fix(i: number): void {
     if (!this.down(i)) this.up(i);
   }
 
-  /**
-   * Sifting moves a "hole" instead of swapping: each item passed over is written (and its position recorded) once,
-   * and the moving item once at the end — half the map writes of swapping, with the same comparisons and the same
-   * resulting order.
-   */
+  /** Moves the entry at `i` towards the root while it comes before its parent (a hole moves down, no swaps). */
   private up(i: number): void {
-    const items = this.items;
-    const keys = this.keys;
-    const item = items[i]!;
-    const key = keys[i]!;
+    const entries = this.entries;
+    const e = entries[i]!;
+    const item = e.item;
     const start = i;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = items[p]!;
-      if (!this.less(item, parent)) break;
-      items[i] = parent;
-      keys[i] = keys[p]!;
-      this.pos.set(keys[i]!, i);
+      const parent = entries[p]!;
+      if (!this.less(item, parent.item)) break;
+      entries[i] = parent;
+      parent.i = i;
       i = p;
     }
     if (i !== start) {
-      items[i] = item;
-      keys[i] = key;
-      this.pos.set(key, i);
+      entries[i] = e;
+      e.i = i;
     }
   }
 
+  /** Moves the entry at `i0` towards the leaves while a child comes before it; true if it moved. */
   private down(i0: number): boolean {
-    const items = this.items;
-    const keys = this.keys;
-    const item = items[i0]!;
-    const key = keys[i0]!;
+    const entries = this.entries;
+    const e = entries[i0]!;
+    const item = e.item;
     let i = i0;
-    const n = items.length;
+    const n = entries.length;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       let c = l;
       const r = l + 1;
-      if (r < n && this.less(items[r]!, items[l]!)) c = r;
-      const child = items[c]!;
-      if (!this.less(child, item)) break;
-      items[i] = child;
-      keys[i] = keys[c]!;
-      this.pos.set(keys[i]!, i);
+      if (r < n && this.less(entries[r]!.item, entries[l]!.item)) c = r;
+      const child = entries[c]!;
+      if (!this.less(child.item, item)) break;
+      entries[i] = child;
+      child.i = i;
       i = c;
     }
     if (i !== i0) {
-      items[i] = item;
-      keys[i] = key;
-      this.pos.set(key, i);
+      entries[i] = e;
+      e.i = i;
     }
     return i > i0;
   }

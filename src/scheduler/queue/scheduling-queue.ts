@@ -87,6 +87,7 @@ export class SchedulingQueue {
   private readonly maxBackoff: number;
   private readonly maxInUnschedulable: number;
   private waiters: Array<(q: QueuedPodInfo | undefined) => void> = [];
+  /** The pending timer of each periodic flush (one per flush: a fired timer is replaced, not kept). */
   private timers: Timer[] = [];
   private closed = false;
   /** Incremented per pop (upstream `schedulingCycle`). */
@@ -105,12 +106,15 @@ export class SchedulingQueue {
   /** Starts the periodic flushes: backoffQ every 1 s, unschedulable leftovers every 30 s (upstream `Run`). */
   run(): void {
     const every = (ms: number, fn: () => void) => {
+      // The slot of this flush in `timers`: every tick replaces its own timer (pushing one per tick grew the array by
+      // one entry a second for as long as the scheduler ran).
+      const slot = this.timers.length;
       const tick = () => {
         if (this.closed) return;
         fn();
-        this.timers.push(this.clock.setTimer(tick, ms));
+        this.timers[slot] = this.clock.setTimer(tick, ms);
       };
-      this.timers.push(this.clock.setTimer(tick, ms));
+      this.timers[slot] = this.clock.setTimer(tick, ms);
     };
     every(1_000, () => this.flushBackoffQCompleted());
     every(30_000, () => this.flushUnschedulableLeftover());
