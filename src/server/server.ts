@@ -197,6 +197,10 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   await bootstrapCluster(core);
   // Allocation repair, the `kubernetes` and `kube-dns` Services and the default IngressClass.
   await serviceNet.start({ address: o.advertiseAddress ?? advertiseAddress(bindAddress), port: actualPort });
+  // /readyz is the apiserver's readiness, as upstream's: storage up, bootstrap objects written (its post-start hooks).
+  // The controller-manager, scheduler and node agent are clients that start after it and report their own state
+  // (leases, the Node's Ready condition); readiness does not wait for them.
+  core.ready = true;
   const compactor = startCompactor(backend, { log: (msg: string, f?: Record<string, unknown>) => log.warn(f ?? {}, msg) });
 
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
@@ -232,7 +236,6 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
       kubeProxy: o.kubeProxy, proxyChainPrefix: o.proxyChainPrefix, ingress: o.ingress, nodeIP: o.nodeIP,
     });
   }
-  core.ready = true;
   log.info({ url, dataDir, datastore: o.datastore ?? 'sqlite://' }, 'skiff server ready');
 
   let closing: Promise<void> | undefined;
