@@ -195,7 +195,7 @@ test('the LRU caches evict the least recently used entry, also after hits reorde
   await lru.close();
 });
 
-test('writeAfterTurn: writes start at the end of the turn, together, and flush still waits for them', async () => {
+test('writes start at the end of the recording turn, together, and flush still waits for them', async () => {
   const srv = await FakeApiServer.start();
   const client = new DynamicClient({ server: srv.url }, { rateLimit: false });
   const clock = new FakeClock(Date.UTC(2025, 0, 1, 12, 0, 0));
@@ -206,7 +206,7 @@ test('writeAfterTurn: writes start at the end of the turn, together, and flush s
     started.push(body.involvedObject.name!);
     return create(ns, body, opts);
   };
-  const rec = new EventRecorder(events, { component: 'default-scheduler', clock, maxInFlight: 4, writeAfterTurn: true });
+  const rec = new EventRecorder(events, { component: 'default-scheduler', clock, maxInFlight: 4 });
   cleanups.push(() => srv.close(), () => client.close(), () => rec.close());
   const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `u-${name}` } });
   rec.event(pod('a'), 'Normal', 'Scheduled', 'Successfully assigned default/a to n1');

@@ -63,13 +63,6 @@ export interface EventRecorderOptions {
    * scheduler's raise it so the write rate is not capped at one per round trip.
    */
   maxInFlight?: number;
-  /**
-   * Start writes at the end of the event-loop turn (in setImmediate) rather than inside the recording call: events
-   * are background work, and the recording code is often on someone's critical path (the scheduler records
-   * `Scheduled` while the binding answer is handled, in the same turn as the kubelet's watch reading the bound pod
-   * in `skiff server`). Several events recorded in one turn are started together. Default false.
-   */
-  writeAfterTurn?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -170,7 +163,12 @@ export class EventRecorder {
   private readonly busy = new Map<string, Promise<void>>();
   private inFlight = 0;
   private idle?: { promise: Promise<void>; resolve: () => void };
-  /** A pump is scheduled for the end of this turn ({@link EventRecorderOptions.writeAfterTurn}). */
+  /**
+   * A pump is scheduled for the end of this turn. Writes start there, not inside the recording call: events are
+   * background work, and the recording code is often on someone's critical path (the scheduler records `Scheduled`
+   * while it handles the binding answer, in the turn where `skiff server`'s kubelet reads the bound pod; the kubelet
+   * records `Created`/`Started` on a pod's start path). Events recorded in one turn start together.
+   */
   private pumpScheduled = false;
   private seq = 0;
   private closed = false;
@@ -198,7 +196,8 @@ export class EventRecorder {
    */
   event(obj: EventSubject, type: EventType, reason: string, message: string): void {
     if (this.closed) return;
-    if (this.queue.length >= this.maxQueue) {
+    // Queued behind the writes in flight: the ones the end-of-turn pump will start at once are not waiting.
+    if (this.queue.length - (this.maxInFlight - this.inFlight) >= this.maxQueue) {
       this.log.warn({ reason, object: obj.metadata?.name }, 'event queue full; dropping event');
       return;
     }
@@ -209,8 +208,7 @@ export class EventRecorder {
     if (!this.allowBySpamFilter(key, at)) return;
     const ref = { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
     this.queue.push({ ref, type, reason, message, at, key });
-    if (!this.opts.writeAfterTurn) this.pump();
-    else if (!this.pumpScheduled) {
+    if (!this.pumpScheduled) {
       this.pumpScheduled = true;
       setImmediate(() => {
         this.pumpScheduled = false;

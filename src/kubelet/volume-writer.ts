@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { LoneCallGate } from '../util/lone-call.js';
 
 /** Relative path → content and mode (undefined: the volume's default mode). */
 export type VolumeFiles = Map<string, { data: Buffer; mode?: number }>;
@@ -81,7 +82,7 @@ const SYNC_MAX_FILES = 8;
 const SYNC_MAX_BYTES = 64 * 1024;
 /** The event loop writes a small volume itself only when no other write came this recently (not in a burst). */
 const SYNC_QUIET_MS = 50;
-let lastWriteAt = -Infinity;
+const writeGate = new LoneCallGate(SYNC_QUIET_MS);
 
 interface Pending {
   resolve(): void;
@@ -132,9 +133,7 @@ export function prewarmVolumeWriter(): void {
 export function writeVolumeFiles(dir: string, files: VolumeFiles, defaultMode: number): Promise<void> {
   // A single pod start (nothing else being written lately): a small volume is written here at once. In a burst the
   // writes go to the thread, where they cannot block the loop behind a contended file system.
-  const now = performance.now();
-  const quiet = now - lastWriteAt >= SYNC_QUIET_MS && pending.size === 0;
-  lastWriteAt = now;
+  const quiet = writeGate.lone() && pending.size === 0;
   if (quiet && files.size <= SYNC_MAX_FILES) {
     let bytes = 0;
     for (const f of files.values()) bytes += f.data.length;

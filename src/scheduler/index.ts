@@ -113,7 +113,7 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
     // 8 in flight 1,657–1,897, 4 in flight 1,975–2,102 — all 10,000 events written in each case.
     const eventClient = new DynamicClient(opts.client.rest.sibling());
     const recorder = new EventRecorder(eventClient, {
-      component: 'default-scheduler', clock, logger: log, maxInFlight: 4, maxQueue: 10_000, writeAfterTurn: true,
+      component: 'default-scheduler', clock, logger: log, maxInFlight: 4, maxQueue: 10_000,
     });
     // DefaultPreemption reads PodDisruptionBudgets from a shared informer (upstream's PDB lister).
     const pdbInf: Informer<PodDisruptionBudget> = opts.informers

@@ -7,6 +7,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import type { Pki } from './pki.js';
 import { rfc3339 } from '../../api/time.js';
+import { LoneCallGate } from '../../util/lone-call.js';
 
 /** The issuer (and default audience) upstream uses for in-cluster tokens with the default service DNS domain. */
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -105,7 +106,7 @@ export function issueServiceAccountTokenAsync(
 
 /** Tokens issued within this many ms of the previous one are a burst (see {@link issueServiceAccountTokenAuto}). */
 export const TOKEN_BURST_GAP_MS = 20;
-let lastIssuedAt = -Infinity;
+const tokenGate = new LoneCallGate(TOKEN_BURST_GAP_MS);
 
 /**
  * Signs on the event loop when tokens are asked for one at a time, on the thread pool in bursts. One pod starting
@@ -119,15 +120,11 @@ export function issueServiceAccountTokenAuto(
   pki: Pick<Pki, 'saPrivateKeyPem' | 'saPublicKeyPem'>,
   req: ServiceAccountTokenRequest,
 ): IssuedToken | Promise<IssuedToken> {
-  const now = performance.now();
-  if (now - lastIssuedAt < TOKEN_BURST_GAP_MS) {
-    lastIssuedAt = now;
-    return issueServiceAccountTokenAsync(pki, req);
-  }
+  if (!tokenGate.lone()) return issueServiceAccountTokenAsync(pki, req);
   try {
     return issueServiceAccountToken(pki, req);
   } finally {
-    lastIssuedAt = performance.now(); // after the signature: the gap is the time the loop had free since
+    tokenGate.ended(); // after the signature: the gap is the time the loop had free since
   }
 }
 

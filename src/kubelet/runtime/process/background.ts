@@ -7,8 +7,6 @@
  * Bounds, so nothing starves: a hold ends by itself after `holdMaxMs`, and a task that waited `maxDeferMs` runs
  * even while starts are in progress.
  */
-import type { Logger } from '../../../client/log.js';
-
 interface Task {
   what: string;
   fn: () => Promise<unknown> | unknown;
@@ -22,7 +20,6 @@ export interface BackgroundQueueOptions {
   maxDeferMs?: number;
   /** A hold not released after this long ends by itself (default 2000 ms). */
   holdMaxMs?: number;
-  log?: Logger;
 }
 
 export class BackgroundQueue {
@@ -31,15 +28,15 @@ export class BackgroundQueue {
   /** Tasks waiting in {@link idle} for the holds to end. */
   private readonly idleWaiters = new Set<() => void>();
   private running = false;
+  /** A {@link flush} in progress: tasks run regardless of holds until the queue is empty. */
+  private draining?: { promise: Promise<void>; resolve: () => void };
   private timer?: NodeJS.Timeout;
   private readonly maxDeferMs: number;
   private readonly holdMaxMs: number;
-  private readonly log?: Logger;
 
   constructor(opts: BackgroundQueueOptions = {}) {
     this.maxDeferMs = opts.maxDeferMs ?? 1000;
     this.holdMaxMs = opts.holdMaxMs ?? 2000;
-    this.log = opts.log;
   }
 
   /** Pods are being started: background tasks wait until every hold is released (bounded). Idempotent release. */
@@ -75,7 +72,7 @@ export class BackgroundQueue {
    * does not keep competing with a start that began while it ran.
    */
   idle(): Promise<void> {
-    if (this.holds === 0) return Promise.resolve();
+    if (this.holds === 0 || this.draining) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -95,30 +92,35 @@ export class BackgroundQueue {
     });
   }
 
-  /** Queues `fn` and logs its failure (fire and forget). */
-  defer(what: string, fn: () => Promise<unknown> | unknown): void {
-    this.run(what, fn).catch((err: unknown) => this.log?.error({ task: what, err: String(err) }, 'background task failed'));
-  }
-
-  /** Runs every queued task now, holds or not (close, purge). */
-  async flush(): Promise<void> {
-    while (this.running || this.tasks.length) {
-      if (!this.running) {
-        this.next(true);
-        continue;
-      }
-      await new Promise<void>((r) => setTimeout(r, 1));
+  /**
+   * Runs every queued task now, holds or not (close, purge), including tasks queued while it drains; resolves once
+   * the queue is empty and nothing runs. Meanwhile {@link idle} does not wait.
+   */
+  flush(): Promise<void> {
+    if (!this.running && !this.tasks.length) return Promise.resolve();
+    if (!this.draining) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.draining = { promise, resolve };
     }
+    for (const w of [...this.idleWaiters]) w();
+    this.pump();
+    return this.draining.promise;
   }
 
   private pump(): void {
-    if (this.running || !this.tasks.length) return;
+    if (this.running) return;
+    if (!this.tasks.length) {
+      this.draining?.resolve();
+      this.draining = undefined;
+      return;
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const waited = Date.now() - this.tasks[0]!.at;
-    if (this.holds > 0 && waited < this.maxDeferMs) {
+    if (this.holds > 0 && !this.draining && waited < this.maxDeferMs) {
       // Re-checked when a hold ends, or once the oldest task has waited its bound (a queued task keeps the process
       // alive that long, as work in flight does).
       this.timer = setTimeout(() => {
@@ -127,12 +129,7 @@ export class BackgroundQueue {
       }, this.maxDeferMs - waited);
       return;
     }
-    this.next(false);
-  }
-
-  private next(forced: boolean): void {
-    const t = this.tasks.shift();
-    if (!t) return;
+    const t = this.tasks.shift()!;
     this.running = true;
     let p: Promise<unknown>;
     try {
@@ -142,7 +139,9 @@ export class BackgroundQueue {
     }
     p.then(t.resolve, t.reject).finally(() => {
       this.running = false;
-      if (!forced) setImmediate(() => this.pump());
+      // Draining: the next task at once; otherwise after a turn of the loop (pod work that became ready goes first).
+      if (this.draining) this.pump();
+      else setImmediate(() => this.pump());
     });
   }
 }

@@ -463,12 +463,9 @@ export class ProcessRuntime implements RuntimeService {
   private poolRetryAt = 0;
   /**
    * Low-priority work (pool refills; the kubelet's pod cleanup through {@link inBackground}): run while no pod is
-   * being started. A start holds it from runPodSandbox until the sandbox's first container started (the kubelet
-   * holds it for a pod's whole start path too, see {@link holdBackground}).
+   * being started — the kubelet holds it for each pod's start path ({@link holdBackground}).
    */
   private readonly background: BackgroundQueue;
-  /** runPodSandbox's hold on the background queue, by sandbox, until its first container start ended. */
-  private readonly startHolds = new Map<string, () => void>();
   private closed = false;
   /** purge() in progress: no pool refills meanwhile (they would race the removal of the cgroup root). */
   private purging = false;
@@ -482,7 +479,7 @@ export class ProcessRuntime implements RuntimeService {
     this.network = opts.network;
     this.log = opts.log ?? defaultLogger('process-runtime');
     this.poolSize = Math.max(0, Math.floor(opts.sandboxPool ?? 0));
-    this.background = new BackgroundQueue({ log: this.log });
+    this.background = new BackgroundQueue();
     const hostPath = process.env.PATH || DEFAULT_PATH;
     const tool = (n: string) => lookPath(n, `${hostPath}:${DEFAULT_PATH}`);
     this.tools = {
@@ -598,20 +595,12 @@ export class ProcessRuntime implements RuntimeService {
     if (this.poolFill || !this.poolUsable() || this.pool.length >= this.poolSize || Date.now() < this.poolRetryAt) return;
     this.poolFill = (async () => {
       try {
-        let more = true;
-        while (more) {
+        while (this.poolUsable() && this.pool.length < this.poolSize) {
           await this.background.run('sandbox pool refill', async () => {
-            if (!this.poolUsable() || this.pool.length >= this.poolSize) {
-              more = false;
-              return;
-            }
+            if (!this.poolUsable() || this.pool.length >= this.poolSize) return; // closed or filled while queued
             const e = await this.createPooled();
-            if (this.closed || this.purging) {
-              more = false;
-              await this.releasePooled(e);
-              return;
-            }
-            this.pool.push(e);
+            if (this.closed || this.purging) await this.releasePooled(e);
+            else this.pool.push(e);
           });
         }
       } catch (err) {
@@ -720,13 +709,13 @@ export class ProcessRuntime implements RuntimeService {
     return e;
   }
 
-  /** Releases every pooled sandbox (close, purge); waits for a fill in flight first. */
+  /**
+   * Releases every pooled sandbox (close, purge) after running all queued background work now, holds or not: a
+   * refill step queued behind a start sees the runtime closing and the fill ends.
+   */
   private async releasePool(): Promise<void> {
-    while (this.poolFill) {
-      // A refill step queued behind a start's hold runs now (it sees the runtime closing and ends the fill).
-      await this.background.flush();
-      await Promise.race([this.poolFill, sleep(5)]);
-    }
+    await this.background.flush();
+    await this.poolFill;
     const all = this.pool.splice(0);
     const res = await Promise.allSettled(all.map((e) => this.releasePooled(e)));
     for (const r of res) if (r.status === 'rejected') this.log.error({ err: String(r.reason) }, 'cannot release a pooled sandbox');
@@ -749,14 +738,6 @@ export class ProcessRuntime implements RuntimeService {
   /** Inside {@link inBackground} work, between its steps: waits while a pod start holds the queue (bounded). */
   backgroundIdle(): Promise<void> {
     return this.background.idle();
-  }
-
-  /** Ends runPodSandbox's hold on the background queue for `sandboxId` (its first container start ended, or it stopped). */
-  private releaseStartHold(sandboxId: string): void {
-    const release = this.startHolds.get(sandboxId);
-    if (!release) return;
-    this.startHolds.delete(sandboxId);
-    release();
   }
 
   // ---------------------------------------------------------------- sandboxes
@@ -785,7 +766,6 @@ export class ProcessRuntime implements RuntimeService {
     const ipc: NamespaceMode = can && (nsOpts.ipc ?? 'POD') !== 'NODE' ? 'POD' : 'NODE';
     // A pre-created sandbox (infra process + attached network) when the pod fits one: its id becomes the sandbox's.
     const hostPorts = (config.portMappings ?? []).some((p) => p.hostPort && p.hostPort > 0);
-    const hold = this.background.hold();
     const pooled = network === 'POD' && ipc === 'POD' && !hostPorts && this.poolSize > 0 ? this.takePooled() : undefined;
     const id = pooled?.id ?? randomBytes(32).toString('hex');
     const dir = this.sandboxDir(id);
@@ -873,10 +853,8 @@ export class ProcessRuntime implements RuntimeService {
       this.spareCgroups.delete(id);
       if (rec.cgroupPath && this.cgroups) await this.cgroups.remove(rec.cgroupPath).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
-      hold();
       throw err;
     }
-    this.startHolds.set(id, hold);
     this.sandboxes.set(id, rec);
     this.persistNow(join(dir, 'sandbox.json'), rec);
     trace(config.metadata.name, 'rt-sb-persisted');
@@ -962,7 +940,6 @@ export class ProcessRuntime implements RuntimeService {
   async stopPodSandbox(sandboxId: string): Promise<void> {
     const s = this.sandboxes.get(sandboxId);
     if (!s) return; // CRI: stopping an absent sandbox is not an error
-    this.releaseStartHold(sandboxId);
     this.releaseWarm(this.warmShims.get(sandboxId));
     this.warmShims.delete(sandboxId);
     this.warmSlots.delete(sandboxId);
@@ -1285,15 +1262,6 @@ export class ProcessRuntime implements RuntimeService {
   }
 
   async startContainer(containerId: string): Promise<void> {
-    const sandboxId = this.containers.get(containerId)?.sandboxId;
-    try {
-      await this.startContainerNow(containerId);
-    } finally {
-      if (sandboxId) this.releaseStartHold(sandboxId);
-    }
-  }
-
-  private async startContainerNow(containerId: string): Promise<void> {
     const rec = this.getContainer(containerId);
     const st = this.state(containerId);
     if (st.state !== 'CONTAINER_CREATED') throw new InvalidStateError(`container ${containerId} is ${st.state}, not CREATED`);
@@ -1900,12 +1868,9 @@ export class ProcessRuntime implements RuntimeService {
 
   async close(): Promise<void> {
     this.closed = true;
-    // Queued background work (the cleanup of pods already deleted) runs now instead of being lost with the process;
-    // refill steps see the runtime closed and end.
-    await this.background.flush();
+    // releasePool first runs the queued background work: the cleanup of pods already deleted is done now instead of
+    // being lost with the process, and refill steps see the runtime closed and end.
     await this.releasePool();
-    for (const release of this.startHolds.values()) release();
-    this.startHolds.clear();
     for (const w of [...this.warmShims.values(), ...this.warmFor.values()]) this.releaseWarm(w);
     this.warmShims.clear();
     this.warmFor.clear();
