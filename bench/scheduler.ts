@@ -27,7 +27,7 @@
  * Extra fields: `schedProcCpuMsPerPod` (this process: scheduler + load-generator thread) and `apiserverCpuMsPerPod`
  * (the child) — CPU time per measured pod, steadier than throughput on a shared host, so A/B comparisons use them —
  * and `events`: how many events reached the apiserver (one `Scheduled` event per pod, as kube-scheduler writes; the
- * recorder writes them in the background, 4 at a time, and drops only when its 10,000-deep queue is full). The CPU figures are
+ * recorder writes them in the background, one at a time, and drops only when its 10,000-deep queue is full). The CPU figures are
  * read after the scheduler stopped and its recorder flushed, so they include every event the measured pods caused.
  */
 import { spawn } from 'node:child_process';
@@ -179,6 +179,25 @@ async function startCpuProfile(file: string | undefined): Promise<() => Promise<
   };
 }
 
+/**
+ * Starts a sampling heap profile of the calling thread when `file` is set (what was allocated, collected objects
+ * included: the GC's work); the returned function stops it into `file`. SKIFF_BENCH_HEAP_PROMOTED=1 leaves out what
+ * died young (minor GCs), i.e. keeps what was promoted — the objects that make scavenges (and later major GCs)
+ * expensive.
+ */
+async function startHeapProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  const promotedOnly = process.env.SKIFF_BENCH_HEAP_PROMOTED === '1';
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -217,7 +236,22 @@ async function serve(dataDir: string): Promise<void> {
   const { startServer } = await import('../src/server/server.js');
   const server = await startServer({ dataDir, datastore: 'memory://', httpsPort: 0, logLevel: 'error', disableControllerManager: true, disableScheduler: true, disableAgent: true });
   console.log(`KUBECONFIG ${server.kubeconfigPath}`);
+  // SKIFF_BENCH_API_PROFILE=<file>: a V8 CPU profile of the apiserver over the measured window (from the first CPU
+  // reading, at the window's start, to the second, at its last binding).
+  const apiProfile = process.env.SKIFF_BENCH_API_PROFILE;
+  let readings = 0;
+  let stopApiProfile: (() => Promise<void>) | undefined;
+  // SKIFF_BENCH_API_HEAP_PROFILE=<file>: the same window as a sampling heap profile (SKIFF_BENCH_HEAP_PROMOTED as below).
+  const apiHeap = process.env.SKIFF_BENCH_API_HEAP_PROFILE;
+  let stopApiHeap: (() => Promise<void>) | undefined;
   process.on('SIGUSR2', () => {
+    readings++;
+    if (apiProfile && readings === 1) void startCpuProfile(apiProfile).then((stop) => { stopApiProfile = stop; });
+    if (apiHeap && readings === 1) void startHeapProfile(apiHeap).then((stop) => { stopApiHeap = stop; });
+    if (readings === 2) {
+      void stopApiProfile?.();
+      void stopApiHeap?.();
+    }
     const u = process.cpuUsage();
     console.log(`CPU ${Math.round((u.user + u.system) / 1000)}`);
   });
@@ -290,10 +324,23 @@ async function main(): Promise<void> {
       }
       if (p.spec?.nodeName && !bound.has(name)) {
         bound.set(name, now());
-        if (bound.size === PODS) resolveAll();
+        if (bound.size === PODS) {
+          // CPU up to the last binding (the throughput window; what is written after it, e.g. queued events, is not).
+          windowCpu = process.cpuUsage(cpu0);
+          windowApiCpu = server.cpuMs?.();
+          const stop = stopProfile;
+          stopProfile = async () => {};
+          void stop();
+          resolveAll();
+        }
       }
     };
     const victims = new Set<string>();
+    let cpu0 = process.cpuUsage();
+    let windowCpu: NodeJS.CpuUsage | undefined;
+    let windowApiCpu: Promise<number> | undefined;
+    // The main thread's profile (SKIFF_BENCH_PROFILE) covers the measured window only: it stops at the last binding.
+    let stopProfile: () => Promise<void> = async () => {};
     informers.for<Pod>('v1', 'Pod').addEventHandler({ onAdd: observe, onUpdate: (_o, p) => observe(p) });
 
     const sched = startScheduler({ client, informers, leaderElection: false, logger: quiet });
@@ -329,19 +376,11 @@ async function main(): Promise<void> {
     // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
     // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
     // SKIFF_BENCH_PROFILE=<file>: a V8 CPU profile of this process's main thread over the measured window only.
-    const stopProfile = await startCpuProfile(process.env.SKIFF_BENCH_PROFILE);
-    // SKIFF_BENCH_HEAP_PROFILE=<file>: a sampling heap profile of this process's main thread over the measured window,
-    // collected objects included (what was allocated, not what survived: the GC's work).
-    const heapFile = process.env.SKIFF_BENCH_HEAP_PROFILE;
-    const heapSession = heapFile ? new Session() : undefined;
-    if (heapSession) {
-      heapSession.connect();
-      // SKIFF_BENCH_HEAP_PROMOTED=1: leave out what died young (minor GCs), i.e. keep what was promoted — the objects
-      // that make scavenges (and later major GCs) expensive.
-      const promotedOnly = process.env.SKIFF_BENCH_HEAP_PROMOTED === '1';
-      await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly });
-    }
-    const cpu0 = process.cpuUsage();
+    stopProfile = await startCpuProfile(process.env.SKIFF_BENCH_PROFILE);
+    // SKIFF_BENCH_HEAP_PROFILE=<file>: a sampling heap profile of this process's main thread from the window's start until
+    // the scheduler stopped (see startHeapProfile).
+    const stopHeap = await startHeapProfile(process.env.SKIFF_BENCH_HEAP_PROFILE);
+    cpu0 = process.cpuUsage();
     const apiCpu0 = await server.cpuMs?.();
     const creator = import.meta.url.endsWith('.ts')
       // Run from source (tsx): the worker registers tsx's loader before loading this file.
@@ -369,16 +408,15 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const apiCpu1 = await server.cpuMs?.();
     await stopProfile();
-    if (heapSession) {
-      const { profile } = await heapSession.post('HeapProfiler.stopSampling');
-      writeFileSync(heapFile!, JSON.stringify(profile));
-      heapSession.disconnect();
-    }
+    await stopHeap();
     const cpuFields = {
       schedProcCpuMsPerPod: Number(((cpu.user + cpu.system) / 1000 / PODS).toFixed(3)),
       // The load generator's share of schedProcCpuMsPerPod (Linux only).
       ...(creatorCpuMs !== undefined ? { creatorCpuMsPerPod: Number((creatorCpuMs / PODS).toFixed(3)) } : {}),
       ...(apiCpu0 !== undefined && apiCpu1 !== undefined ? { apiserverCpuMsPerPod: Number(((apiCpu1 - apiCpu0) / PODS).toFixed(3)) } : {}),
+      // The same up to the last binding only (the measured window): work done after it does not slow the throughput.
+      ...(windowCpu ? { schedProcWindowCpuMsPerPod: Number(((windowCpu.user + windowCpu.system) / 1000 / PODS).toFixed(3)) } : {}),
+      ...(apiCpu0 !== undefined && windowApiCpu ? { apiserverWindowCpuMsPerPod: Number((((await windowApiCpu) - apiCpu0) / PODS).toFixed(3)) } : {}),
     };
     await informers.stop();
     // Scheduled/FailedScheduling events that reached the apiserver (all of them unless the recorder's queue overflowed).

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { DynamicClient } from './dynamic.js';
 import { EventRecorder, type CoreEvent } from './events.js';
+import type { ResourceClient } from './dynamic.js';
 import { recordingLogger } from './log.js';
 import { FakeApiServer } from './testing/fake-apiserver.js';
 import { FakeClock } from './testing/fake-clock.js';
@@ -218,4 +219,30 @@ test('writes start at the end of the recording turn, together, and flush still w
   rec.event(pod('c'), 'Normal', 'Scheduled', 'Successfully assigned default/c to n1');
   await rec.flush();
   assert.deepEqual((srv.all('v1', 'events') as unknown as CoreEvent[]).map((e) => e.involvedObject.name).sort(), ['a', 'b', 'c']);
+});
+
+test('while the recording component is busy one write is in flight; once it is idle up to maxInFlight', async () => {
+  let current = 0;
+  let max = 0;
+  let written = 0;
+  const sink = {
+    async create(_ns: string, ev: CoreEvent) {
+      current++;
+      max = Math.max(max, current);
+      await new Promise((r) => setImmediate(r));
+      current--;
+      written++;
+      return ev;
+    },
+    async patch() { throw new Error('no patch expected'); },
+  } as unknown as ResourceClient<CoreEvent>;
+  let busy = true;
+  const rec = new EventRecorder(sink, { component: 'default-scheduler', maxInFlight: 4, busy: () => busy, logger: recordingLogger() });
+  for (let i = 0; i < 20; i++) rec.event({ ...rs, metadata: { ...rs.metadata, name: `p-${i}`, uid: `u-${i}` } }, 'Normal', 'Scheduled', `assigned p-${i}`);
+  while (written < 5) await new Promise((r) => setImmediate(r));
+  assert.equal(max, 1, 'one at a time while busy');
+  busy = false;
+  await rec.flush();
+  assert.equal(written, 20);
+  assert.equal(max, 4, 'up to maxInFlight once idle');
 });

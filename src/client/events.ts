@@ -6,10 +6,11 @@
  * upstream's. Recording never blocks or fails the caller: events go through a bounded in-memory queue (1000 like
  * the upstream broadcaster; overflow is dropped with a log line) and write failures are logged, not thrown.
  *
- * Cost per event matters (the scheduler records one per bound pod): the identity keys are plain string
- * concatenations built once per event, the spam filter, aggregator and correlation caches are LRU maps of 4096
- * entries like upstream's (O(1) eviction, no scans), and up to `maxInFlight` writes run at once — writes of the
- * same correlation key stay strictly ordered (create before its PATCHes).
+ * Cost per event matters (the scheduler records one per bound pod): recording only queues the subject's reference;
+ * correlation runs when an event is taken off the queue (as upstream's, in the sink goroutine), with identity keys
+ * that are plain string concatenations built once per event and spam filter, aggregator and correlation caches that
+ * are LRU maps of 4096 entries like upstream's (O(1) eviction, no scans). Up to `maxInFlight` writes run at once
+ * (default one) — writes of the same correlation key stay strictly ordered (create before its PATCHes).
  */
 
 import { realClock, type Clock } from './clock.js';
@@ -59,10 +60,15 @@ export interface EventRecorderOptions {
   /** Most events waiting to be written; more are dropped (upstream broadcaster queue length 1000). */
   maxQueue?: number;
   /**
-   * Most event writes in flight at once (default 1, upstream's sequential sink). Busy recorders such as the
-   * scheduler's raise it so the write rate is not capped at one per round trip.
+   * Most event writes in flight at once (default 1, upstream's sequential sink: a burst's events wait in the queue
+   * instead of competing with the recording component's own requests at the apiserver).
    */
   maxInFlight?: number;
+  /**
+   * While this returns true, one write at most is in flight whatever `maxInFlight` says: the recording component
+   * has requests of its own waiting on the apiserver (the scheduler's bindings), which go first.
+   */
+  busy?: () => boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -91,8 +97,6 @@ interface Pending {
   reason: string;
   message: string;
   at: number;
-  /** Subject + type: the spam filter's key, prefix of the others. */
-  key: string;
 }
 
 /**
@@ -201,13 +205,12 @@ export class EventRecorder {
       this.log.warn({ reason, object: obj.metadata?.name }, 'event queue full; dropping event');
       return;
     }
-    const at = this.clock.now();
     const m = obj.metadata ?? {};
-    // Component and host are fixed per recorder, so the subject, type (and later reason, message) identify an event.
-    const key = `${obj.kind}${SEP}${m.namespace}${SEP}${m.name}${SEP}${m.uid}${SEP}${obj.apiVersion}${SEP}${type}`;
-    if (!this.allowBySpamFilter(key, at)) return;
+    // Correlation (spam filter, aggregation, the identity keys) runs when the event is taken off the queue, as
+    // upstream's EventCorrelator runs in the broadcaster's sink goroutine: recording stays a few field copies on the
+    // caller's path, and a burst's events cost nothing more until they are written.
     const ref = { apiVersion: obj.apiVersion, kind: obj.kind, name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
-    this.queue.push({ ref, type, reason, message, at, key });
+    this.queue.push({ ref, type, reason, message, at: this.clock.now() });
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
       setImmediate(() => {
@@ -233,12 +236,17 @@ export class EventRecorder {
 
   /** Starts queued writes up to the in-flight limit, in queue order. */
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    const limit = this.opts.busy?.() ? 1 : this.maxInFlight;
+    while (this.inFlight < limit && this.queue.length > 0) {
       const p = this.queue.shift()!;
+      // Component and host are fixed per recorder, so the subject, type (and later reason, message) identify an event.
+      const r = p.ref;
+      const key = `${r.kind}${SEP}${r.namespace}${SEP}${r.name}${SEP}${r.uid}${SEP}${r.apiVersion}${SEP}${p.type}`;
+      if (!this.allowBySpamFilter(key, p.at)) continue;
       this.inFlight++;
       // Aggregation runs here, in queue order, so the outcome does not depend on write latencies.
-      const agg = this.aggregate(p);
-      const ckey = `${p.key}${SEP}${p.reason}${SEP}${agg.combined ? '(combined)' : agg.message}`;
+      const agg = this.aggregate(p, key);
+      const ckey = `${key}${SEP}${p.reason}${SEP}${agg.combined ? '(combined)' : agg.message}`;
       const before = this.busy.get(ckey);
       const run = (before ? before.then(() => this.write(p, agg.message, ckey)) : this.write(p, agg.message, ckey))
         .catch((err) => this.log.error({ err }, 'event write failed unexpectedly'));
@@ -247,12 +255,19 @@ export class EventRecorder {
         if (this.busy.get(ckey) === run) this.busy.delete(ckey);
         this.inFlight--;
         if (this.queue.length > 0) this.pump();
-        else if (this.inFlight === 0 && this.idle) {
-          const idle = this.idle;
-          this.idle = undefined;
-          idle.resolve();
-        }
+        else this.settleIdle();
       });
+    }
+    // The queue may have ended in events the spam filter dropped, with nothing in flight.
+    this.settleIdle();
+  }
+
+  /** Wakes {@link EventRecorder.flush} once nothing is queued or in flight. */
+  private settleIdle(): void {
+    if (this.inFlight === 0 && this.queue.length === 0 && this.idle) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle.resolve();
     }
   }
 
@@ -279,8 +294,8 @@ export class EventRecorder {
    * different messages arrive within the window, later ones are folded into one
    * "(combined from similar events): …" event whose count grows.
    */
-  private aggregate(p: Pending): { message: string; combined: boolean } {
-    const key = `${p.key}${SEP}${p.reason}`;
+  private aggregate(p: Pending, subjectKey: string): { message: string; combined: boolean } {
+    const key = `${subjectKey}${SEP}${p.reason}`;
     let rec = this.similar.get(key);
     if (!rec || p.at - rec.lastSeen > this.window) {
       // The common case (first event of its kind about this object): nothing to combine with.

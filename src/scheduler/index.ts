@@ -106,14 +106,19 @@ export function startScheduler(opts: StartSchedulerOptions): RunningScheduler {
     // One Scheduled event per bound pod, as kube-scheduler writes them (it used to drop ~90 % of them at 2,000 pods/s:
     // eight writes in flight on the scheduler's own client, queued behind the bindings, and a small queue). Events
     // get a client of their own, as kube-scheduler's event clientset (own connection, slots and rate limiter), and
-    // are background work: at most four writes in flight, so a burst's bindings — the scheduler's output — are not
-    // queued behind them at the apiserver (kube-scheduler's default event client is held to 50 QPS for the same
-    // reason); the rest wait in the recorder's queue of up to 10,000 (upstream's goroutines are unbounded) and are
-    // written as the apiserver frees up. Measured on 2 cores, basic 5000/10000: 64 in flight 1,425–1,477 pods/s,
-    // 8 in flight 1,657–1,897, 4 in flight 1,975–2,102 — all 10,000 events written in each case.
+    // are background work: while pods wait to be scheduled or bound they are written one at a time, as
+    // kube-scheduler's event broadcaster writes them (one goroutine records to the sink, event after event), so in
+    // a burst the apiserver's capacity goes to the bindings — the scheduler's output — and the events wait in the
+    // recorder's queue of up to 10,000 (upstream's holds 1,000 and drops beyond); once the scheduler is idle, four
+    // at a time (fewer round trips for the backlog). Measured on 2 cores, basic 5000/10000, all 10,000 events
+    // written: 64 in flight 1,425–1,477 pods/s, 8 in flight 1,657–1,897, 4 in flight 1,602–1,734, 1 in flight
+    // 1,894–2,186 (interleaved runs); with one in flight the CPU per pod up to the last binding is the same as with
+    // no events at all.
     const eventClient = new DynamicClient(opts.client.rest.sibling());
-    const recorder = new EventRecorder(eventClient, {
+    const recorder: EventRecorder = new EventRecorder(eventClient, {
       component: 'default-scheduler', clock, logger: log, maxInFlight: 4, maxQueue: 10_000,
+      // `scheduler` is set below, before the first event can be recorded.
+      busy: (): boolean => scheduler.queue.hasWork(),
     });
     // DefaultPreemption reads PodDisruptionBudgets from a shared informer (upstream's PDB lister).
     const pdbInf: Informer<PodDisruptionBudget> = opts.informers

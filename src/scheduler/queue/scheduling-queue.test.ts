@@ -182,3 +182,19 @@ test('pop() waits for a pod and resolves undefined on close', async () => {
   q.close();
   assert.equal(await pending, undefined);
 });
+
+test('hasWork: pods in activeQ or popped and not yet done; not pods waiting in backoff or unschedulable', () => {
+  const { q } = newQueue();
+  assert.equal(q.hasWork(), false);
+  q.add(makePod('a'));
+  assert.equal(q.hasWork(), true, 'in activeQ');
+  const qp = q.tryPop()!;
+  assert.equal(q.hasWork(), true, 'popped, being scheduled or bound');
+  fail(q, qp, 'NodeResourcesFit');
+  assert.equal(q.lengths().unschedulable, 1);
+  assert.equal(q.hasWork(), false, 'parked as unschedulable');
+  q.add(makePod('b'));
+  const qb = q.tryPop()!;
+  q.done(qb.pod);
+  assert.equal(q.hasWork(), false, 'bound');
+});

@@ -372,6 +372,11 @@ export class SchedulingQueue {
     return false;
   }
 
+  /** Whether pods wait in activeQ or are being scheduled or bound (popped, not yet done). */
+  hasWork(): boolean {
+    return this.activeQ.size > 0 || this.inFlight.size > 0;
+  }
+
   /** Counts per sub-queue (upstream `PendingPods` summary) for metrics and tests. */
   lengths(): { active: number; backoff: number; unschedulable: number; inFlight: number } {
     return { active: this.activeQ.size, backoff: this.backoffQ.size, unschedulable: this.unschedulable.size, inFlight: this.inFlight.size };
