@@ -49,11 +49,54 @@ export function objList(v: unknown, path: string, errs: Errs): Array<[Rec, numbe
   const a = arr(v, path, errs);
   if (!a) return [];
   const out: Array<[Rec, number]> = [];
-  a.forEach((it, i) => {
+  for (let i = 0; i < a.length; i++) {
+    const it = a[i];
+    if (it === undefined && !(i in a)) continue; // a hole (never from JSON): skipped, as forEach did
     if (isObj(it)) out.push([it, i]);
     else typeErr(errs, index(path, i), it, 'object');
-  });
+  }
   return out;
+}
+
+/**
+ * `objList` without the pairs: the array itself (absent → undefined), non-object items reported first as `objList`
+ * does; callers skip the non-object items (`if (!isObj(a[i])) continue`) so indices and error order stay the same.
+ */
+export function objItems(v: unknown, path: string, errs: Errs): unknown[] | undefined {
+  const a = arr(v, path, errs);
+  if (!a) return undefined;
+  for (let i = 0; i < a.length; i++) {
+    const it = a[i];
+    if (!isObj(it) && (it !== undefined || i in a)) typeErr(errs, index(path, i), it, 'object');
+  }
+  return a;
+}
+
+/*
+ * Field accessors: `str(o[k], child(path, k), errs)` and friends, building the field path only when reporting (the
+ * valid common case allocates no path strings).
+ */
+export function strField(o: Rec, k: string, path: string, errs: Errs): string | undefined {
+  const v = o[k];
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return undefined;
+  return typeErr(errs, child(path, k), v, 'string');
+}
+export function intField(o: Rec, k: string, path: string, errs: Errs): number | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'number' && Number.isInteger(v) ? v : typeErr(errs, child(path, k), v, 'integer');
+}
+export function boolField(o: Rec, k: string, path: string, errs: Errs): boolean | undefined {
+  const v = o[k];
+  if (typeof v === 'boolean') return v;
+  if (v === undefined || v === null) return undefined;
+  return typeErr(errs, child(path, k), v, 'boolean');
+}
+export function objField(o: Rec, k: string, path: string, errs: Errs): Rec | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) return undefined;
+  return isObj(v) ? v : typeErr(errs, child(path, k), v, 'object');
 }
 
 export function arr(v: unknown, path: string, errs: Errs): unknown[] | undefined {
@@ -100,10 +143,12 @@ export function strList(v: unknown, path: string, errs: Errs): string[] {
   const a = arr(v, path, errs);
   if (!a) return [];
   const out: string[] = [];
-  a.forEach((it, i) => {
+  for (let i = 0; i < a.length; i++) {
+    const it = a[i];
+    if (it === undefined && !(i in a)) continue; // a hole (never from JSON): skipped, as forEach did
     if (typeof it === 'string') out.push(it);
     else typeErr(errs, index(path, i), it, 'string');
-  });
+  }
   return out;
 }
 

@@ -61,7 +61,7 @@ export function dns1123LabelErrors(v: string): string[] {
   return out;
 }
 /** RFC 1123 label (namespace and service names, container names). */
-export const isDNS1123Label = (v: unknown): boolean => typeof v === 'string' && dns1123LabelErrors(v).length === 0;
+export const isDNS1123Label = (v: unknown): boolean => typeof v === 'string' && v.length <= DNS1123_LABEL_MAX_LENGTH && DNS1123_LABEL_RE.test(v);
 
 /** `IsDNS1123Subdomain` messages. */
 export function dns1123SubdomainErrors(v: string): string[] {
@@ -71,7 +71,7 @@ export function dns1123SubdomainErrors(v: string): string[] {
   return out;
 }
 /** RFC 1123 subdomain (most object names). */
-export const isDNS1123Subdomain = (v: unknown): boolean => typeof v === 'string' && dns1123SubdomainErrors(v).length === 0;
+export const isDNS1123Subdomain = (v: unknown): boolean => typeof v === 'string' && v.length <= DNS1123_SUBDOMAIN_MAX_LENGTH && DNS1123_SUBDOMAIN_RE.test(v);
 
 /** `IsDNS1035Label` messages (Service names). */
 export function dns1035LabelErrors(v: string): string[] {

@@ -5,15 +5,16 @@
  */
 
 import type { StatusCause } from '../errors.js';
-import { compareQuantities, formatQuantity, quantityMilliValue } from '../quantity.js';
+import { compareQuantities, formatQuantity, parseQuantity, quantityMilliValue, type Quantity } from '../quantity.js';
 import {
-  type Errs, type Rec, arr, bool, child, duplicate, forbidden, index, int, intOrString, invalid, isMissing, isObj,
-  jsonEqual, key, msgs, nonNegative, notSupported, obj, objList, oneOf, positive, quantity, required, str, strList,
+  type Errs, type Rec, arr, bool, boolField, child, duplicate, forbidden, index, int, intField, intOrString, invalid,
+  isMissing, isObj, jsonEqual, key, msgs, nonNegative, notSupported, obj, objField, objItems, objList, oneOf, positive,
+  quantity, required, str, strField, strList,
 } from './context.js';
 import { validateAnnotations, validateLabels } from './meta.js';
 import {
-  configMapKeyErrors, dns1123LabelErrors, dns1123SubdomainErrors, inclusiveRangeError, ipErrors,
-  labelValueErrors, portNameErrors, portNumErrors, qualifiedNameErrors,
+  configMapKeyErrors, dns1123LabelErrors, dns1123SubdomainErrors, inclusiveRangeError, ipErrors, isDNS1123Label,
+  isDNS1123Subdomain, labelValueErrors, portNameErrors, portNumErrors, qualifiedNameErrors,
 } from './names.js';
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -39,15 +40,37 @@ export function validatePortNumOrName(port: unknown, path: string, errs: Errs): 
 /** `validateLocalDescendingPath`: relative, no `..` element. */
 function validateLocalDescendingPath(p: string, path: string, errs: Errs): void {
   if (p.startsWith('/')) errs.push(invalid(path, p, 'must be a relative path'));
-  if (p.split('/').includes('..')) errs.push(invalid(path, p, "must not contain '..'"));
+  if (p.includes('..') && p.split('/').includes('..')) errs.push(invalid(path, p, "must not contain '..'"));
 }
+
+/*
+ * Fast-path predicates: true only when the matching validator would report nothing for the value (conservative: a
+ * false answer just runs the full validator). They let the valid common case skip building field paths.
+ */
+
+/** A non-empty `validateLocalDescendingPath`-clean string. */
+const isLocalDescendingPath = (p: unknown): boolean => typeof p === 'string' && p !== '' && p.charCodeAt(0) !== 47 && !p.includes('..');
+/** An absent or in-range file mode. */
+const isFileModeOk = (m: unknown): boolean => m === undefined || m === null || (typeof m === 'number' && Number.isInteger(m) && m >= 0 && m <= 0o777);
 
 function validateFileMode(v: unknown, path: string, errs: Errs): void {
   const m = int(v, path, errs);
   if (m !== undefined && (m < 0 || m > 0o777)) errs.push(invalid(path, m, FILE_MODE_MSG));
 }
 
+/** True when `validateKeyToPaths` would report nothing for `items`. */
+function keyToPathsOk(items: unknown): boolean {
+  if (items === undefined || items === null) return true;
+  if (!Array.isArray(items)) return false;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (!isObj(it) || typeof it.key !== 'string' || it.key === '' || !isLocalDescendingPath(it.path) || !isFileModeOk(it.mode)) return false;
+  }
+  return true;
+}
+
 function validateKeyToPaths(items: unknown, path: string, errs: Errs): void {
+  if (keyToPathsOk(items)) return;
   for (const [it, i] of objList(items, path, errs)) {
     const p = index(path, i);
     const k = str(it.key, child(p, 'key'), errs) ?? '';
@@ -92,7 +115,22 @@ function validateResourceFieldRef(ref: Rec, path: string, errs: Errs, needContai
   quantity(ref.divisor, child(path, 'divisor'), errs);
 }
 
+/** True when `validateDownwardAPIItems` would report nothing for `items` (fieldRef items only). */
+function downwardAPIItemsOk(items: unknown): boolean {
+  if (items === undefined || items === null) return true;
+  if (!Array.isArray(items)) return false;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (!isObj(it) || !isLocalDescendingPath(it.path) || !isFileModeOk(it.mode) || !isMissing(it.resourceFieldRef)) return false;
+    const fr = it.fieldRef;
+    // Plain field paths from the list never match the labels/annotations subscript form.
+    if (!isObj(fr) || typeof fr.apiVersion !== 'string' || fr.apiVersion === '' || typeof fr.fieldPath !== 'string' || !VOLUME_FIELD_PATHS.includes(fr.fieldPath)) return false;
+  }
+  return true;
+}
+
 function validateDownwardAPIItems(items: unknown, path: string, errs: Errs): void {
+  if (downwardAPIItemsOk(items)) return;
   for (const [it, i] of objList(items, path, errs)) {
     const p = index(path, i);
     const ip = str(it.path, child(p, 'path'), errs) ?? '';
@@ -109,6 +147,66 @@ function validateDownwardAPIItems(items: unknown, path: string, errs: Errs): voi
 }
 
 const VOLUME_SOURCE_SET = new Set(VOLUME_SOURCES);
+const PROJECTION_KIND_SET = new Set(['secret', 'downwardAPI', 'configMap', 'serviceAccountToken', 'clusterTrustBundle']);
+
+/** True when the projected-volume source `s` (one of `sources`) would get no causes. */
+function projectionOk(s: unknown): boolean {
+  if (!isObj(s)) return false;
+  let kind: string | undefined;
+  // The source's own few keys, not five probes for absent properties.
+  for (const k in s) {
+    if (!PROJECTION_KIND_SET.has(k) || isMissing(s[k])) continue;
+    if (kind !== undefined) return false;
+    kind = k;
+  }
+  switch (kind) {
+    case 'secret':
+    case 'configMap': {
+      const v = s[kind];
+      return isObj(v) && keyToPathsOk(v.items);
+    }
+    case 'downwardAPI': {
+      const v = s.downwardAPI;
+      return isObj(v) && downwardAPIItemsOk(v.items);
+    }
+    case 'serviceAccountToken': {
+      const v = s.serviceAccountToken;
+      if (!isObj(v)) return false;
+      const exp = v.expirationSeconds;
+      if (!isMissing(exp) && !(typeof exp === 'number' && Number.isInteger(exp) && exp >= 600 && exp <= 2 ** 32)) return false;
+      return isLocalDescendingPath(v.path);
+    }
+    case 'clusterTrustBundle':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** True when `validateVolumeSourceFields(src, v, ...)` would report nothing (the common sources; others: false). */
+function volumeSourceOk(src: string, v: Rec): boolean {
+  switch (src) {
+    case 'projected': {
+      if (!isFileModeOk(v.defaultMode)) return false;
+      const sources = v.sources;
+      if (isMissing(sources)) return true;
+      if (!Array.isArray(sources)) return false;
+      for (let i = 0; i < sources.length; i++) if (!projectionOk(sources[i])) return false;
+      return true;
+    }
+    case 'configMap':
+    case 'secret': {
+      const n = src === 'secret' ? v.secretName : v.name;
+      return typeof n === 'string' && n !== '' && isFileModeOk(v.defaultMode) && keyToPathsOk(v.items) && (isMissing(v.optional) || typeof v.optional === 'boolean');
+    }
+    case 'emptyDir':
+      return (isMissing(v.medium) || v.medium === '' || v.medium === 'Memory') && isMissing(v.sizeLimit);
+    case 'persistentVolumeClaim':
+      return typeof v.claimName === 'string' && v.claimName !== '' && (isMissing(v.readOnly) || typeof v.readOnly === 'boolean');
+    default:
+      return false;
+  }
+}
 
 const HOST_PATH_TYPES = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
 
@@ -202,7 +300,30 @@ export function validateVolumeSourceFields(src: string, v: Rec, path: string, er
 /** `ValidateVolumes`: unique DNS-label names, exactly one source per volume. Returns the volume names. */
 export function validateVolumes(volumes: unknown, path: string, errs: Errs): Map<string, Rec> {
   const names = new Map<string, Rec>();
-  for (const [v, i] of objList(volumes, path, errs)) {
+  const list = objItems(volumes, path, errs);
+  if (!list) return names;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (!isObj(v)) continue;
+    // Fast path: a valid, new name and exactly one source whose fields are valid report nothing.
+    const vn = v.name;
+    if (typeof vn === 'string' && vn !== '' && !names.has(vn) && isDNS1123Label(vn)) {
+      let src: string | undefined;
+      let count = 0;
+      for (const k in v) {
+        if (VOLUME_SOURCE_SET.has(k) && !isMissing(v[k])) {
+          src = k;
+          count++;
+        }
+      }
+      if (count === 1) {
+        const sv = v[src!];
+        if (isObj(sv) && volumeSourceOk(src!, sv)) {
+          names.set(vn, v);
+          continue;
+        }
+      }
+    }
     const p = index(path, i);
     const name = str(v.name, child(p, 'name'), errs) ?? '';
     if (name === '') errs.push(required(child(p, 'name')));
@@ -270,6 +391,7 @@ function validateContainerResourceName(name: string, path: string, errs: Errs): 
  * request ≤ its limit, extended resources not overcommitted.
  */
 export function validateResourceRequirements(res: unknown, path: string, errs: Errs): void {
+  if (isObj(res) && resourceRequirementsOk(res)) return;
   const r = obj(res, path, errs);
   if (!r) return;
   const limitsPath = child(path, 'limits');
@@ -301,6 +423,44 @@ export function validateResourceRequirements(res: unknown, path: string, errs: E
     }
   }
   arr(r.claims, child(path, 'claims'), errs);
+}
+
+/** A standard resource's quantity when it parses and is ≥ 0 (no cause); otherwise undefined. */
+function standardQuantityOk(name: string, raw: unknown): Quantity | undefined {
+  if (!STANDARD_CONTAINER_RESOURCES.includes(name) || typeof raw !== 'string') return undefined;
+  let q: Quantity;
+  try {
+    q = parseQuantity(raw.trim());
+  } catch {
+    return undefined;
+  }
+  return q.mantissa < 0n ? undefined : q;
+}
+
+/**
+ * True when `validateResourceRequirements` would report nothing: only standard resources (cpu, memory,
+ * ephemeral-storage) with valid non-negative quantities, each request at most its limit, no claims.
+ */
+function resourceRequirementsOk(r: Rec): boolean {
+  if (!isMissing(r.claims)) return false;
+  const lim = r.limits;
+  const req = r.requests;
+  if (!isMissing(lim)) {
+    if (!isObj(lim)) return false;
+    for (const name in lim) if (!standardQuantityOk(name, lim[name])) return false;
+  }
+  if (!isMissing(req)) {
+    if (!isObj(req)) return false;
+    for (const name in req) {
+      const q = standardQuantityOk(name, req[name]);
+      if (!q) return false;
+      if (isObj(lim) && Object.prototype.hasOwnProperty.call(lim, name)) {
+        const l = standardQuantityOk(name, lim[name]);
+        if (!l || compareQuantities(q, l) > 0) return false;
+      }
+    }
+  }
+  return true;
 }
 
 /** `ValidateResourceQuantityValue`: ≥ 0, and whole numbers for integer (extended) resources. */
@@ -463,7 +623,19 @@ function validateContainerPorts(ports: unknown, path: string, errs: Errs, hostNe
 
 function validateVolumeMounts(mounts: unknown, volumes: Map<string, Rec>, path: string, errs: Errs): void {
   const paths = new Set<string>();
-  for (const [m, i] of objList(mounts, path, errs)) {
+  const list = objItems(mounts, path, errs);
+  if (!list) return;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    if (!isObj(m)) continue;
+    // Fast path: a known volume at a mount path not used before, no subPath(Expr), no propagation: no causes.
+    const mn = m.name;
+    const mmp = m.mountPath;
+    if (typeof mn === 'string' && mn !== '' && volumes.has(mn) && typeof mmp === 'string' && mmp !== '' && !paths.has(mmp)
+      && isMissing(m.subPath) && isMissing(m.subPathExpr) && isMissing(m.mountPropagation) && (isMissing(m.readOnly) || typeof m.readOnly === 'boolean')) {
+      paths.add(mmp);
+      continue;
+    }
     const p = index(path, i);
     const name = str(m.name, child(p, 'name'), errs) ?? '';
     if (name === '') errs.push(required(child(p, 'name')));
@@ -484,25 +656,29 @@ function validateVolumeMounts(mounts: unknown, volumes: Map<string, Rec>, path: 
 
 interface ContainerOpts { init?: boolean; ephemeral?: boolean; hostNetwork: boolean; volumes: Map<string, Rec> }
 
+const TERMINATION_MESSAGE_POLICIES = ['File', 'FallbackToLogsOnError'];
+const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
+
 function validateContainer(c: Rec, path: string, errs: Errs, opts: ContainerOpts): void {
-  const name = str(c.name, child(path, 'name'), errs) ?? '';
+  const name = strField(c, 'name', path, errs) ?? '';
   if (name === '') errs.push(required(child(path, 'name')));
-  else msgs(errs, child(path, 'name'), name, dns1123LabelErrors(name));
-  const image = str(c.image, child(path, 'image'), errs) ?? '';
+  else if (!isDNS1123Label(name)) msgs(errs, child(path, 'name'), name, dns1123LabelErrors(name));
+  const image = strField(c, 'image', path, errs) ?? '';
   if (image === '') errs.push(required(child(path, 'image')));
-  strList(c.command, child(path, 'command'), errs);
-  strList(c.args, child(path, 'args'), errs);
-  str(c.workingDir, child(path, 'workingDir'), errs);
-  const tmp = str(c.terminationMessagePolicy, child(path, 'terminationMessagePolicy'), errs) ?? '';
-  oneOf(tmp, ['File', 'FallbackToLogsOnError'], child(path, 'terminationMessagePolicy'), errs, true);
-  const ipp = str(c.imagePullPolicy, child(path, 'imagePullPolicy'), errs) ?? '';
-  oneOf(ipp, ['Always', 'IfNotPresent', 'Never'], child(path, 'imagePullPolicy'), errs, true);
-  validateContainerPorts(c.ports, child(path, 'ports'), errs, opts.hostNetwork);
-  validateEnv(c.env, child(path, 'env'), errs);
-  validateEnvFrom(c.envFrom, child(path, 'envFrom'), errs);
-  validateVolumeMounts(c.volumeMounts, opts.volumes, child(path, 'volumeMounts'), errs);
-  validateResourceRequirements(c.resources, child(path, 'resources'), errs);
-  const restart = str(c.restartPolicy, child(path, 'restartPolicy'), errs);
+  // Absent lists and objects report nothing: their validators run only when the field is set.
+  if (!isMissing(c.command)) strList(c.command, child(path, 'command'), errs);
+  if (!isMissing(c.args)) strList(c.args, child(path, 'args'), errs);
+  strField(c, 'workingDir', path, errs);
+  const tmp = strField(c, 'terminationMessagePolicy', path, errs) ?? '';
+  if (tmp !== 'File' && tmp !== 'FallbackToLogsOnError') oneOf(tmp, TERMINATION_MESSAGE_POLICIES, child(path, 'terminationMessagePolicy'), errs, true);
+  const ipp = strField(c, 'imagePullPolicy', path, errs) ?? '';
+  if (ipp !== 'Always' && ipp !== 'IfNotPresent' && ipp !== 'Never') oneOf(ipp, PULL_POLICIES, child(path, 'imagePullPolicy'), errs, true);
+  if (!isMissing(c.ports)) validateContainerPorts(c.ports, child(path, 'ports'), errs, opts.hostNetwork);
+  if (!isMissing(c.env)) validateEnv(c.env, child(path, 'env'), errs);
+  if (!isMissing(c.envFrom)) validateEnvFrom(c.envFrom, child(path, 'envFrom'), errs);
+  if (!isMissing(c.volumeMounts)) validateVolumeMounts(c.volumeMounts, opts.volumes, child(path, 'volumeMounts'), errs);
+  if (!(isObj(c.resources) && resourceRequirementsOk(c.resources))) validateResourceRequirements(c.resources, child(path, 'resources'), errs);
+  const restart = strField(c, 'restartPolicy', path, errs);
   const sidecar = opts.init && restart === 'Always';
   if (restart !== undefined) {
     if (!opts.init) errs.push(forbidden(child(path, 'restartPolicy'), 'may not be set for non-init containers'));
@@ -513,10 +689,10 @@ function validateContainer(c: Rec, path: string, errs: Errs, opts: ContainerOpts
     for (const k of ['livenessProbe', 'readinessProbe', 'startupProbe']) if (!isMissing(c[k])) errs.push(forbidden(child(path, k), what));
     if (!isMissing(c.lifecycle) && !opts.ephemeral) errs.push(forbidden(child(path, 'lifecycle'), what));
   } else {
-    validateProbe(c.livenessProbe, child(path, 'livenessProbe'), errs, { liveOrStartup: true });
-    validateProbe(c.readinessProbe, child(path, 'readinessProbe'), errs, { readiness: true });
-    validateProbe(c.startupProbe, child(path, 'startupProbe'), errs, { liveOrStartup: true });
-    const lc = obj(c.lifecycle, child(path, 'lifecycle'), errs);
+    if (!isMissing(c.livenessProbe)) validateProbe(c.livenessProbe, child(path, 'livenessProbe'), errs, { liveOrStartup: true });
+    if (!isMissing(c.readinessProbe)) validateProbe(c.readinessProbe, child(path, 'readinessProbe'), errs, { readiness: true });
+    if (!isMissing(c.startupProbe)) validateProbe(c.startupProbe, child(path, 'startupProbe'), errs, { liveOrStartup: true });
+    const lc = objField(c, 'lifecycle', path, errs);
     if (lc) {
       for (const k of ['postStart', 'preStop']) {
         const h = obj(lc[k], child(child(path, 'lifecycle'), k), errs);
@@ -524,16 +700,32 @@ function validateContainer(c: Rec, path: string, errs: Errs, opts: ContainerOpts
       }
     }
   }
-  const sc = obj(c.securityContext, child(path, 'securityContext'), errs);
-  if (sc) validateSecurityContextIds(sc, child(path, 'securityContext'), errs);
+  const sc = objField(c, 'securityContext', path, errs);
+  if (sc && !securityContextIdsOk(sc)) validateSecurityContextIds(sc, child(path, 'securityContext'), errs);
+}
+
+const SECURITY_CONTEXT_IDS = ['runAsUser', 'runAsGroup', 'fsGroup'];
+const SECURITY_CONTEXT_BOOLS = ['privileged', 'runAsNonRoot', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation'];
+
+/** True when `validateSecurityContextIds` would report nothing. */
+function securityContextIdsOk(sc: Rec): boolean {
+  for (let i = 0; i < SECURITY_CONTEXT_IDS.length; i++) {
+    const v = sc[SECURITY_CONTEXT_IDS[i]];
+    if (!isMissing(v) && !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2147483647)) return false;
+  }
+  for (let i = 0; i < SECURITY_CONTEXT_BOOLS.length; i++) {
+    const v = sc[SECURITY_CONTEXT_BOOLS[i]];
+    if (!isMissing(v) && typeof v !== 'boolean') return false;
+  }
+  return true;
 }
 
 function validateSecurityContextIds(sc: Rec, path: string, errs: Errs): void {
-  for (const k of ['runAsUser', 'runAsGroup', 'fsGroup']) {
+  for (const k of SECURITY_CONTEXT_IDS) {
     const v = int(sc[k], child(path, k), errs);
     if (v !== undefined && (v < 0 || v > 2147483647)) errs.push(invalid(child(path, k), v, inclusiveRangeError(0, 2147483647)));
   }
-  for (const k of ['privileged', 'runAsNonRoot', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation']) bool(sc[k], child(path, k), errs);
+  for (const k of SECURITY_CONTEXT_BOOLS) bool(sc[k], child(path, k), errs);
 }
 
 function validateTolerations(tolerations: unknown, path: string, errs: Errs): void {
@@ -576,6 +768,16 @@ function validateTopologySpread(tsc: unknown, path: string, errs: Errs): void {
 }
 
 const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
+const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
+const POD_SUBDOMAIN_FIELDS = ['serviceAccountName', 'nodeName', 'schedulerName', 'priorityClassName'];
+const POD_LABEL_FIELDS = ['hostname', 'subdomain'];
+
+/** Container names are unique across init, regular and ephemeral containers. */
+function checkDupName(names: Set<string>, c: Rec, p: string, errs: Errs): void {
+  if (typeof c.name !== 'string' || c.name === '') return;
+  if (names.has(c.name)) errs.push(duplicate(child(p, 'name'), c.name));
+  names.add(c.name);
+}
 
 /** Options for `validatePodSpec`: a Pod (vs a template) gets the pod-only checks. */
 export interface PodSpecOptions { isPod?: boolean }
@@ -588,86 +790,113 @@ export function validatePodSpec(specV: unknown, path: string, errs: Errs = [], o
   }
   const spec = obj(specV, path, errs);
   if (!spec) return errs;
-  const hostNetwork = bool(spec.hostNetwork, child(path, 'hostNetwork'), errs) === true;
-  bool(spec.hostPID, child(path, 'hostPID'), errs);
-  bool(spec.hostIPC, child(path, 'hostIPC'), errs);
+  // Field paths are built only where a cause is reported or a nested validator needs one; absent optional fields
+  // (whose validators report nothing) are skipped.
+  const hostNetwork = boolField(spec, 'hostNetwork', path, errs) === true;
+  boolField(spec, 'hostPID', path, errs);
+  boolField(spec, 'hostIPC', path, errs);
   const volumes = validateVolumes(spec.volumes, child(path, 'volumes'), errs);
 
-  const containers = objList(spec.containers, child(path, 'containers'), errs);
+  const containersPath = child(path, 'containers');
+  const containers = objItems(spec.containers, containersPath, errs);
   if (!Array.isArray(spec.containers) || spec.containers.length === 0) {
-    if (Array.isArray(spec.containers) || isMissing(spec.containers)) errs.push(required(child(path, 'containers')));
+    if (Array.isArray(spec.containers) || isMissing(spec.containers)) errs.push(required(containersPath));
   }
   const names = new Set<string>();
-  const checkDup = (c: Rec, p: string): void => {
-    if (typeof c.name !== 'string' || c.name === '') return;
-    if (names.has(c.name)) errs.push(duplicate(child(p, 'name'), c.name));
-    names.add(c.name);
-  };
-  for (const [c, i] of objList(spec.initContainers, child(path, 'initContainers'), errs)) {
-    const p = index(child(path, 'initContainers'), i);
-    validateContainer(c, p, errs, { init: true, hostNetwork, volumes });
-    checkDup(c, p);
-  }
-  for (const [c, i] of containers) {
-    const p = index(child(path, 'containers'), i);
-    validateContainer(c, p, errs, { hostNetwork, volumes });
-    checkDup(c, p);
-    if (opts.isPod && typeof c.image === 'string' && c.image !== c.image.trim()) {
-      errs.push(invalid(child(p, 'image'), c.image, 'must not have leading or trailing whitespace'));
+  if (!isMissing(spec.initContainers)) {
+    const lp = child(path, 'initContainers');
+    const list = objItems(spec.initContainers, lp, errs);
+    const o: ContainerOpts = { init: true, hostNetwork, volumes };
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i];
+        if (!isObj(c)) continue;
+        const p = index(lp, i);
+        validateContainer(c, p, errs, o);
+        checkDupName(names, c, p, errs);
+      }
     }
   }
-  for (const [c, i] of objList(spec.ephemeralContainers, child(path, 'ephemeralContainers'), errs)) {
-    const p = index(child(path, 'ephemeralContainers'), i);
-    validateContainer(c, p, errs, { ephemeral: true, hostNetwork, volumes });
-    checkDup(c, p);
+  if (containers) {
+    const o: ContainerOpts = { hostNetwork, volumes };
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i];
+      if (!isObj(c)) continue;
+      const p = index(containersPath, i);
+      validateContainer(c, p, errs, o);
+      checkDupName(names, c, p, errs);
+      if (opts.isPod && typeof c.image === 'string' && c.image !== c.image.trim()) {
+        errs.push(invalid(child(p, 'image'), c.image, 'must not have leading or trailing whitespace'));
+      }
+    }
   }
-  const rp = str(spec.restartPolicy, child(path, 'restartPolicy'), errs) ?? '';
-  oneOf(rp, ['Always', 'OnFailure', 'Never'], child(path, 'restartPolicy'), errs, true);
-  const dns = str(spec.dnsPolicy, child(path, 'dnsPolicy'), errs) ?? '';
-  oneOf(dns, DNS_POLICIES, child(path, 'dnsPolicy'), errs, true);
+  if (!isMissing(spec.ephemeralContainers)) {
+    const lp = child(path, 'ephemeralContainers');
+    const list = objItems(spec.ephemeralContainers, lp, errs);
+    const o: ContainerOpts = { ephemeral: true, hostNetwork, volumes };
+    if (list) {
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i];
+        if (!isObj(c)) continue;
+        const p = index(lp, i);
+        validateContainer(c, p, errs, o);
+        checkDupName(names, c, p, errs);
+      }
+    }
+  }
+  const rp = strField(spec, 'restartPolicy', path, errs) ?? '';
+  if (!RESTART_POLICIES.includes(rp)) oneOf(rp, RESTART_POLICIES, child(path, 'restartPolicy'), errs, true);
+  const dns = strField(spec, 'dnsPolicy', path, errs) ?? '';
+  if (!DNS_POLICIES.includes(dns)) oneOf(dns, DNS_POLICIES, child(path, 'dnsPolicy'), errs, true);
   if (dns === 'None' && isMissing(spec.dnsConfig)) errs.push(required(child(path, 'dnsConfig'), 'must provide `dnsConfig` when `dnsPolicy` is None'));
-  const dc = obj(spec.dnsConfig, child(path, 'dnsConfig'), errs);
+  const dc = objField(spec, 'dnsConfig', path, errs);
   if (dc) {
     const ns = strList(dc.nameservers, child(child(path, 'dnsConfig'), 'nameservers'), errs);
     ns.forEach((n, i) => msgs(errs, index(child(child(path, 'dnsConfig'), 'nameservers'), i), n, ipErrors(n)));
     if (ns.length > 3) errs.push(invalid(child(child(path, 'dnsConfig'), 'nameservers'), ns, 'must not have more than 3 nameservers'));
     strList(dc.searches, child(child(path, 'dnsConfig'), 'searches'), errs);
   }
-  validateLabels(spec.nodeSelector, child(path, 'nodeSelector'), errs);
-  for (const k of ['serviceAccountName', 'nodeName', 'schedulerName', 'priorityClassName']) {
-    const v = str(spec[k], child(path, k), errs) ?? '';
-    if (v !== '') msgs(errs, child(path, k), v, dns1123SubdomainErrors(v));
+  if (!isMissing(spec.nodeSelector)) validateLabels(spec.nodeSelector, child(path, 'nodeSelector'), errs);
+  for (const k of POD_SUBDOMAIN_FIELDS) {
+    const v = strField(spec, k, path, errs) ?? '';
+    if (v !== '' && !isDNS1123Subdomain(v)) msgs(errs, child(path, k), v, dns1123SubdomainErrors(v));
   }
-  str(spec.serviceAccount, child(path, 'serviceAccount'), errs);
-  for (const k of ['hostname', 'subdomain']) {
-    const v = str(spec[k], child(path, k), errs) ?? '';
-    if (v !== '') msgs(errs, child(path, k), v, dns1123LabelErrors(v));
+  strField(spec, 'serviceAccount', path, errs);
+  for (const k of POD_LABEL_FIELDS) {
+    const v = strField(spec, k, path, errs) ?? '';
+    if (v !== '' && !isDNS1123Label(v)) msgs(errs, child(path, k), v, dns1123LabelErrors(v));
   }
-  const ads = int(spec.activeDeadlineSeconds, child(path, 'activeDeadlineSeconds'), errs);
+  const ads = intField(spec, 'activeDeadlineSeconds', path, errs);
   if (ads !== undefined && (ads < 1 || ads > 4294967295)) errs.push(invalid(child(path, 'activeDeadlineSeconds'), ads, inclusiveRangeError(1, 4294967295)));
-  int(spec.terminationGracePeriodSeconds, child(path, 'terminationGracePeriodSeconds'), errs);
-  int(spec.priority, child(path, 'priority'), errs);
-  bool(spec.enableServiceLinks, child(path, 'enableServiceLinks'), errs);
-  bool(spec.automountServiceAccountToken, child(path, 'automountServiceAccountToken'), errs);
-  validateTolerations(spec.tolerations, child(path, 'tolerations'), errs);
-  validateTopologySpread(spec.topologySpreadConstraints, child(path, 'topologySpreadConstraints'), errs);
-  const psc = obj(spec.securityContext, child(path, 'securityContext'), errs);
-  if (psc) validateSecurityContextIds(psc, child(path, 'securityContext'), errs);
-  for (const [s, i] of objList(spec.imagePullSecrets, child(path, 'imagePullSecrets'), errs)) str(s.name, child(index(child(path, 'imagePullSecrets'), i), 'name'), errs);
-  obj(spec.affinity, child(path, 'affinity'), errs);
-  const overhead = obj(spec.overhead, child(path, 'overhead'), errs);
-  for (const [n, raw] of Object.entries(overhead ?? {})) quantity(raw, key(child(path, 'overhead'), n), errs);
-  for (const [g, i] of objList(spec.schedulingGates, child(path, 'schedulingGates'), errs)) {
-    const gp = child(index(child(path, 'schedulingGates'), i), 'name');
-    const n = str(g.name, gp, errs) ?? '';
-    msgs(errs, gp, n, qualifiedNameErrors(n));
+  intField(spec, 'terminationGracePeriodSeconds', path, errs);
+  intField(spec, 'priority', path, errs);
+  boolField(spec, 'enableServiceLinks', path, errs);
+  boolField(spec, 'automountServiceAccountToken', path, errs);
+  if (!isMissing(spec.tolerations)) validateTolerations(spec.tolerations, child(path, 'tolerations'), errs);
+  if (!isMissing(spec.topologySpreadConstraints)) validateTopologySpread(spec.topologySpreadConstraints, child(path, 'topologySpreadConstraints'), errs);
+  const psc = objField(spec, 'securityContext', path, errs);
+  if (psc && !securityContextIdsOk(psc)) validateSecurityContextIds(psc, child(path, 'securityContext'), errs);
+  if (!isMissing(spec.imagePullSecrets)) {
+    for (const [s, i] of objList(spec.imagePullSecrets, child(path, 'imagePullSecrets'), errs)) str(s.name, child(index(child(path, 'imagePullSecrets'), i), 'name'), errs);
   }
-  const os = obj(spec.os, child(path, 'os'), errs);
+  objField(spec, 'affinity', path, errs);
+  if (!isMissing(spec.overhead)) {
+    const overhead = obj(spec.overhead, child(path, 'overhead'), errs);
+    for (const [n, raw] of Object.entries(overhead ?? {})) quantity(raw, key(child(path, 'overhead'), n), errs);
+  }
+  if (!isMissing(spec.schedulingGates)) {
+    for (const [g, i] of objList(spec.schedulingGates, child(path, 'schedulingGates'), errs)) {
+      const gp = child(index(child(path, 'schedulingGates'), i), 'name');
+      const n = str(g.name, gp, errs) ?? '';
+      msgs(errs, gp, n, qualifiedNameErrors(n));
+    }
+  }
+  const os = objField(spec, 'os', path, errs);
   if (os) {
     const n = str(os.name, child(child(path, 'os'), 'name'), errs) ?? '';
     if (n === '') errs.push(required(child(child(path, 'os'), 'name')));
   }
-  for (const [h, i] of objList(spec.hostAliases, child(path, 'hostAliases'), errs)) {
+  if (!isMissing(spec.hostAliases)) for (const [h, i] of objList(spec.hostAliases, child(path, 'hostAliases'), errs)) {
     const ip = str(h.ip, child(index(child(path, 'hostAliases'), i), 'ip'), errs) ?? '';
     msgs(errs, child(index(child(path, 'hostAliases'), i), 'ip'), ip, ipErrors(ip));
   }
