@@ -110,16 +110,24 @@ test('failures are logged, never thrown, and never block the caller', async () =
   assert.equal(t.events().length, 1, 'the next one goes through');
 });
 
-test('the queue is bounded', async () => {
+test('the queue is bounded; drops are logged once per 10 s with their count', async () => {
   const t = await setup();
   const small = new EventRecorder(new DynamicClient({ server: t.srv.url }, { rateLimit: false }), { component: 'c', maxQueue: 2, clock: t.clock, logger: t.logger });
+  const drops = () => t.logger.records.filter((r) => r.msg === 'event queue full; dropping events').map((r) => (r.obj as { dropped: number }).dropped);
   for (let i = 0; i < 5; i++) small.event(rs, 'Normal', 'R', `m${i}`);
-  await small.close();
+  assert.deepEqual(drops(), [1], 'the first drop is logged at once, the next one only counted');
+  await small.flush();
   assert.equal(t.events().length, 3, 'one in flight + two queued');
-  assert.equal(t.logger.records.filter((r) => r.msg === 'event queue full; dropping event').length, 2);
+  for (let i = 0; i < 6; i++) small.event(rs, 'Normal', 'R', `n${i}`);
+  assert.deepEqual(drops(), [1], 'within 10 s of the last line');
+  t.clock.advance(10_000);
+  small.event(rs, 'Normal', 'R', 'later');
+  assert.deepEqual(drops(), [1, 5], 'the four held back and this one');
+  await small.close();
+  assert.equal(t.events().length, 6);
   small.event(rs, 'Normal', 'R', 'after close');
   await small.flush();
-  assert.equal(t.events().length, 3);
+  assert.equal(t.events().length, 6);
 });
 
 test('similar events are combined after 10 distinct messages, and the spam filter caps a burst at 25', async () => {

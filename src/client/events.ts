@@ -46,6 +46,8 @@ const SPAM_REFILL_MS = 300_000;
 const AGGREGATE_MAX_SIMILAR = 10;
 /** Entries of each LRU cache (client-go `maxLruCacheEntries`). */
 const LRU_ENTRIES = 4096;
+/** Most one log line about dropped events per this many ms. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 /** Key separator: cannot occur in names, kinds, types or reasons. */
 const SEP = '\u0000';
 
@@ -174,6 +176,9 @@ export class EventRecorder {
    * records `Created`/`Started` on a pod's start path). Events recorded in one turn start together.
    */
   private pumpScheduled = false;
+  /** Events dropped on a full queue since the last log line about it, and when that line was written. */
+  private dropped = 0;
+  private lastDropLog?: number;
   private seq = 0;
   private closed = false;
   private readonly spam = new Lru<string, { tokens: number; last: number }>();
@@ -202,7 +207,14 @@ export class EventRecorder {
     if (this.closed) return;
     // Queued behind the writes in flight: the ones the end-of-turn pump will start at once are not waiting.
     if (this.queue.length - (this.maxInFlight - this.inFlight) >= this.maxQueue) {
-      this.log.warn({ reason, object: obj.metadata?.name }, 'event queue full; dropping event');
+      // One line per 10 s at most, with the count: an overloaded component drops thousands a second.
+      this.dropped++;
+      const now = this.clock.now();
+      if (this.lastDropLog === undefined || now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+        this.log.warn({ reason, object: obj.metadata?.name, dropped: this.dropped }, 'event queue full; dropping events');
+        this.dropped = 0;
+        this.lastDropLog = now;
+      }
       return;
     }
     const m = obj.metadata ?? {};
