@@ -9,32 +9,40 @@ interface ContainerLike {
   resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
 }
 
-function amounts(m: Record<string, unknown> | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of ['cpu', 'memory']) {
-    const v = m?.[r];
-    if (v === undefined || v === null) continue;
-    try {
-      out[r] = parseQuantityNumber(String(v));
-    } catch {
-      // An invalid quantity is reported by validation; for the class it counts as unset.
-    }
+/** The quantity of `r` in `m` as a number; undefined when unset or invalid (validation reports invalid ones). */
+function amount(m: Record<string, unknown> | undefined, r: 'cpu' | 'memory'): number | undefined {
+  const v = m?.[r];
+  if (v === undefined || v === null) return undefined;
+  try {
+    return parseQuantityNumber(typeof v === 'string' ? v : String(v));
+  } catch {
+    return undefined;
   }
-  return out;
 }
 
-export function podQOS(pod: { spec?: { initContainers?: ContainerLike[]; containers?: ContainerLike[] } }): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  let any = false;
-  let guaranteed = true;
-  for (const c of all) {
-    const lim = amounts(c.resources?.limits);
-    const req = { ...lim, ...amounts(c.resources?.requests) };
-    if (Object.values(req).some((v) => v > 0) || Object.values(lim).some((v) => v > 0)) any = true;
-    for (const r of ['cpu', 'memory']) {
-      if (!(lim[r]! > 0) || req[r] !== lim[r]) guaranteed = false;
+/** Folds one container list into `acc`: whether anything is requested or limited, and whether all is Guaranteed. */
+function scan(list: ContainerLike[] | undefined, acc: { any: boolean; guaranteed: boolean }): void {
+  if (!list) return;
+  for (let i = 0; i < list.length; i++) {
+    const res = list[i]?.resources;
+    const limits = res?.limits;
+    const requests = res?.requests;
+    for (const r of RESOURCES) {
+      const lim = amount(limits, r);
+      // A request left unset defaults to its limit, as upstream's defaulting does.
+      const req = amount(requests, r) ?? lim;
+      if ((req !== undefined && req > 0) || (lim !== undefined && lim > 0)) acc.any = true;
+      if (!(lim !== undefined && lim > 0) || req !== lim) acc.guaranteed = false;
     }
   }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+const RESOURCES = ['cpu', 'memory'] as const;
+
+export function podQOS(pod: { spec?: { initContainers?: ContainerLike[]; containers?: ContainerLike[] } }): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const acc = { any: false, guaranteed: true };
+  scan(pod.spec?.initContainers, acc);
+  scan(pod.spec?.containers, acc);
+  if (!acc.any) return 'BestEffort';
+  return acc.guaranteed ? 'Guaranteed' : 'Burstable';
 }
