@@ -76,8 +76,30 @@ skiff controller-manager flags:
   --root-ca-file PATH   CA (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's CA)
 `;
 
+/** Subcommands whose flags skiff parses (`kubectl` passes its arguments, `--help` included, to kubectl). */
+const OWN_FLAG_COMMANDS = new Set(['server', 'compact', 'controller-manager', 'scheduler', 'agent', 'network-cleanup']);
+
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && OWN_FLAG_COMMANDS.has(cmd) && rest.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  try {
+    await dispatch(cmd, rest);
+  } catch (err) {
+    // A flag parseArgs does not know, a missing value or a stray argument: say so, with the usage, not a stack trace.
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      process.stderr.write(`skiff ${cmd}: ${(err as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+async function dispatch(cmd: string | undefined, rest: string[]): Promise<void> {
   switch (cmd) {
     case 'server': return serverCommand(rest);
     case 'kubectl': return kubectlCommand(rest);
