@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureRawInsertRate } from '../src/store/sqlite/raw-insert-rate.js';
+import { hostNetworkGuard } from './host-network.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({ options: { creates: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' }, 'paced-seconds': { type: 'string', default: '10' } } });
@@ -91,6 +92,8 @@ function rssMb(pid: number): number {
 }
 
 async function run(): Promise<void> {
+  // The node network the servers' agent sets up is removed again at the end (see host-network.ts).
+  const cleanupNetwork = hostNetworkGuard(join(ROOT, 'bin', 'skiff.js'));
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
   const rawDir = mkdtempSync(join(tmpdir(), 'skiff-bench-raw-'));
   const raw = measureRawInsertRate(rawDir, 20000);
@@ -178,6 +181,7 @@ async function run(): Promise<void> {
   warm.proc.kill('SIGTERM');
   await new Promise((r) => warm.proc.once('exit', r));
   warm.agent.destroy();
+  cleanupNetwork(dir);
   rmSync(dir, { recursive: true, force: true });
 
   console.log(JSON.stringify({

@@ -12,6 +12,7 @@
  * deleted before the server stops, so no container outlives the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostNetworkGuard } from './host-network.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -113,6 +114,8 @@ async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // The node network this run's server sets up is removed again at the end (see host-network.ts).
+  const cleanupNetwork = hostNetworkGuard(SKIFF);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-footprint-'));
   const proc = await startSkiff(dataDir);
   const client = new DynamicClient(loadKubeconfig(join(dataDir, 'kubeconfig.yaml')), { rateLimit: false });
@@ -141,6 +144,7 @@ async function main(): Promise<void> {
     proc.once('exit', () => resolve());
     proc.kill('SIGTERM');
   });
+  cleanupNetwork(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   const result = {
     bench: 'footprint',

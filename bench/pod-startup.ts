@@ -30,6 +30,7 @@
  * rt-spawned, rt-cni, rt-started, patch/patched <phase>) and the bench's own bench-create / bench-running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostNetworkGuard } from './host-network.js';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -125,6 +126,8 @@ async function spawnLatency(n: number) {
 }
 
 async function main(): Promise<void> {
+  // The node network this run's server sets up is removed again at the end (see host-network.ts).
+  const cleanupNetwork = hostNetworkGuard(SKIFF);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-pods-'));
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const { proc } = await startSkiff(dataDir, nodeArgs);
@@ -210,6 +213,7 @@ async function main(): Promise<void> {
     proc.once('exit', () => resolve());
     proc.kill('SIGTERM');
   });
+  cleanupNetwork(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
   if (values.trace) appendFileSync(values.trace, marks.join(''));
   const result = {
