@@ -43,3 +43,22 @@ test('an unknown flag or a missing value is a usage error (exit 2), not a stack 
   assert.equal(cmd.code, 2);
   assert.match(cmd.err, /unknown command "no-such-command"/);
 });
+
+test('a failing command is one line on stderr with exit 1; compact does not create a store in a mistyped data dir', async () => {
+  const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-cli-test-'));
+  try {
+    const missing = join(dir, 'no-such-dir');
+    const r = await run(['compact', '--data-dir', missing]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `skiff compact: no Skiff store in ${missing} (${join(missing, 'state.db')} does not exist)\n`);
+    assert.equal(existsSync(missing), false, 'nothing created');
+    const bad = await run(['network-cleanup', '--data-dir', dir, '--cluster-cidr', 'bogus']);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.err, 'skiff network-cleanup: --cluster-cidr "bogus" is not an IPv4 CIDR\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultDataDir, startServer } from '../server/server.js';
 import { KUBE_VERSION } from '../apiserver/core.js';
-import { newBackend } from '../store/index.js';
+import { DEFAULT_SQLITE_FILE, newBackend } from '../store/index.js';
 import { parseLabels, parseTaints } from '../kubelet/agent.js';
 import { parsePortRange } from '../apiserver/allocators/index.js';
 
@@ -95,7 +95,12 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    throw err;
+    // Anything else that ends a command (a missing file, a bad flag value, an unreachable server) is one line; a
+    // stack trace only for what looks like a bug in skiff itself.
+    const e = err as Error;
+    const bug = e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError;
+    process.stderr.write(`skiff ${cmd}: ${bug ? e.stack : e?.message ?? String(err)}\n`);
+    process.exitCode = 1;
   }
 }
 
@@ -262,12 +267,19 @@ async function kubectlCommand(args: string[]): Promise<void> {
 async function compactCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' }, datastore: { type: 'string', default: 'sqlite://' }, revision: { type: 'string' } }, strict: true });
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const backend = newBackend(values.datastore!, dataDir);
+  // Compacting must not create a store: a mistyped data dir is an error, not a fresh empty database.
+  const ds = values.datastore!;
+  if (ds === 'sqlite://' && !existsSync(join(dataDir, DEFAULT_SQLITE_FILE))) {
+    throw new Error(`no Skiff store in ${dataDir} (${join(dataDir, DEFAULT_SQLITE_FILE)} does not exist)`);
+  }
+  const backend = newBackend(ds, dataDir);
   await backend.start();
   try {
     const current = await backend.currentRevision();
     const rev = values.revision ? Number(values.revision) : current;
-    if (!Number.isInteger(rev) || rev < 1 || rev > current) throw new Error(`invalid --revision ${values.revision} (current revision ${current})`);
+    if (!Number.isInteger(rev) || rev < 1 || rev > current) {
+      throw new Error(current < 1 ? 'the store is empty: nothing to compact' : `invalid --revision ${values.revision} (the current revision is ${current})`);
+    }
     await backend.compact(rev);
     process.stdout.write(`compacted at revision ${rev}\n`);
   } finally {
