@@ -58,45 +58,25 @@ export function objList(v: unknown, path: string, errs: Errs): Array<[Rec, numbe
   return out;
 }
 
-/**
- * `objList` without the pairs: the array itself (absent → undefined), non-object items reported first as `objList`
- * does; callers skip the non-object items (`if (!isObj(a[i])) continue`) so indices and error order stay the same.
- */
-export function objItems(v: unknown, path: string, errs: Errs): unknown[] | undefined {
-  const a = arr(v, path, errs);
-  if (!a) return undefined;
-  for (let i = 0; i < a.length; i++) {
-    const it = a[i];
-    if (!isObj(it) && (it !== undefined || i in a)) typeErr(errs, index(path, i), it, 'object');
-  }
-  return a;
-}
-
 /*
- * Field accessors: `str(o[k], child(path, k), errs)` and friends, building the field path only when reporting (the
- * valid common case allocates no path strings).
+ * Field accessors: `str(o[k], child(path, k), errs)` and friends, building the field path only when the value is
+ * present and of the wrong type (the valid and the absent case allocate no path string).
  */
 export function strField(o: Rec, k: string, path: string, errs: Errs): string | undefined {
   const v = o[k];
-  if (typeof v === 'string') return v;
-  if (v === undefined || v === null) return undefined;
-  return typeErr(errs, child(path, k), v, 'string');
+  return typeof v === 'string' ? v : isMissing(v) ? undefined : str(v, child(path, k), errs);
 }
 export function intField(o: Rec, k: string, path: string, errs: Errs): number | undefined {
   const v = o[k];
-  if (v === undefined || v === null) return undefined;
-  return typeof v === 'number' && Number.isInteger(v) ? v : typeErr(errs, child(path, k), v, 'integer');
+  return typeof v === 'number' && Number.isInteger(v) ? v : isMissing(v) ? undefined : int(v, child(path, k), errs);
 }
 export function boolField(o: Rec, k: string, path: string, errs: Errs): boolean | undefined {
   const v = o[k];
-  if (typeof v === 'boolean') return v;
-  if (v === undefined || v === null) return undefined;
-  return typeErr(errs, child(path, k), v, 'boolean');
+  return typeof v === 'boolean' ? v : isMissing(v) ? undefined : bool(v, child(path, k), errs);
 }
 export function objField(o: Rec, k: string, path: string, errs: Errs): Rec | undefined {
   const v = o[k];
-  if (v === undefined || v === null) return undefined;
-  return isObj(v) ? v : typeErr(errs, child(path, k), v, 'object');
+  return isObj(v) ? v : isMissing(v) ? undefined : obj(v, child(path, k), errs);
 }
 
 export function arr(v: unknown, path: string, errs: Errs): unknown[] | undefined {

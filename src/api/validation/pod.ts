@@ -5,10 +5,10 @@
  */
 
 import type { StatusCause } from '../errors.js';
-import { compareQuantities, formatQuantity, parseQuantity, quantityMilliValue, type Quantity } from '../quantity.js';
+import { compareQuantities, formatQuantity, quantityMilliValue } from '../quantity.js';
 import {
   type Errs, type Rec, arr, bool, boolField, child, duplicate, forbidden, index, int, intField, intOrString, invalid,
-  isMissing, isObj, jsonEqual, key, msgs, nonNegative, notSupported, obj, objField, objItems, objList, oneOf, positive,
+  isMissing, isObj, jsonEqual, key, msgs, nonNegative, notSupported, obj, objField, objList, oneOf, positive,
   quantity, required, str, strField, strList,
 } from './context.js';
 import { validateAnnotations, validateLabels } from './meta.js';
@@ -43,34 +43,13 @@ function validateLocalDescendingPath(p: string, path: string, errs: Errs): void 
   if (p.includes('..') && p.split('/').includes('..')) errs.push(invalid(path, p, "must not contain '..'"));
 }
 
-/*
- * Fast-path predicates: true only when the matching validator would report nothing for the value (conservative: a
- * false answer just runs the full validator). They let the valid common case skip building field paths.
- */
-
-/** A non-empty `validateLocalDescendingPath`-clean string. */
-const isLocalDescendingPath = (p: unknown): boolean => typeof p === 'string' && p !== '' && p.charCodeAt(0) !== 47 && !p.includes('..');
-/** An absent or in-range file mode. */
-const isFileModeOk = (m: unknown): boolean => m === undefined || m === null || (typeof m === 'number' && Number.isInteger(m) && m >= 0 && m <= 0o777);
-
 function validateFileMode(v: unknown, path: string, errs: Errs): void {
   const m = int(v, path, errs);
   if (m !== undefined && (m < 0 || m > 0o777)) errs.push(invalid(path, m, FILE_MODE_MSG));
 }
 
-/** True when `validateKeyToPaths` would report nothing for `items`. */
-function keyToPathsOk(items: unknown): boolean {
-  if (items === undefined || items === null) return true;
-  if (!Array.isArray(items)) return false;
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i];
-    if (!isObj(it) || typeof it.key !== 'string' || it.key === '' || !isLocalDescendingPath(it.path) || !isFileModeOk(it.mode)) return false;
-  }
-  return true;
-}
 
 function validateKeyToPaths(items: unknown, path: string, errs: Errs): void {
-  if (keyToPathsOk(items)) return;
   for (const [it, i] of objList(items, path, errs)) {
     const p = index(path, i);
     const k = str(it.key, child(p, 'key'), errs) ?? '';
@@ -115,22 +94,8 @@ function validateResourceFieldRef(ref: Rec, path: string, errs: Errs, needContai
   quantity(ref.divisor, child(path, 'divisor'), errs);
 }
 
-/** True when `validateDownwardAPIItems` would report nothing for `items` (fieldRef items only). */
-function downwardAPIItemsOk(items: unknown): boolean {
-  if (items === undefined || items === null) return true;
-  if (!Array.isArray(items)) return false;
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i];
-    if (!isObj(it) || !isLocalDescendingPath(it.path) || !isFileModeOk(it.mode) || !isMissing(it.resourceFieldRef)) return false;
-    const fr = it.fieldRef;
-    // Plain field paths from the list never match the labels/annotations subscript form.
-    if (!isObj(fr) || typeof fr.apiVersion !== 'string' || fr.apiVersion === '' || typeof fr.fieldPath !== 'string' || !VOLUME_FIELD_PATHS.includes(fr.fieldPath)) return false;
-  }
-  return true;
-}
 
 function validateDownwardAPIItems(items: unknown, path: string, errs: Errs): void {
-  if (downwardAPIItemsOk(items)) return;
   for (const [it, i] of objList(items, path, errs)) {
     const p = index(path, i);
     const ip = str(it.path, child(p, 'path'), errs) ?? '';
@@ -147,66 +112,8 @@ function validateDownwardAPIItems(items: unknown, path: string, errs: Errs): voi
 }
 
 const VOLUME_SOURCE_SET = new Set(VOLUME_SOURCES);
-const PROJECTION_KIND_SET = new Set(['secret', 'downwardAPI', 'configMap', 'serviceAccountToken', 'clusterTrustBundle']);
 
-/** True when the projected-volume source `s` (one of `sources`) would get no causes. */
-function projectionOk(s: unknown): boolean {
-  if (!isObj(s)) return false;
-  let kind: string | undefined;
-  // The source's own few keys, not five probes for absent properties.
-  for (const k in s) {
-    if (!PROJECTION_KIND_SET.has(k) || isMissing(s[k])) continue;
-    if (kind !== undefined) return false;
-    kind = k;
-  }
-  switch (kind) {
-    case 'secret':
-    case 'configMap': {
-      const v = s[kind];
-      return isObj(v) && keyToPathsOk(v.items);
-    }
-    case 'downwardAPI': {
-      const v = s.downwardAPI;
-      return isObj(v) && downwardAPIItemsOk(v.items);
-    }
-    case 'serviceAccountToken': {
-      const v = s.serviceAccountToken;
-      if (!isObj(v)) return false;
-      const exp = v.expirationSeconds;
-      if (!isMissing(exp) && !(typeof exp === 'number' && Number.isInteger(exp) && exp >= 600 && exp <= 2 ** 32)) return false;
-      return isLocalDescendingPath(v.path);
-    }
-    case 'clusterTrustBundle':
-      return true;
-    default:
-      return false;
-  }
-}
 
-/** True when `validateVolumeSourceFields(src, v, ...)` would report nothing (the common sources; others: false). */
-function volumeSourceOk(src: string, v: Rec): boolean {
-  switch (src) {
-    case 'projected': {
-      if (!isFileModeOk(v.defaultMode)) return false;
-      const sources = v.sources;
-      if (isMissing(sources)) return true;
-      if (!Array.isArray(sources)) return false;
-      for (let i = 0; i < sources.length; i++) if (!projectionOk(sources[i])) return false;
-      return true;
-    }
-    case 'configMap':
-    case 'secret': {
-      const n = src === 'secret' ? v.secretName : v.name;
-      return typeof n === 'string' && n !== '' && isFileModeOk(v.defaultMode) && keyToPathsOk(v.items) && (isMissing(v.optional) || typeof v.optional === 'boolean');
-    }
-    case 'emptyDir':
-      return (isMissing(v.medium) || v.medium === '' || v.medium === 'Memory') && isMissing(v.sizeLimit);
-    case 'persistentVolumeClaim':
-      return typeof v.claimName === 'string' && v.claimName !== '' && (isMissing(v.readOnly) || typeof v.readOnly === 'boolean');
-    default:
-      return false;
-  }
-}
 
 const HOST_PATH_TYPES = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
 
@@ -300,30 +207,7 @@ export function validateVolumeSourceFields(src: string, v: Rec, path: string, er
 /** `ValidateVolumes`: unique DNS-label names, exactly one source per volume. Returns the volume names. */
 export function validateVolumes(volumes: unknown, path: string, errs: Errs): Map<string, Rec> {
   const names = new Map<string, Rec>();
-  const list = objItems(volumes, path, errs);
-  if (!list) return names;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    if (!isObj(v)) continue;
-    // Fast path: a valid, new name and exactly one source whose fields are valid report nothing.
-    const vn = v.name;
-    if (typeof vn === 'string' && vn !== '' && !names.has(vn) && isDNS1123Label(vn)) {
-      let src: string | undefined;
-      let count = 0;
-      for (const k in v) {
-        if (VOLUME_SOURCE_SET.has(k) && !isMissing(v[k])) {
-          src = k;
-          count++;
-        }
-      }
-      if (count === 1) {
-        const sv = v[src!];
-        if (isObj(sv) && volumeSourceOk(src!, sv)) {
-          names.set(vn, v);
-          continue;
-        }
-      }
-    }
+  for (const [v, i] of objList(volumes, path, errs)) {
     const p = index(path, i);
     const name = str(v.name, child(p, 'name'), errs) ?? '';
     if (name === '') errs.push(required(child(p, 'name')));
@@ -391,7 +275,6 @@ function validateContainerResourceName(name: string, path: string, errs: Errs): 
  * request ≤ its limit, extended resources not overcommitted.
  */
 export function validateResourceRequirements(res: unknown, path: string, errs: Errs): void {
-  if (isObj(res) && resourceRequirementsOk(res)) return;
   const r = obj(res, path, errs);
   if (!r) return;
   const limitsPath = child(path, 'limits');
@@ -425,43 +308,11 @@ export function validateResourceRequirements(res: unknown, path: string, errs: E
   arr(r.claims, child(path, 'claims'), errs);
 }
 
-/** A standard resource's quantity when it parses and is ≥ 0 (no cause); otherwise undefined. */
-function standardQuantityOk(name: string, raw: unknown): Quantity | undefined {
-  if (!STANDARD_CONTAINER_RESOURCES.includes(name) || typeof raw !== 'string') return undefined;
-  let q: Quantity;
-  try {
-    q = parseQuantity(raw.trim());
-  } catch {
-    return undefined;
-  }
-  return q.mantissa < 0n ? undefined : q;
-}
 
 /**
  * True when `validateResourceRequirements` would report nothing: only standard resources (cpu, memory,
  * ephemeral-storage) with valid non-negative quantities, each request at most its limit, no claims.
  */
-function resourceRequirementsOk(r: Rec): boolean {
-  if (!isMissing(r.claims)) return false;
-  const lim = r.limits;
-  const req = r.requests;
-  if (!isMissing(lim)) {
-    if (!isObj(lim)) return false;
-    for (const name in lim) if (!standardQuantityOk(name, lim[name])) return false;
-  }
-  if (!isMissing(req)) {
-    if (!isObj(req)) return false;
-    for (const name in req) {
-      const q = standardQuantityOk(name, req[name]);
-      if (!q) return false;
-      if (isObj(lim) && Object.prototype.hasOwnProperty.call(lim, name)) {
-        const l = standardQuantityOk(name, lim[name]);
-        if (!l || compareQuantities(q, l) > 0) return false;
-      }
-    }
-  }
-  return true;
-}
 
 /** `ValidateResourceQuantityValue`: ≥ 0, and whole numbers for integer (extended) resources. */
 export function validateResourceQuantityValue(name: string, q: NonNullable<ReturnType<typeof quantity>>, raw: unknown, path: string, errs: Errs): void {
@@ -623,19 +474,7 @@ function validateContainerPorts(ports: unknown, path: string, errs: Errs, hostNe
 
 function validateVolumeMounts(mounts: unknown, volumes: Map<string, Rec>, path: string, errs: Errs): void {
   const paths = new Set<string>();
-  const list = objItems(mounts, path, errs);
-  if (!list) return;
-  for (let i = 0; i < list.length; i++) {
-    const m = list[i];
-    if (!isObj(m)) continue;
-    // Fast path: a known volume at a mount path not used before, no subPath(Expr), no propagation: no causes.
-    const mn = m.name;
-    const mmp = m.mountPath;
-    if (typeof mn === 'string' && mn !== '' && volumes.has(mn) && typeof mmp === 'string' && mmp !== '' && !paths.has(mmp)
-      && isMissing(m.subPath) && isMissing(m.subPathExpr) && isMissing(m.mountPropagation) && (isMissing(m.readOnly) || typeof m.readOnly === 'boolean')) {
-      paths.add(mmp);
-      continue;
-    }
+  for (const [m, i] of objList(mounts, path, errs)) {
     const p = index(path, i);
     const name = str(m.name, child(p, 'name'), errs) ?? '';
     if (name === '') errs.push(required(child(p, 'name')));
@@ -677,7 +516,7 @@ function validateContainer(c: Rec, path: string, errs: Errs, opts: ContainerOpts
   if (!isMissing(c.env)) validateEnv(c.env, child(path, 'env'), errs);
   if (!isMissing(c.envFrom)) validateEnvFrom(c.envFrom, child(path, 'envFrom'), errs);
   if (!isMissing(c.volumeMounts)) validateVolumeMounts(c.volumeMounts, opts.volumes, child(path, 'volumeMounts'), errs);
-  if (!(isObj(c.resources) && resourceRequirementsOk(c.resources))) validateResourceRequirements(c.resources, child(path, 'resources'), errs);
+  validateResourceRequirements(c.resources, child(path, 'resources'), errs);
   const restart = strField(c, 'restartPolicy', path, errs);
   const sidecar = opts.init && restart === 'Always';
   if (restart !== undefined) {
@@ -701,24 +540,12 @@ function validateContainer(c: Rec, path: string, errs: Errs, opts: ContainerOpts
     }
   }
   const sc = objField(c, 'securityContext', path, errs);
-  if (sc && !securityContextIdsOk(sc)) validateSecurityContextIds(sc, child(path, 'securityContext'), errs);
+  if (sc) validateSecurityContextIds(sc, child(path, 'securityContext'), errs);
 }
 
 const SECURITY_CONTEXT_IDS = ['runAsUser', 'runAsGroup', 'fsGroup'];
 const SECURITY_CONTEXT_BOOLS = ['privileged', 'runAsNonRoot', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation'];
 
-/** True when `validateSecurityContextIds` would report nothing. */
-function securityContextIdsOk(sc: Rec): boolean {
-  for (let i = 0; i < SECURITY_CONTEXT_IDS.length; i++) {
-    const v = sc[SECURITY_CONTEXT_IDS[i]];
-    if (!isMissing(v) && !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2147483647)) return false;
-  }
-  for (let i = 0; i < SECURITY_CONTEXT_BOOLS.length; i++) {
-    const v = sc[SECURITY_CONTEXT_BOOLS[i]];
-    if (!isMissing(v) && typeof v !== 'boolean') return false;
-  }
-  return true;
-}
 
 function validateSecurityContextIds(sc: Rec, path: string, errs: Errs): void {
   for (const k of SECURITY_CONTEXT_IDS) {
@@ -772,11 +599,22 @@ const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
 const POD_SUBDOMAIN_FIELDS = ['serviceAccountName', 'nodeName', 'schedulerName', 'priorityClassName'];
 const POD_LABEL_FIELDS = ['hostname', 'subdomain'];
 
-/** Container names are unique across init, regular and ephemeral containers. */
-function checkDupName(names: Set<string>, c: Rec, p: string, errs: Errs): void {
-  if (typeof c.name !== 'string' || c.name === '') return;
-  if (names.has(c.name)) errs.push(duplicate(child(p, 'name'), c.name));
-  names.add(c.name);
+/**
+ * One of the pod's container lists. Names are unique across init, regular and ephemeral containers (`names` is
+ * shared); `checkImage`: regular containers of a Pod must not have whitespace around the image.
+ */
+function validateContainerList(list: Array<[Rec, number]>, listPath: string, errs: Errs, o: ContainerOpts, names: Set<string>, checkImage = false): void {
+  for (const [c, i] of list) {
+    const p = index(listPath, i);
+    validateContainer(c, p, errs, o);
+    if (typeof c.name === 'string' && c.name !== '') {
+      if (names.has(c.name)) errs.push(duplicate(child(p, 'name'), c.name));
+      names.add(c.name);
+    }
+    if (checkImage && typeof c.image === 'string' && c.image !== c.image.trim()) {
+      errs.push(invalid(child(p, 'image'), c.image, 'must not have leading or trailing whitespace'));
+    }
+  }
 }
 
 /** Options for `validatePodSpec`: a Pod (vs a template) gets the pod-only checks. */
@@ -798,51 +636,19 @@ export function validatePodSpec(specV: unknown, path: string, errs: Errs = [], o
   const volumes = validateVolumes(spec.volumes, child(path, 'volumes'), errs);
 
   const containersPath = child(path, 'containers');
-  const containers = objItems(spec.containers, containersPath, errs);
+  const containers = objList(spec.containers, containersPath, errs);
   if (!Array.isArray(spec.containers) || spec.containers.length === 0) {
     if (Array.isArray(spec.containers) || isMissing(spec.containers)) errs.push(required(containersPath));
   }
   const names = new Set<string>();
   if (!isMissing(spec.initContainers)) {
     const lp = child(path, 'initContainers');
-    const list = objItems(spec.initContainers, lp, errs);
-    const o: ContainerOpts = { init: true, hostNetwork, volumes };
-    if (list) {
-      for (let i = 0; i < list.length; i++) {
-        const c = list[i];
-        if (!isObj(c)) continue;
-        const p = index(lp, i);
-        validateContainer(c, p, errs, o);
-        checkDupName(names, c, p, errs);
-      }
-    }
+    validateContainerList(objList(spec.initContainers, lp, errs), lp, errs, { init: true, hostNetwork, volumes }, names);
   }
-  if (containers) {
-    const o: ContainerOpts = { hostNetwork, volumes };
-    for (let i = 0; i < containers.length; i++) {
-      const c = containers[i];
-      if (!isObj(c)) continue;
-      const p = index(containersPath, i);
-      validateContainer(c, p, errs, o);
-      checkDupName(names, c, p, errs);
-      if (opts.isPod && typeof c.image === 'string' && c.image !== c.image.trim()) {
-        errs.push(invalid(child(p, 'image'), c.image, 'must not have leading or trailing whitespace'));
-      }
-    }
-  }
+  validateContainerList(containers, containersPath, errs, { hostNetwork, volumes }, names, opts.isPod);
   if (!isMissing(spec.ephemeralContainers)) {
     const lp = child(path, 'ephemeralContainers');
-    const list = objItems(spec.ephemeralContainers, lp, errs);
-    const o: ContainerOpts = { ephemeral: true, hostNetwork, volumes };
-    if (list) {
-      for (let i = 0; i < list.length; i++) {
-        const c = list[i];
-        if (!isObj(c)) continue;
-        const p = index(lp, i);
-        validateContainer(c, p, errs, o);
-        checkDupName(names, c, p, errs);
-      }
-    }
+    validateContainerList(objList(spec.ephemeralContainers, lp, errs), lp, errs, { ephemeral: true, hostNetwork, volumes }, names);
   }
   const rp = strField(spec, 'restartPolicy', path, errs) ?? '';
   if (!RESTART_POLICIES.includes(rp)) oneOf(rp, RESTART_POLICIES, child(path, 'restartPolicy'), errs, true);
@@ -875,7 +681,7 @@ export function validatePodSpec(specV: unknown, path: string, errs: Errs = [], o
   if (!isMissing(spec.tolerations)) validateTolerations(spec.tolerations, child(path, 'tolerations'), errs);
   if (!isMissing(spec.topologySpreadConstraints)) validateTopologySpread(spec.topologySpreadConstraints, child(path, 'topologySpreadConstraints'), errs);
   const psc = objField(spec, 'securityContext', path, errs);
-  if (psc && !securityContextIdsOk(psc)) validateSecurityContextIds(psc, child(path, 'securityContext'), errs);
+  if (psc) validateSecurityContextIds(psc, child(path, 'securityContext'), errs);
   if (!isMissing(spec.imagePullSecrets)) {
     for (const [s, i] of objList(spec.imagePullSecrets, child(path, 'imagePullSecrets'), errs)) str(s.name, child(index(child(path, 'imagePullSecrets'), i), 'name'), errs);
   }
