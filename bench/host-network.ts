@@ -7,12 +7,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** Call before starting the server; call the returned function with its data dir once it has exited. */
-export function hostNetworkGuard(skiffBin: string, bridgeName = 'skiff0'): (dataDir: string) => void {
+/**
+ * Call before starting the server; call the returned function with its data dir once it has exited. A server started
+ * with its own `--bridge-name`, `--cluster-cidr` or `--proxy-chain-prefix` passes the same flags here.
+ */
+export function hostNetworkGuard(skiffBin: string, net: { bridgeName?: string; clusterCIDR?: string; chainPrefix?: string } = {}): (dataDir: string) => void {
+  const bridgeName = net.bridgeName ?? 'skiff0';
   const existed = existsSync(`/sys/class/net/${bridgeName}`);
+  const flags = [`--bridge-name=${bridgeName}`];
+  if (net.clusterCIDR) flags.push(`--cluster-cidr=${net.clusterCIDR}`);
+  if (net.chainPrefix) flags.push(`--proxy-chain-prefix=${net.chainPrefix}`);
   return (dataDir) => {
     if (existed || process.platform !== 'linux' || process.getuid?.() !== 0) return;
-    const r = spawnSync(process.execPath, [skiffBin, 'network-cleanup', '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [skiffBin, 'network-cleanup', '--data-dir', dataDir, ...flags], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     if (r.status !== 0) process.stderr.write(`bench: skiff network-cleanup failed (exit ${r.status}): ${r.stderr}\n`);
   };
 }

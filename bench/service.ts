@@ -10,6 +10,7 @@
  * package `wrk`), else a small keep-alive Node client in this process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { hostNetworkGuard } from './host-network.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-svc-'));
+  const cleanupNetwork = hostNetworkGuard(SKIFF, { bridgeName: BRIDGE, clusterCIDR: CLUSTER_CIDR, chainPrefix: CHAINS });
   const { proc } = await startSkiff(dataDir);
   const client = new DynamicClient(loadKubeconfig(join(dataDir, 'kubeconfig.yaml')), { rateLimit: false });
   try {
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
       proc.kill('SIGTERM');
     });
     // The server leaves pods' network state for a restart to adopt; the bench removes it all.
-    spawnSync(process.execPath, [SKIFF, 'network-cleanup', '--data-dir', dataDir, `--bridge-name=${BRIDGE}`, `--cluster-cidr=${CLUSTER_CIDR}`, `--proxy-chain-prefix=${CHAINS}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    cleanupNetwork(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -62,3 +62,9 @@ test('a failing command is one line on stderr with exit 1; compact does not crea
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a bad server flag is the same usage error as for any subcommand', async () => {
+  const r = await run(['server', '--no-such-flag']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^skiff server: Unknown option '--no-such-flag'\n\nUsage: skiff/);
+});

@@ -76,17 +76,26 @@ skiff controller-manager flags:
   --root-ca-file PATH   CA (PEM) published as kube-root-ca.crt in every namespace (default: the kubeconfig's CA)
 `;
 
-/** Subcommands whose flags skiff parses (`kubectl` passes its arguments, `--help` included, to kubectl). */
-const OWN_FLAG_COMMANDS = new Set(['server', 'compact', 'controller-manager', 'scheduler', 'agent', 'network-cleanup']);
+/** The subcommands that parse their own flags (`kubectl` hands its arguments, `--help` included, to kubectl). */
+const FLAG_COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  server: (a) => serverCommand(a),
+  compact: (a) => compactCommand(a),
+  'controller-manager': (a) => controllerManagerCommand(a),
+  scheduler: (a) => schedulerCommand(a),
+  agent: (a) => agentCommand(a),
+  'network-cleanup': (a) => networkCleanupCommand(a),
+};
 
 export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
-  if (cmd !== undefined && OWN_FLAG_COMMANDS.has(cmd) && rest.some((a) => a === '--help' || a === '-h')) {
+  const command = cmd !== undefined && Object.hasOwn(FLAG_COMMANDS, cmd) ? FLAG_COMMANDS[cmd] : undefined;
+  if (command && rest.some((a) => a === '--help' || a === '-h')) {
     process.stdout.write(USAGE);
     return;
   }
   try {
-    await dispatch(cmd, rest);
+    if (command) await command(rest);
+    else await otherCommand(cmd, rest);
   } catch (err) {
     // A flag parseArgs does not know, a missing value or a stray argument: say so, with the usage, not a stack trace.
     const code = (err as { code?: unknown })?.code;
@@ -104,15 +113,9 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function dispatch(cmd: string | undefined, rest: string[]): Promise<void> {
+async function otherCommand(cmd: string | undefined, rest: string[]): Promise<void> {
   switch (cmd) {
-    case 'server': return serverCommand(rest);
     case 'kubectl': return kubectlCommand(rest);
-    case 'compact': return compactCommand(rest);
-    case 'controller-manager': return controllerManagerCommand(rest);
-    case 'scheduler': return schedulerCommand(rest);
-    case 'agent': return agentCommand(rest);
-    case 'network-cleanup': return networkCleanupCommand(rest);
     case 'version':
     case '--version':
       console.log(`skiff ${process.env.npm_package_version ?? '0.1.0'} (Kubernetes API ${KUBE_VERSION.gitVersion})`);
@@ -130,43 +133,36 @@ async function dispatch(cmd: string | undefined, rest: string[]): Promise<void> 
 }
 
 async function serverCommand(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        'data-dir': { type: 'string' },
-        'bind-address': { type: 'string', default: '0.0.0.0' },
-        'https-port': { type: 'string', default: '6443' },
-        datastore: { type: 'string' },
-        'disable-agent': { type: 'boolean', default: false },
-        'disable-controller-manager': { type: 'boolean', default: false },
-        'disable-scheduler': { type: 'boolean', default: false },
-        'node-labels': { type: 'string' },
-        'node-taints': { type: 'string' },
-        'fake-gpus': { type: 'string' },
-        'log-level': { type: 'string' },
-        'service-cidr': { type: 'string' },
-        'service-node-port-range': { type: 'string' },
-        'cluster-dns': { type: 'string' },
-        'cluster-cidr': { type: 'string' },
-        'cluster-domain': { type: 'string' },
-        'pod-network': { type: 'string' },
-        'bridge-name': { type: 'string' },
-        'disable-kube-proxy': { type: 'boolean', default: false },
-        'node-ip': { type: 'string' },
-        'disable-ingress': { type: 'boolean', default: false },
-        'proxy-chain-prefix': { type: 'string' },
-        'ingress-http-port': { type: 'string' },
-        'ingress-https-port': { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    process.stderr.write(`skiff server: ${(e as Error).message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      'bind-address': { type: 'string', default: '0.0.0.0' },
+      'https-port': { type: 'string', default: '6443' },
+      datastore: { type: 'string' },
+      'disable-agent': { type: 'boolean', default: false },
+      'disable-controller-manager': { type: 'boolean', default: false },
+      'disable-scheduler': { type: 'boolean', default: false },
+      'node-labels': { type: 'string' },
+      'node-taints': { type: 'string' },
+      'fake-gpus': { type: 'string' },
+      'log-level': { type: 'string' },
+      'service-cidr': { type: 'string' },
+      'service-node-port-range': { type: 'string' },
+      'cluster-dns': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      'cluster-domain': { type: 'string' },
+      'pod-network': { type: 'string' },
+      'bridge-name': { type: 'string' },
+      'disable-kube-proxy': { type: 'boolean', default: false },
+      'node-ip': { type: 'string' },
+      'disable-ingress': { type: 'boolean', default: false },
+      'proxy-chain-prefix': { type: 'string' },
+      'ingress-http-port': { type: 'string' },
+      'ingress-https-port': { type: 'string' },
+    },
+    strict: true,
+  });
   const port = Number(values['https-port']);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`skiff server: invalid --https-port "${values['https-port']}"\n`);
