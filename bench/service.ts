@@ -158,7 +158,9 @@ async function main(): Promise<void> {
     });
     const clusterIP = svc.spec!.clusterIP!;
     const probe = (url: string, host?: string) => until(`GET ${url}`, () => new Promise<true | undefined>((resolve) => {
-      const req = http.get(url, { headers: host ? { Host: host } : {}, timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200 ? true : undefined); });
+      // A new connection per try (no keep-alive agent): a connection opened before kube-proxy's rule for the Service
+      // existed is not NATed, and reusing it would keep missing the Service however long we wait.
+      const req = http.get(url, { headers: host ? { Host: host } : {}, timeout: 1000, agent: false }, (res) => { res.resume(); resolve(res.statusCode === 200 ? true : undefined); });
       req.on('error', () => resolve(undefined));
       req.on('timeout', () => { req.destroy(); resolve(undefined); });
     }));
