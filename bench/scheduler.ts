@@ -23,7 +23,10 @@
  *
  * Measurement: the clock starts when the first measured pod's create request is sent and stops when the last
  * binding is seen on the watch (so pod creation through the API is part of the measured time); per-pod latency is
- * create request sent → `spec.nodeName` seen on the watch. Node creation, pre-filling and cache sync are not timed.
+ * create request sent → `spec.nodeName` seen on the watch. Node creation, pre-filling and cache sync are not timed,
+ * nor are the init pods: as each scheduler_perf test case does (`initPods`), `--init-pods` pods (default: the upstream
+ * case's count, see the option) are created and scheduled first, in their own namespace, and the window starts once
+ * they are bound and their events written.
  * Extra fields: `schedProcCpuMsPerPod` (this process: scheduler + load-generator thread) and `apiserverCpuMsPerPod`
  * (the child) — CPU time per measured pod, steadier than throughput on a shared host, so A/B comparisons use them —
  * and `events`: how many events reached the apiserver (one `Scheduled` event per pod, as kube-scheduler writes; the
@@ -61,6 +64,12 @@ const { values } = parseArgs({
     'node-cpu': { type: 'string', default: '4' },
     /** Internal: run only the apiserver on this data dir (the child process). */
     serve: { type: 'string' },
+    /**
+     * Pods created and scheduled before the measured ones, not timed (scheduler_perf's `initPods`); the default is
+     * the upstream test case's: basic 1,000, anti-affinity 1,000, topology-spread 5,000 (plain pods), none for
+     * preemption (its pre-filled pods are the init pods) and gang.
+     */
+    'init-pods': { type: 'string' },
     /** Print the distinct reasons of failed scheduling cycles to stderr. */
     verbose: { type: 'boolean', default: false },
     /** Run the apiserver in this process instead of a child process. */
@@ -76,6 +85,10 @@ const ZONES = Number(values.zones);
 const GANG = Number(values['gang-size']);
 const NODE_CPU = Number(values['node-cpu']);
 const WORKLOADS = ['basic', 'anti-affinity', 'topology-spread', 'preemption', 'gang'];
+const INIT_DEFAULTS: Record<string, number> = { basic: 1000, 'anti-affinity': 1000, 'topology-spread': 5000, preemption: 0, gang: 0 };
+const INIT = values['init-pods'] !== undefined ? Number(values['init-pods']) : INIT_DEFAULTS[WORKLOAD] ?? 0;
+/** The init pods' namespace: as in scheduler_perf, apart from the measured pods (selectors and affinity terms are namespaced). */
+const INIT_NS = 'bench-init';
 if (!values.serve && !WORKLOADS.includes(WORKLOAD)) {
   console.error(`unknown workload ${WORKLOAD} (available: ${WORKLOADS.join(', ')})`);
   process.exit(2);
@@ -84,13 +97,17 @@ const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 const GROUP_LABEL = 'scheduling.x-k8s.io/pod-group';
 
-/** The measured pod number `i` of the workload. */
-function measuredPod(i: number): Pod {
-  const name = `pod-${i}`;
+/**
+ * The measured pod number `i` of the workload, or with `init` init pod number `i` (named `init-<i>`, in
+ * {@link INIT_NS}): the workload's pod as well, except for topology-spread, whose init pods are plain ones (as
+ * scheduler_perf's TopologySpreading creates them from its default template).
+ */
+function measuredPod(i: number, init = false): Pod {
+  const name = init ? `init-${i}` : `pod-${i}`;
   const container = { name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } };
-  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench', labels: { app: 'bench' } }, spec: { containers: [container] } };
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: init ? INIT_NS : 'bench', labels: { app: 'bench' } }, spec: { containers: [container] } };
   const labels = pod.metadata!.labels!;
-  switch (WORKLOAD) {
+  switch (init && WORKLOAD === 'topology-spread' ? 'basic' : WORKLOAD) {
     case 'anti-affinity': {
       labels.color = String(i % GROUPS);
       pod.spec!.affinity = {
@@ -141,13 +158,20 @@ function threadCpuMs(): number | undefined {
   }
 }
 
-/** The creator thread: creates the M measured pods through the API, reporting when each request was sent. */
+/**
+ * The creator thread: creates the init pods (if any), reports `initDone` and waits for the main thread's go; then creates the M measured pods through the API, reporting when each request was sent.
+ */
 async function createPods(kubeconfig: string): Promise<void> {
+  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
+  const pods = client.resource<Pod>('v1', 'Pod');
+  await pool(INIT, CONC, (i) => pods.create(INIT_NS, measuredPod(i, true), { discardResult: true }));
+  // Also without init pods: the main thread starts its measurements before the first measured create.
+  const go = new Promise((r) => parentPort!.once('message', r));
+  parentPort!.postMessage({ initDone: true });
+  await go;
   // SKIFF_BENCH_CREATOR_PROFILE=<file>: a V8 CPU profile of this thread while it creates the pods.
   const stopProfile = await startCpuProfile(process.env.SKIFF_BENCH_CREATOR_PROFILE);
   const cpu0 = threadCpuMs();
-  const client = new DynamicClient(loadKubeconfig(kubeconfig), { rateLimit: false });
-  const pods = client.resource<Pod>('v1', 'Pod');
   let batch: Array<[string, number]> = [];
   await pool(PODS, CONC, async (i) => {
     const pod = measuredPod(i);
@@ -277,7 +301,7 @@ async function main(): Promise<void> {
       } as Node);
     });
 
-    await client.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    for (const name of ['bench', INIT_NS]) await client.resource('v1', 'Namespace').create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const extra: Record<string, number> = {};
     if (WORKLOAD === 'preemption') {
       // PriorityClasses through the API: the apiserver's admission resolves priorityClassName → spec.priority.
@@ -311,8 +335,13 @@ async function main(): Promise<void> {
     // Bindings are observed on the scheduler's own (shared) pod informer, as `skiff server` shares informers between
     // components: a second watch just for measuring would add its fan-out to the apiserver's load.
     const informers = new InformerFactory(client, { logger: quiet });
+    const initBound = new Set<string>();
     const observe = (p: Pod) => {
       const name = p.metadata?.name ?? '';
+      if (p.metadata?.namespace === INIT_NS) {
+        if (p.spec?.nodeName) initBound.add(name);
+        return;
+      }
       if (p.metadata?.namespace !== 'bench') return;
       if (!name.startsWith('pod-')) {
         // Play the kubelet for preemption victims: their containers stop at once.
@@ -373,6 +402,36 @@ async function main(): Promise<void> {
     // where controllers or users — not the scheduler's process — create them; the scheduler's loop only schedules.
     // The worker parses the same flags (workload, pods, …): pass them, as workers do not inherit process.argv.
     const wopts = { argv: process.argv.slice(2), workerData: { kubeconfig: server.kubeconfig } };
+    const creator = import.meta.url.endsWith('.ts')
+      // Run from source (tsx): the worker registers tsx's loader before loading this file.
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
+      : new Worker(new URL(import.meta.url), wopts);
+    let creatorCpuMs: number | undefined;
+    let initDone!: () => void;
+    const initCreated = new Promise<void>((r) => { initDone = r; });
+    const creatorDone = new Promise<void>((resolve, reject) => {
+      creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean; cpuMs?: number; initDone?: boolean }) => {
+        if (m.initDone) initDone();
+        for (const [name, t] of m.created ?? []) created.set(name, t);
+        if (m.done) {
+          creatorCpuMs = m.cpuMs;
+          resolve();
+        }
+      });
+      creator.once('error', reject);
+    });
+    void creatorDone.catch(() => {});
+    await Promise.race([initCreated, creatorDone]);
+    if (INIT > 0) {
+      // scheduler_perf's init pods: created and scheduled before the measured ones (its createPods op waits until
+      // they are scheduled), and their Scheduled events written, so the measured window starts on a steady cluster.
+      const events = client.resource('v1', 'Event');
+      for (let i = 0; ; i++) {
+        if (initBound.size >= INIT && ((await events.list(INIT_NS)) as { items?: unknown[] }).items!.length >= INIT) break;
+        if (i > 1200) throw new Error(`init pods: ${initBound.size}/${INIT} bound, their events not all written within 120 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
     // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
     // SKIFF_BENCH_PROFILE=<file>: a V8 CPU profile of this process's main thread over the measured window only.
@@ -382,22 +441,11 @@ async function main(): Promise<void> {
     const stopHeap = await startHeapProfile(process.env.SKIFF_BENCH_HEAP_PROFILE);
     cpu0 = process.cpuUsage();
     const apiCpu0 = await server.cpuMs?.();
-    const creator = import.meta.url.endsWith('.ts')
-      // Run from source (tsx): the worker registers tsx's loader before loading this file.
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
-      : new Worker(new URL(import.meta.url), wopts);
-    let creatorCpuMs: number | undefined;
-    await new Promise<void>((resolve, reject) => {
-      creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean; cpuMs?: number }) => {
-        for (const [name, t] of m.created ?? []) created.set(name, t);
-        if (m.done) {
-          creatorCpuMs = m.cpuMs;
-          resolve();
-        }
-      });
-      creator.once('error', reject);
-    });
-    await creator.terminate();
+    cycles = 0;
+    evaluated = 0;
+    failures.clear();
+    creator.postMessage('go');
+    await creatorDone;
     const t0 = [...created.values()].reduce((a, b) => Math.min(a, b), Infinity);
     await all;
     const elapsed = ([...bound.values()].reduce((a, b) => Math.max(a, b), 0) - t0) / 1000;
