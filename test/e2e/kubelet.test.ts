@@ -105,7 +105,19 @@ test('a Deployment of a node HTTP server becomes available through its readiness
     },
   };
   await s.k(['apply', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });
-  await s.k(['rollout', 'status', 'deployment/web', '--timeout=40s']);
+  const rollout = await s.kubectl(['rollout', 'status', 'deployment/web', '--timeout=40s']);
+  if (rollout.code !== 0) {
+    // What each replica was doing (this test flaked once in ~7 CI runs with one replica not Ready): its conditions,
+    // container state and restarts, events, and the agent's container records.
+    const pods = await s.kubectl(['describe', 'pods', '-l', 'app=web']);
+    const containers = await runtime.listContainers({}).catch(() => []);
+    const logs = containers.map((c) => {
+      let tail = '';
+      try { tail = readFileSync(c.logPath, 'utf8').slice(-600); } catch (e) { tail = String(e); }
+      return `${JSON.stringify(c)}\nlog: ${tail}`;
+    });
+    assert.fail(`rollout: ${rollout.stderr}\n${pods.stdout}${pods.stderr}\ncontainers:\n${logs.join('\n')}`);
+  }
   const out = await s.k(['get', 'deployment', 'web']);
   assert.match(out, /web\s+2\/2\s+2\s+2/);
   await s.k(['delete', 'deployment', 'web']);
