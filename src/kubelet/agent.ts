@@ -46,6 +46,8 @@ export interface AgentOptions {
   relistMs?: number;
   /** Periodic pod resync (upstream kubelet syncFrequency: 1 min, plus up to 50% jitter). */
   resyncMs?: number;
+  /** How long a pod sync may run before it is reported (default 20 s, see pod-worker `SLOW_SYNC_MS`). */
+  slowSyncMs?: number;
   statusIntervalMs?: number;
   leaseIntervalMs?: number;
   /** Install a SIGTERM handler that drains the node and then exits (the standalone `skiff agent`). */
@@ -246,6 +248,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     imageBackoffBaseMs: o.imageBackoffBaseMs,
     relistMs: o.relistMs,
     resyncMs: o.resyncMs,
+    slowSyncMs: o.slowSyncMs,
     nodeAllocatable: node.status().allocatable as Record<string, string>,
     gpus,
     // Cluster DNS for ClusterFirst pods: only with the pod network (the DNS server listens on the bridge gateway).

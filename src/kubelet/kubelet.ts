@@ -45,6 +45,8 @@ export interface KubeletOptions {
    * downwardAPI and projected volume contents.
    */
   resyncMs?: number;
+  /** A pod sync running longer is reported once (default: pod-worker `SLOW_SYNC_MS`). */
+  slowSyncMs?: number;
   /** tmpfs emptyDirs need root. */
   root?: boolean;
   nodeAllocatable?: Record<string, string>;
@@ -104,6 +106,7 @@ export class Kubelet {
         gpus: this.o.gpus,
         dns: this.o.dns,
         resyncMs: this.o.resyncMs,
+        slowSyncMs: this.o.slowSyncMs,
         onDone: (id) => {
           if (this.workers.get(id) === w) this.workers.delete(id);
         },

@@ -101,6 +101,8 @@ export interface PodWorkerDeps {
   dns?: ClusterDnsSettings;
   /** Periodic resync (upstream syncFrequency; default {@link DEFAULT_RESYNC_MS}), jittered by up to 50% per pod. */
   resyncMs?: number;
+  /** A sync running longer is reported once (default {@link SLOW_SYNC_MS}). */
+  slowSyncMs?: number;
   /** Called once the worker has finished with a pod (removed from the node). */
   onDone(uid: string): void;
 }
@@ -111,6 +113,12 @@ const CPU_PERIOD = 100_000;
 export const DEFAULT_RESYNC_MS = 60_000;
 /** Upstream's workerResyncIntervalJitterFactor: the period is stretched by a random 0–50%. */
 const RESYNC_JITTER = 0.5;
+/**
+ * A sync still running after this long is reported once (a warning with the step it reached): a sync that never
+ * ends keeps the worker's later kicks (probe results, pod updates) waiting behind it, so the pod's status would go
+ * stale without a trace. Terminations with a long grace period legitimately run longer.
+ */
+export const SLOW_SYNC_MS = 20_000;
 
 /** CRI resources from a container's requests/limits (kubelet's generateLinuxContainerResources). */
 export function linuxResources(c: Container): LinuxContainerResources {
@@ -242,12 +250,19 @@ export class PodWorker {
         const pod = this.pod;
         const starting = !this.gone && !!pod && !pod.metadata?.deletionTimestamp && (pod.status?.phase ?? 'Pending') === 'Pending';
         const release = starting ? this.d.runtime.holdBackground?.() : undefined;
+        this.stage = 'start';
+        const slowMs = this.d.slowSyncMs ?? SLOW_SYNC_MS;
+        const slow = setTimeout(() => {
+          this.d.log.warn({ pod: this.name(), stage: this.stage, seconds: slowMs / 1000 }, 'pod sync still running');
+        }, slowMs);
+        slow.unref();
         try {
           await this.sync();
         } catch (e) {
           this.d.log.warn({ pod: this.name(), err: String(e) }, 'pod sync failed; retrying');
           this.kick(1000);
         } finally {
+          clearTimeout(slow);
           release?.();
         }
         // Relists during the sync: another sync only if the state this one ended on was listed before them.
@@ -314,9 +329,17 @@ export class PodWorker {
     return m;
   }
 
+  /** The step the running sync last reached (for {@link SLOW_SYNC_MS}'s warning), also recorded by `trace`. */
+  private stage = '';
+
+  private step(key: string, event: string): void {
+    this.stage = event;
+    trace(key, event);
+  }
+
   private async sync(): Promise<void> {
     const pod = this.pod;
-    trace(pod?.metadata?.name ?? this.uid, 'sync');
+    this.step(pod?.metadata?.name ?? this.uid, 'sync');
     if (this.gone) {
       if (pod) await this.terminate(pod, 1);
       await this.cleanup();
@@ -340,7 +363,7 @@ export class PodWorker {
     }
     if (!(await this.admit(pod))) return;
     let byName = await this.containersByName();
-    trace(pod.metadata!.name!, 'listed');
+    this.step(pod.metadata!.name!, 'listed');
     // Volumes (API reads, token requests, files) are set up while the sandbox starts, unless the downward API wants
     // the pod IP; the pod IP itself is read once the containers started, so the network setup overlaps with them.
     const needsIP = JSON.stringify(pod.spec ?? {}).includes('status.podIP');
@@ -359,7 +382,7 @@ export class PodWorker {
       await volumeSetup; // not left running behind the retry
       throw e;
     }
-    trace(pod.metadata!.name!, 'sandbox');
+    this.step(pod.metadata!.name!, 'sandbox');
     if (this.sandboxPending && needsIP) await this.settleSandbox();
     const ctx = this.downward();
     if (volumesDue) {
@@ -385,7 +408,7 @@ export class PodWorker {
         return;
       }
     }
-    trace(pod.metadata!.name!, 'volumes');
+    this.step(pod.metadata!.name!, 'volumes');
     const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
     let changed = false;
     let initDone = true;
@@ -431,7 +454,7 @@ export class PodWorker {
         changed = (await this.maybeStart(pod, c, cur, false, src, ctx, list.length)) || changed;
       }
     }
-    trace(pod.metadata!.name!, 'containers');
+    this.step(pod.metadata!.name!, 'containers');
     if (changed) byName = await this.containersByName();
     // Completion: with nothing left to run, sidecars are stopped (upstream kills them once regular containers end).
     let terminal = initFailed;
@@ -458,6 +481,7 @@ export class PodWorker {
       // when the sandbox is the ready one this sync checked: a sandbox found dead here must still wake the worker.
       const containers = this.listed;
       const containersAt = this.listedAt;
+      this.stage = 'converged';
       const sbs = await this.d.runtime.listPodSandbox({ labelSelector: { [LABEL_POD_UID]: this.uid } });
       if (sbs.every((sb) => sb.id === this.sandboxId && sb.state === 'SANDBOX_READY')) {
         this.observedSig = runtimeSig(containers, sbs);
@@ -622,9 +646,9 @@ export class PodWorker {
           },
         },
       };
-      trace(pod.metadata!.name!, 'env');
+      this.step(pod.metadata!.name!, 'env');
       id = await this.d.runtime.createContainer(this.sandboxId!, config);
-      trace(pod.metadata!.name!, 'created');
+      this.step(pod.metadata!.name!, 'created');
     } catch (e) {
       if (e instanceof ImagePullError) {
         this.d.imageBackoff.next(imgKey);
@@ -655,8 +679,10 @@ export class PodWorker {
       return true;
     }
     this.d.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    this.stage = `started ${c.name}`;
     await this.settleSandbox(ctx); // probes and hooks need the pod IP
     this.startProbes(pod, c, id);
+    this.stage = `probing ${c.name}`;
     if (c.lifecycle?.postStart) {
       const err = await this.runHook(c.lifecycle.postStart, id, c, 30);
       if (err) {
@@ -909,7 +935,7 @@ export class PodWorker {
     if (sameJson(status, pod.status ?? {})) return;
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(pod.status ?? {})) if (!(k in body)) body[k] = null;
-    trace(pod.metadata!.name!, `patch ${status.phase}`);
+    this.step(pod.metadata!.name!, `patch ${status.phase}`);
     let updated: Pod | undefined;
     this.statusWrites++;
     try {
@@ -923,7 +949,7 @@ export class PodWorker {
       if (this.statusWrites === 0) this.seenDuringWrite = [];
       if (other) this.kick();
     }
-    trace(pod.metadata!.name!, `patched ${status.phase}`);
+    this.step(pod.metadata!.name!, `patched ${status.phase}`);
   }
 
   /** Takes the answer of our own write as the newest pod (the informer may lag behind it). */

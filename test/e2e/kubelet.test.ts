@@ -19,7 +19,12 @@ import { ProcessRuntime } from '../../src/kubelet/runtime/process/process-runtim
 import { unmountUnder } from '../../src/kubelet/volumes.js';
 import { cleanup, NO_KUBECTL, startServer, type TestServer } from './harness.js';
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** The agent's warnings and errors (shown when a test fails: e.g. a pod sync still running, a failed sync). */
+const agentLog: string[] = [];
+const keep = (level: string) => (obj: object, msg?: string) => {
+  if (agentLog.length < 200) agentLog.push(`${new Date().toISOString()} ${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
+};
+const agentLogger: Logger = { debug() {}, info() {}, warn: keep('warn'), error: keep('error') };
 const NODE_NAME = 'e2e-node';
 let s: TestServer;
 let client: DynamicClient;
@@ -34,7 +39,7 @@ before(async () => {
   client = new DynamicClient(loadKubeconfig(s.kubeconfig), { rateLimit: false });
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-e2e-agent-'));
   runtime = new ProcessRuntime({ stateDir: join(dataDir, 'runtime'), cgroupRoot: `skiff-e2e-${randomBytes(3).toString('hex')}` });
-  agent = await startAgent({ client, nodeName: NODE_NAME, dataDir, runtime, log: quiet, backoffBaseMs: 500, relistMs: 200 });
+  agent = await startAgent({ client, nodeName: NODE_NAME, dataDir, runtime, log: agentLogger, backoffBaseMs: 500, relistMs: 200 });
   // Fallback binder: pods the scheduler has not bound within a second go to our node.
   const seen = new Map<string, number>();
   binder = setInterval(async () => {
@@ -116,7 +121,7 @@ test('a Deployment of a node HTTP server becomes available through its readiness
       try { tail = readFileSync(c.logPath, 'utf8').slice(-600); } catch (e) { tail = String(e); }
       return `${JSON.stringify(c)}\nlog: ${tail}`;
     });
-    assert.fail(`rollout: ${rollout.stderr}\n${pods.stdout}${pods.stderr}\ncontainers:\n${logs.join('\n')}`);
+    assert.fail(`rollout: ${rollout.stderr}\n${pods.stdout}${pods.stderr}\ncontainers:\n${logs.join('\n')}\nagent log:\n${agentLog.join('\n')}`);
   }
   const out = await s.k(['get', 'deployment', 'web']);
   assert.match(out, /web\s+2\/2\s+2\s+2/);
