@@ -30,13 +30,26 @@ export interface RequestContext {
   warnings: string[];
 }
 
-/** Reads the body up to 3 MiB; larger bodies get 413 like kube-apiserver's MaxRequestBodyBytes. */
+/**
+ * Reads the body up to 3 MiB; larger bodies get 413 like kube-apiserver's MaxRequestBodyBytes. A body declared
+ * larger, up to twice the limit, is read to its end (and dropped) before the 413 goes out: answered at once, the
+ * server may close the connection while the client is still sending (a client that asked for `Connection: close`
+ * gets it closed after the answer), and the client sees EPIPE or ECONNRESET instead of the Status — the race Go's
+ * server softens by lingering on close. Larger declared bodies are answered at once.
+ */
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
       req.resume();
-      reject(errors.tooLarge());
+      if (declared > 2 * limit) {
+        reject(errors.tooLarge());
+        return;
+      }
+      const fail = () => reject(errors.tooLarge());
+      req.once('end', fail);
+      req.once('error', fail);
+      req.once('close', fail);
       return;
     }
     const chunks: Buffer[] = [];
