@@ -222,6 +222,15 @@ async function startHeapProfile(file: string | undefined): Promise<() => Promise
   };
 }
 
+/** Polls `cond` every `everyMs` until it holds; throws `failure()` after `timeoutMs`. */
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs: number, failure: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(failure());
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -373,17 +382,12 @@ async function main(): Promise<void> {
     informers.for<Pod>('v1', 'Pod').addEventHandler({ onAdd: observe, onUpdate: (_o, p) => observe(p) });
 
     const sched = startScheduler({ client, informers, leaderElection: false, logger: quiet });
-    for (let i = 0; sched.scheduler?.cache.nodeCount() !== NODES; i++) {
-      if (i > 6000) throw new Error(`scheduler did not see all nodes (${sched.scheduler?.cache.nodeCount()}/${NODES})`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => sched.scheduler?.cache.nodeCount() === NODES, 60_000, 10,
+      () => `scheduler did not see all nodes (${sched.scheduler?.cache.nodeCount()}/${NODES})`);
     if (WORKLOAD === 'preemption') {
       // Wait until the scheduler's cache holds every pre-filled pod, so the measured pods must preempt.
       const cached = () => Object.values(sched.scheduler?.cache.dump().nodes ?? {}).reduce((n, ps) => n + ps.length, 0);
-      for (let i = 0; cached() < NODES * NODE_CPU; i++) {
-        if (i > 1200) throw new Error('scheduler did not see the pre-filled pods');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(() => cached() >= NODES * NODE_CPU, 60_000, 50, () => 'scheduler did not see the pre-filled pods');
     }
 
     // Scheduling cycles and the nodes they evaluated (Filter) — the per-pod work the adaptive percentage bounds.
@@ -407,11 +411,11 @@ async function main(): Promise<void> {
       ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, ...wopts })
       : new Worker(new URL(import.meta.url), wopts);
     let creatorCpuMs: number | undefined;
-    let initDone!: () => void;
-    const initCreated = new Promise<void>((r) => { initDone = r; });
+    let onInitCreated!: () => void;
+    const initCreated = new Promise<void>((r) => { onInitCreated = r; });
     const creatorDone = new Promise<void>((resolve, reject) => {
       creator.on('message', (m: { created?: Array<[string, number]>; done?: boolean; cpuMs?: number; initDone?: boolean }) => {
-        if (m.initDone) initDone();
+        if (m.initDone) onInitCreated();
         for (const [name, t] of m.created ?? []) created.set(name, t);
         if (m.done) {
           creatorCpuMs = m.cpuMs;
@@ -426,11 +430,8 @@ async function main(): Promise<void> {
       // scheduler_perf's init pods: created and scheduled before the measured ones (its createPods op waits until
       // they are scheduled), and their Scheduled events written, so the measured window starts on a steady cluster.
       const events = client.resource('v1', 'Event');
-      for (let i = 0; ; i++) {
-        if (initBound.size >= INIT && ((await events.list(INIT_NS)) as { items?: unknown[] }).items!.length >= INIT) break;
-        if (i > 1200) throw new Error(`init pods: ${initBound.size}/${INIT} bound, their events not all written within 120 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(async () => initBound.size >= INIT && ((await events.list(INIT_NS)) as { items?: unknown[] }).items!.length >= INIT,
+        120_000, 100, () => `init pods: ${initBound.size}/${INIT} bound, their events not all written within 120 s`);
     }
     // CPU spent while pods are created and scheduled: this process (scheduler + load-generator thread) and the
     // apiserver child — less noisy than throughput on a shared machine, so A/B comparisons use it.
@@ -446,6 +447,7 @@ async function main(): Promise<void> {
     failures.clear();
     creator.postMessage('go');
     await creatorDone;
+    await creator.terminate();
     const t0 = [...created.values()].reduce((a, b) => Math.min(a, b), Infinity);
     await all;
     const elapsed = ([...bound.values()].reduce((a, b) => Math.max(a, b), 0) - t0) / 1000;

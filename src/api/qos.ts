@@ -20,6 +20,8 @@ function amount(m: Record<string, unknown> | undefined, r: 'cpu' | 'memory'): nu
   }
 }
 
+const RESOURCES = ['cpu', 'memory'] as const;
+
 /** Folds one container list into `acc`: whether anything is requested or limited, and whether all is Guaranteed. */
 function scan(list: ContainerLike[] | undefined, acc: { any: boolean; guaranteed: boolean }): void {
   if (!list) return;
@@ -36,8 +38,6 @@ function scan(list: ContainerLike[] | undefined, acc: { any: boolean; guaranteed
     }
   }
 }
-
-const RESOURCES = ['cpu', 'memory'] as const;
 
 export function podQOS(pod: { spec?: { initContainers?: ContainerLike[]; containers?: ContainerLike[] } }): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   const acc = { any: false, guaranteed: true };

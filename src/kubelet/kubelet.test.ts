@@ -54,14 +54,7 @@ test('a pod runs and becomes Ready; deletion stops it and removes the pod', asyn
   // Running is reported once the process started; its first output may reach the log a moment later.
   await k.env.eventually(async () => /stdout F hi/.test(readFileSync(c!.logPath, 'utf8')), 5_000, 'hi in the log');
   await k.env.client.resource('v1', 'Pod').delete('default', 'hello');
-  await k.env.eventually(async () => {
-    try {
-      await k.getPod('hello');
-      return false;
-    } catch {
-      return true;
-    }
-  }, 10_000, 'hello deleted');
+  await k.waitPodGone('hello');
   await k.env.eventually(async () => (await k.runtime.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': p.metadata!.uid! } })).length === 0, 5000, 'containers removed');
 });
 

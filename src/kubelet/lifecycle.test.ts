@@ -108,14 +108,7 @@ test('a preStop hook runs before SIGTERM on deletion', async () => {
   const { existsSync, rmSync } = await import('node:fs');
   rmSync('/tmp/skiff-prestop-ran', { force: true });
   await k.env.client.resource('v1', 'Pod').delete('default', 'prestop');
-  await k.env.eventually(async () => {
-    try {
-      await k.getPod('prestop');
-      return false;
-    } catch {
-      return true;
-    }
-  }, 30_000, 'prestop deleted');
+  await k.waitPodGone('prestop', 30_000);
   assert.ok(existsSync('/tmp/skiff-prestop-ran'));
   rmSync('/tmp/skiff-prestop-ran', { force: true });
 });
@@ -136,14 +129,7 @@ test('a restarted kubelet adopts a running pod without restarting it', async () 
   assert.equal(p.status!.containerStatuses![0]!.restartCount, 0);
   assert.equal(cond(p, 'Ready'), 'True');
   await k.env.client.resource('v1', 'Pod').delete('default', 'adopt');
-  await k.env.eventually(async () => {
-    try {
-      await k.getPod('adopt');
-      return false;
-    } catch {
-      return true;
-    }
-  }, 30_000, 'adopt deleted');
+  await k.waitPodGone('adopt', 30_000);
 });
 
 test('orphans of pods deleted while the agent was down are removed', async () => {

@@ -250,7 +250,6 @@ export class PodWorker {
         const pod = this.pod;
         const starting = !this.gone && !!pod && !pod.metadata?.deletionTimestamp && (pod.status?.phase ?? 'Pending') === 'Pending';
         const release = starting ? this.d.runtime.holdBackground?.() : undefined;
-        this.stage = 'start';
         const slowMs = this.d.slowSyncMs ?? SLOW_SYNC_MS;
         const slow = setTimeout(() => {
           this.d.log.warn({ pod: this.name(), stage: this.stage, seconds: slowMs / 1000 }, 'pod sync still running');

@@ -47,12 +47,5 @@ test('periodic resync refreshes configMap volume contents and writes no status w
   await k.env.eventually(async () => readFileSync(file, 'utf8') === 'v2', 10_000, 'configMap change in the volume');
 
   await k.env.client.resource<Pod>('v1', 'Pod').delete('default', 'resync');
-  await k.env.eventually(async () => {
-    try {
-      await k.getPod('resync');
-      return false;
-    } catch {
-      return true;
-    }
-  }, 10_000, 'resync pod deleted');
+  await k.waitPodGone('resync');
 });

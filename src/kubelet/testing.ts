@@ -11,6 +11,7 @@ import { startControllerTestEnv, type ControllerTestEnv } from '../controllers/t
 import { definition as serviceAccountController } from '../controllers/serviceaccount/index.js';
 import { definition as rootCACertPublisher } from '../controllers/rootcacertpublisher/index.js';
 import type { Logger } from '../client/log.js';
+import { isNotFound } from '../client/rest.js';
 import { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
 import { unmountUnder } from './volumes.js';
 import { ProcessRuntime } from './runtime/process/process-runtime.js';
@@ -27,6 +28,8 @@ export interface KubeletTestEnv {
   /** Creates a pod bound to the test node. */
   createPod(pod: Pod): Promise<Pod>;
   getPod(name: string, ns?: string): Promise<Pod>;
+  /** Waits until the pod is gone from the API (404), e.g. after its deletion and the agent's teardown. */
+  waitPodGone(name: string, timeoutMs?: number, ns?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,17 @@ export async function startKubeletTestEnv(agentOpts: Partial<AgentOptions> = {})
     },
     getPod(name, ns = 'default') {
       return env.client.resource<Pod>('v1', 'Pod').get(ns, name);
+    },
+    async waitPodGone(name, timeoutMs = 10_000, ns = 'default') {
+      await env.eventually(async () => {
+        try {
+          await t.getPod(name, ns);
+          return false;
+        } catch (e) {
+          if (isNotFound(e)) return true;
+          throw e; // not yet: eventually names the last error if it times out
+        }
+      }, timeoutMs, `${name} deleted`);
     },
     async close() {
       await t.agent.stop();

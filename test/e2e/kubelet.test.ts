@@ -13,18 +13,18 @@ import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { DynamicClient } from '../../src/client/dynamic.js';
 import { loadKubeconfig } from '../../src/client/config.js';
-import type { Logger } from '../../src/client/log.js';
+import { recordingLogger } from '../../src/client/log.js';
 import { startAgent, type RunningAgent } from '../../src/kubelet/agent.js';
 import { ProcessRuntime } from '../../src/kubelet/runtime/process/process-runtime.js';
 import { unmountUnder } from '../../src/kubelet/volumes.js';
 import { cleanup, NO_KUBECTL, startServer, type TestServer } from './harness.js';
 
-/** The agent's warnings and errors (shown when a test fails: e.g. a pod sync still running, a failed sync). */
-const agentLog: string[] = [];
-const keep = (level: string) => (obj: object, msg?: string) => {
-  if (agentLog.length < 200) agentLog.push(`${new Date().toISOString()} ${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
-};
-const agentLogger: Logger = { debug() {}, info() {}, warn: keep('warn'), error: keep('error') };
+/** The agent's log, kept in memory: its warnings and errors are shown when a test fails (a pod sync still running, a failed sync). */
+const agentLogger = recordingLogger();
+const agentWarnings = () => agentLogger.records
+  .filter((r) => r.level === 'warn' || r.level === 'error')
+  .map((r) => `${r.level} ${r.msg ?? ''} ${JSON.stringify(r.obj)}`)
+  .join('\n');
 const NODE_NAME = 'e2e-node';
 let s: TestServer;
 let client: DynamicClient;
@@ -121,7 +121,7 @@ test('a Deployment of a node HTTP server becomes available through its readiness
       try { tail = readFileSync(c.logPath, 'utf8').slice(-600); } catch (e) { tail = String(e); }
       return `${JSON.stringify(c)}\nlog: ${tail}`;
     });
-    assert.fail(`rollout: ${rollout.stderr}\n${pods.stdout}${pods.stderr}\ncontainers:\n${logs.join('\n')}\nagent log:\n${agentLog.join('\n')}`);
+    assert.fail(`rollout: ${rollout.stderr}\n${pods.stdout}${pods.stderr}\ncontainers:\n${logs.join('\n')}\nagent log:\n${agentWarnings()}`);
   }
   const out = await s.k(['get', 'deployment', 'web']);
   assert.match(out, /web\s+2\/2\s+2\s+2/);
