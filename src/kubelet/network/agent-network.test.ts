@@ -91,7 +91,9 @@ describe('agent with --pod-network=bridge', { skip }, () => {
     const hostIP = await ipOf('host');
     assert.equal(hostIP, (await pods().get('default', 'host')).status?.hostIP);
 
-    await mk('cli', [node0, '-e', `const s = require('net').connect(8080, '${srvIP}'); s.on('data', (d) => process.exit(String(d) === 'pong' ? 0 : 2)); s.on('error', () => process.exit(1)); setTimeout(() => process.exit(3), 20000)`]);
+    // `srv` Running means its process started, not that it listens yet: the client retries a refused connection
+    // (it failed the test once in a clean-clone CI run, refused within 0.4 s) until its own 20 s deadline.
+    await mk('cli', [node0, '-e', `const go = () => { const s = require('net').connect(8080, '${srvIP}'); s.on('data', (d) => process.exit(String(d) === 'pong' ? 0 : 2)); s.on('error', () => setTimeout(go, 100)); }; go(); setTimeout(() => process.exit(3), 20000)`]);
     const phase = await env.eventually(async () => {
       const p = await pods().get('default', 'cli');
       return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? { phase: p.status.phase, ip: p.status.podIP } : undefined;
